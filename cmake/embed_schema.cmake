@@ -1,0 +1,11 @@
+# Writes a C++ file holding every schema/*.sql file (name order) as a raw string.
+file(GLOB FILES ${SCHEMA_DIR}/*.sql)
+list(SORT FILES)
+set(body "// generated from schema/*.sql; do not edit\n#include \"cdc/app/embedded_schema.hpp\"\nnamespace cdc::app {\nconst std::vector<SchemaFile>& embedded_schema() {\n  static const std::vector<SchemaFile> files = {\n")
+foreach(f ${FILES})
+  get_filename_component(name ${f} NAME)
+  file(READ ${f} content)
+  string(APPEND body "    {\"${name}\", R\"cdcsql(${content})cdcsql\"},\n")
+endforeach()
+string(APPEND body "  };\n  return files;\n}\n}  // namespace cdc::app\n")
+file(WRITE ${OUT} "${body}")

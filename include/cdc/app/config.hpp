@@ -1,0 +1,71 @@
+#pragma once
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace cdc::app {
+
+struct PostgresConfig {
+  std::string dsn = "host=127.0.0.1 port=5432 dbname=app user=customer_cdc";
+  std::string slot = "customer_cdc";
+  bool create_slot = true;
+  std::vector<std::string> tables = {"public.customer", "public.plans"};
+  int status_interval_ms = 10000;
+  std::string snapshot_mode = "initial";  ///< initial | never | always
+};
+
+struct AuditConfig {
+  bool enabled = true;
+};
+
+struct RollupsConfig {
+  bool enabled = true;
+};
+
+struct KafkaConfig {
+  bool enabled = false;
+  std::string brokers = "127.0.0.1:9092";
+  std::string topic_prefix = "saas";
+  bool tombstones_on_delete = true;
+  std::map<std::string, std::string> properties;  ///< passed to librdkafka as is
+};
+
+struct MetricsConfig {
+  std::string listen = "127.0.0.1:9187";  ///< "" disables
+};
+
+struct Config {
+  std::string log_level = "info";   ///< debug | info | warn | error
+  std::string log_format = "text";  ///< text | json
+  PostgresConfig postgres;
+  AuditConfig audit;
+  RollupsConfig rollups;
+  KafkaConfig kafka;
+  MetricsConfig metrics;
+};
+
+/// A configuration problem; what() names the key (or file) and what is wrong.
+/// Maps to exit code 2.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Environment lookup, injectable for tests.
+using EnvLookup = std::map<std::string, std::string>;
+
+/// Snapshot of the process environment restricted to CUSTOMER_CDC_* variables.
+EnvLookup process_environment();
+
+/// Parses TOML text (source_name is used in messages), applies
+/// CUSTOMER_CDC_<SECTION>_<KEY> / CUSTOMER_CDC_<KEY> overrides and validates.
+/// Throws ConfigError on a syntax error, unknown key, wrong type or bad value.
+Config parse_config(const std::string& toml_text, const std::string& source_name,
+                    const EnvLookup& env);
+
+/// Reads the file and calls parse_config. A missing file is a ConfigError,
+/// unless allow_missing is set (then defaults + environment are used).
+Config load_config(const std::string& path, const EnvLookup& env, bool allow_missing = false);
+
+}  // namespace cdc::app

@@ -1,0 +1,55 @@
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cdc/pipeline/progress.hpp"
+#include "cdc/sinks/sink.hpp"
+#include "cdc/stream/replication_stream.hpp"
+
+namespace cdc::app {
+
+/// A problem that retrying will not fix (poison message, missing slot,
+/// schema not migrated): the daemon stops with exit code 1.
+class FatalError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Another process streams from the slot; wait and try again.
+class SlotBusy : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct SessionOptions {
+  std::string dsn;
+  std::string slot;
+  bool create_slot = true;
+  std::vector<std::string> tables;
+  std::chrono::milliseconds status_interval{10000};
+  std::size_t queue_events = 16384;        ///< events between reader and writer
+  std::chrono::milliseconds progress_log_interval{5000};
+  /// Called from the stream loop at least every 100 ms while streaming
+  /// (systemd watchdog and status).
+  std::function<void()> on_tick;
+};
+
+/// wal2json options for START_REPLICATION.
+stream::PluginOptions wal2json_options(const std::vector<std::string>& tables);
+
+/// Makes sure the slot exists and is usable; creates it when allowed.
+/// Returns its state. Throws FatalError or SlotBusy.
+stream::SlotState prepare_slot(stream::ReplicationStream& stream, const std::string& slot, bool create);
+
+/// One replication connection from start to stop: streams the slot into the
+/// sinks (a reader thread here, a writer thread for the sinks) until `stop` is
+/// set (returns normally after flushing and a final status update) or
+/// something fails (throws; nothing past the durable position is acknowledged).
+void run_session(const SessionOptions& options, const std::vector<sinks::Sink*>& sinks,
+                 const std::atomic<bool>& stop, pipeline::Progress& progress);
+
+}  // namespace cdc::app

@@ -1,0 +1,62 @@
+#pragma once
+#include <cstdint>
+#include <stdexcept>
+#include <vector>
+
+#include "cdc/decode/change.hpp"
+#include "cdc/sinks/sink.hpp"
+
+namespace cdc::pipeline {
+
+/// One decoded message with the WAL position the server sent it at.
+struct StreamEvent {
+  decode::Change change;
+  Lsn wal_position = 0;
+};
+
+/// The stream broke the B / changes / C sequence.
+class SequenceError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Assembles transactions from the event sequence and hands them to every sink
+/// in commit order, skipping for each sink the transactions it already holds.
+/// The acknowledged position is the lowest durable position of all sinks: it
+/// moves only in commit order and only past transactions every sink has taken.
+class Dispatcher {
+ public:
+  /// start: the slot's confirmed position; the acknowledgement never goes below it.
+  Dispatcher(std::vector<sinks::Sink*> sinks, Lsn start);
+
+  /// Throws SequenceError on B inside a transaction, a change or C outside one,
+  /// or a C that does not match its B.
+  void handle(const StreamEvent& event);
+
+  bool in_transaction() const { return in_txn_; }
+  /// Flushes every sink with buffered work (between transactions only).
+  void flush();
+  /// Drops the open transaction and all non-durable work of every sink.
+  void abort();
+
+  Lsn acknowledged() const;
+  /// End LSN of the last transaction seen in full.
+  Lsn last_commit_end() const { return last_commit_end_; }
+  /// Commit time (Unix epoch microseconds) of the last transaction seen in full.
+  std::int64_t last_commit_time_us() const { return last_commit_time_us_; }
+  std::uint64_t transactions() const { return transactions_; }
+  std::uint64_t changes() const { return changes_; }
+
+ private:
+  std::vector<sinks::Sink*> sinks_;
+  std::vector<bool> taking_;  ///< per sink: does it take the open transaction
+  Lsn start_;
+  bool in_txn_ = false;
+  sinks::TxnInfo txn_;
+  Lsn last_commit_end_ = 0;
+  std::int64_t last_commit_time_us_ = 0;
+  std::uint64_t transactions_ = 0;
+  std::uint64_t changes_ = 0;
+};
+
+}  // namespace cdc::pipeline

@@ -1,0 +1,41 @@
+#pragma once
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "cdc/decode/change.hpp"
+
+namespace cdc::sinks {
+
+/// One row of public.audit_logs, as the seed's log_customer_changes trigger
+/// (plus customer_created / customer_deleted) would write it.
+struct AuditEntry {
+  std::string customer_uuid;
+  std::string action;                    ///< plan_change | resource_update | customer_created | customer_deleted
+  std::optional<std::string> old_value;  ///< JSON text, {"plan_id": .., "remaining_resources": ..}
+  std::optional<std::string> new_value;
+
+  bool operator==(const AuditEntry&) const = default;
+};
+
+/// A change of public.customer whose columns do not fit the schema.
+class MappingError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// The audit entry for a row change of public.customer, or nullopt when the
+/// trigger would write none (an update touching neither plan_id nor
+/// remaining_resources).
+std::optional<AuditEntry> audit_entry_for(const decode::Change& change);
+
+/// jsonb equality (IS NOT DISTINCT FROM) of two jsonb texts; nullopt is SQL NULL.
+/// Numbers compare by value (1.0 equals 1), objects by key.
+bool jsonb_equal(const std::optional<std::string_view>& a, const std::optional<std::string_view>& b);
+
+/// Canonical decimal text of a JSON number (no exponent, no trailing zeros in the
+/// fraction, "-0" as "0"); nullopt when not a number.
+std::optional<std::string> canonical_number(std::string_view number);
+
+}  // namespace cdc::sinks

@@ -1,0 +1,18 @@
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace cdc::sinks {
+
+/// Appends one field in COPY text format (backslash escapes; nullopt as \N).
+void append_copy_field(std::string& line, const std::optional<std::string_view>& value);
+
+/// "2026-11-25 07:13:13.879926+00" for Unix epoch microseconds (UTC).
+std::string format_timestamp_utc(std::int64_t unix_us);
+
+/// "2026-11-25" (UTC day) for Unix epoch microseconds.
+std::string format_date_utc(std::int64_t unix_us);
+
+}  // namespace cdc::sinks

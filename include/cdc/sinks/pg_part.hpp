@@ -1,0 +1,23 @@
+#pragma once
+#include "cdc/decode/change.hpp"
+#include "cdc/sinks/pg_batch.hpp"
+#include "cdc/sinks/sink.hpp"
+
+namespace cdc::sinks {
+
+/// One kind of rows (audit entries, rollups) that the Postgres sink writes in
+/// its batch transaction, together with the checkpoint.
+class PgPart {
+ public:
+  virtual ~PgPart() = default;
+  /// Takes a row change of a captured table; may stream rows into `batch`.
+  virtual void change(const TxnInfo& txn, const decode::Change& change, PgBatch& batch) = 0;
+  /// Writes what is still buffered into `batch` before it commits.
+  virtual void write(PgBatch& batch) = 0;
+  /// True when the part holds rows not yet written into the batch.
+  virtual bool has_pending() const = 0;
+  /// Forgets buffered rows (the batch is rolled back).
+  virtual void discard() = 0;
+};
+
+}  // namespace cdc::sinks

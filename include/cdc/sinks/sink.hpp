@@ -1,0 +1,48 @@
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "cdc/decode/change.hpp"
+#include "cdc/lsn.hpp"
+
+namespace cdc::sinks {
+
+/// The source transaction a change belongs to.
+struct TxnInfo {
+  std::uint32_t xid = 0;
+  Lsn commit_lsn = 0;             ///< start of the commit record
+  Lsn end_lsn = 0;                ///< end of the commit record: the position to acknowledge
+  std::int64_t commit_time_us = 0;  ///< Unix epoch microseconds
+};
+
+/// A destination of the change stream. The pipeline calls it in commit order:
+/// begin, change..., commit, and flush between transactions. A sink reports how
+/// far everything handed to it is durable; the slot is acknowledged only up to
+/// the lowest such position of all sinks.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual std::string name() const = 0;
+
+  /// Transactions ending at or below this position are already held by the
+  /// sink (from an earlier run) and are not handed to it again.
+  virtual Lsn resume_position() const = 0;
+
+  virtual void begin(const TxnInfo& txn) = 0;
+  virtual void change(const TxnInfo& txn, const decode::Change& change) = 0;
+  virtual void commit(const TxnInfo& txn) = 0;
+
+  /// True when buffered work is large or old enough to be flushed now.
+  virtual bool wants_flush() const = 0;
+  /// Makes every committed transaction handed over so far durable. Called only
+  /// between transactions.
+  virtual void flush() = 0;
+  /// Drops an open transaction and everything not yet durable (after a stream
+  /// failure: the server resends it from the acknowledged position).
+  virtual void abort() = 0;
+
+  /// End LSN up to which every transaction handed to this sink is durable.
+  virtual Lsn durable_lsn() const = 0;
+};
+
+}  // namespace cdc::sinks

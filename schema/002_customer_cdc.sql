@@ -1,0 +1,37 @@
+-- customer-cdc schema, part 2: what the daemon needs on top of the seed.
+
+SET client_min_messages = warning;
+
+-- Old values of every column are needed for audit entries and rollups.
+ALTER TABLE public.customer REPLICA IDENTITY FULL;
+ALTER TABLE public.plans REPLICA IDENTITY FULL;
+
+-- Audit history outlives the customer: drop the seed's cascading foreign key.
+ALTER TABLE public.audit_logs DROP CONSTRAINT IF EXISTS audit_logs_customer_uuid_fkey;
+
+-- Where each entry came from: the WAL position of the source row change
+-- (unique: an entry is written once) and the source transaction id.
+ALTER TABLE public.audit_logs ADD COLUMN IF NOT EXISTS source_lsn pg_lsn;
+ALTER TABLE public.audit_logs ADD COLUMN IF NOT EXISTS source_xid bigint;
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_constraint
+                 WHERE conname = 'audit_logs_source_lsn_key'
+                   AND conrelid = 'public.audit_logs'::regclass) THEN
+    ALTER TABLE public.audit_logs ADD CONSTRAINT audit_logs_source_lsn_key UNIQUE (source_lsn);
+  END IF;
+END;
+$$;
+
+CREATE SCHEMA IF NOT EXISTS customer_cdc;
+
+-- The position up to which the Postgres sinks (audit, rollups) hold every
+-- change of a slot: the end LSN of the last source transaction they committed.
+-- Updated in the same transaction as the rows it covers.
+CREATE TABLE IF NOT EXISTS customer_cdc.checkpoint (
+    slot_name text PRIMARY KEY,
+    lsn pg_lsn NOT NULL,
+    source_xid bigint,
+    source_commit_time timestamptz,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);

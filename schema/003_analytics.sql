@@ -1,0 +1,33 @@
+-- customer-cdc schema, part 3: analytics rollups maintained by the daemon in the
+
+SET client_min_messages = warning;
+-- same transaction as the audit entries (see README, "Rollups").
+
+CREATE SCHEMA IF NOT EXISTS analytics;
+
+-- customers on each plan and their monthly recurring revenue (customers * price).
+CREATE TABLE IF NOT EXISTS analytics.plan_rollup (
+    plan_id bigint PRIMARY KEY,
+    customers bigint NOT NULL,
+    mrr numeric(14,2) NOT NULL,
+    updated_at timestamptz NOT NULL
+);
+
+-- resource consumption per UTC day: sum of decrements of remaining_resources
+-- (plan resets are not consumption).
+CREATE TABLE IF NOT EXISTS analytics.usage_daily (
+    day date NOT NULL,
+    customer_uuid uuid NOT NULL,
+    resource text NOT NULL,
+    consumed numeric NOT NULL,
+    PRIMARY KEY (day, customer_uuid, resource)
+);
+
+-- plan changes per UTC day and (from, to) pair; "no plan" is written as 0.
+CREATE TABLE IF NOT EXISTS analytics.plan_changes_daily (
+    day date NOT NULL,
+    from_plan_id bigint NOT NULL,
+    to_plan_id bigint NOT NULL,
+    changes bigint NOT NULL,
+    PRIMARY KEY (day, from_plan_id, to_plan_id)
+);

@@ -1,0 +1,103 @@
+#include "cdc/app/commands.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "cdc/app/embedded_schema.hpp"
+#include "cdc/app/session.hpp"
+#include "cdc/pg.hpp"
+#include "cdc/stream/replication_stream.hpp"
+
+namespace cdc::app {
+namespace {
+
+std::vector<SchemaFile> schema_from_dir(const std::string& dir) {
+  std::vector<SchemaFile> files;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.path().extension() != ".sql") continue;
+    std::ifstream in(entry.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    files.push_back({entry.path().filename().string(), text.str()});
+  }
+  if (ec) throw ConfigError(fmt::format("--schema-dir {}: {}", dir, ec.message()));
+  std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  return files;
+}
+
+}  // namespace
+
+int cmd_migrate(const Config& config, const std::optional<std::string>& schema_dir) {
+  const std::vector<SchemaFile> files = schema_dir ? schema_from_dir(*schema_dir) : embedded_schema();
+  if (files.empty()) {
+    spdlog::error("no schema files found{}", schema_dir ? " in " + *schema_dir : "");
+    return 1;
+  }
+  pg::Connection conn(config.postgres.dsn);
+  for (const auto& file : files) {
+    try {
+      conn.exec("BEGIN");
+      conn.exec(file.sql);
+      conn.exec("COMMIT");
+    } catch (const pg::Error& e) {
+      spdlog::error("migrate: {} failed: {}", file.name, e.what());
+      return 1;
+    }
+    std::cout << "applied " << file.name << "\n";
+  }
+  std::cout << "schema is up to date (" << files.size() << " files)\n";
+  return 0;
+}
+
+int cmd_slot_create(const Config& config) {
+  stream::ReplicationStream stream(config.postgres.dsn);
+  if (auto state = stream.slot_state(config.postgres.slot)) {
+    std::cout << fmt::format("slot \"{}\" already exists (plugin {}, confirmed_flush_lsn {})\n", state->name,
+                             state->plugin, format_lsn(state->confirmed_flush_lsn));
+    return state->plugin == "wal2json" ? 0 : 1;
+  }
+  const Lsn consistent = stream.create_slot(config.postgres.slot, "wal2json");
+  std::cout << fmt::format("created slot \"{}\" (wal2json) at {}\n", config.postgres.slot, format_lsn(consistent));
+  return 0;
+}
+
+int cmd_slot_drop(const Config& config) {
+  stream::ReplicationStream stream(config.postgres.dsn);
+  if (!stream.slot_state(config.postgres.slot)) {
+    std::cout << fmt::format("slot \"{}\" does not exist\n", config.postgres.slot);
+    return 0;
+  }
+  stream.drop_slot(config.postgres.slot);
+  std::cout << fmt::format("dropped slot \"{}\"\n", config.postgres.slot);
+  return 0;
+}
+
+int cmd_slot_status(const Config& config) {
+  stream::ReplicationStream stream(config.postgres.dsn);
+  const auto state = stream.slot_state(config.postgres.slot);
+  if (!state) {
+    std::cout << fmt::format("slot \"{}\" does not exist (create it with `customer-cdc slot create`)\n",
+                             config.postgres.slot);
+    return 1;
+  }
+  std::cout << fmt::format("slot_name            {}\n", state->name)
+            << fmt::format("plugin               {}\n", state->plugin)
+            << fmt::format("database             {}\n", state->database)
+            << fmt::format("active               {}{}\n", state->active ? "true" : "false",
+                           state->active_pid ? fmt::format(" (pid {})", *state->active_pid) : "")
+            << fmt::format("confirmed_flush_lsn  {}\n", format_lsn(state->confirmed_flush_lsn))
+            << fmt::format("restart_lsn          {}\n", format_lsn(state->restart_lsn))
+            << fmt::format("retained_wal_bytes   {}\n",
+                           state->retained_wal_bytes ? std::to_string(*state->retained_wal_bytes) : "unknown")
+            << fmt::format("wal_status           {}\n", state->wal_status);
+  return 0;
+}
+
+}  // namespace cdc::app

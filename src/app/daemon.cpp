@@ -1,0 +1,201 @@
+#include "cdc/app/daemon.hpp"
+
+#include <csignal>
+#include <random>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include "cdc/app/logging.hpp"
+#include "cdc/app/session.hpp"
+#include "cdc/decode/wal2json.hpp"
+#include "cdc/pipeline/dispatcher.hpp"
+#include "cdc/sinks/audit_mapping.hpp"
+#include "cdc/sinks/audit_part.hpp"
+#include "cdc/sinks/postgres_sink.hpp"
+#include "cdc/stream/wire.hpp"
+
+namespace cdc::app {
+namespace {
+
+Signals* g_signals = nullptr;
+
+extern "C" void on_signal(int signo) {
+  if (g_signals == nullptr) return;
+  if (signo == SIGHUP) {
+    g_signals->reload.store(true);
+  } else {
+    g_signals->stop.store(true);
+  }
+}
+
+/// Capped exponential backoff with full jitter.
+class Backoff {
+ public:
+  std::chrono::milliseconds next() {
+    const std::chrono::milliseconds cap = std::min<std::chrono::milliseconds>(kMax, kBase * (1LL << std::min(attempt_, 16)));
+    ++attempt_;
+    std::uniform_int_distribution<long long> jitter(cap.count() / 2, cap.count());
+    return std::chrono::milliseconds(jitter(rng_));
+  }
+  void reset() { attempt_ = 0; }
+  int attempts() const { return attempt_; }
+
+ private:
+  static constexpr std::chrono::milliseconds kBase{250};
+  static constexpr std::chrono::milliseconds kMax{30000};
+  int attempt_ = 0;
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+/// Sleeps up to `duration`, returning early when a stop is requested.
+void interruptible_sleep(std::chrono::milliseconds duration, const std::atomic<bool>& stop) {
+  const auto until = std::chrono::steady_clock::now() + duration;
+  while (!stop.load() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+/// SQLSTATE classes that no reconnect will fix: bad data, constraint
+/// violations, missing tables or privileges (schema not migrated).
+bool is_fatal_sqlstate(const std::string& sqlstate) {
+  return sqlstate.starts_with("22") || sqlstate.starts_with("23") || sqlstate.starts_with("42");
+}
+
+std::vector<std::unique_ptr<sinks::Sink>> make_sinks(const Config& config) {
+  std::vector<std::unique_ptr<sinks::Sink>> out;
+  std::vector<std::unique_ptr<sinks::PgPart>> parts;
+  if (config.audit.enabled) parts.push_back(std::make_unique<sinks::AuditPart>());
+  if (!parts.empty()) {
+    sinks::PostgresSinkOptions options;
+    options.dsn = config.postgres.dsn;
+    options.slot = config.postgres.slot;
+    out.push_back(std::make_unique<sinks::PostgresSink>(std::move(options), std::move(parts)));
+  }
+  return out;
+}
+
+void warn_unbuilt_features(const Config& config) {
+  if (config.kafka.enabled) spdlog::warn("kafka.enabled = true: the Kafka sink is not built in this version; ignored");
+  if (config.rollups.enabled) {
+    spdlog::warn("rollups.enabled = true: rollups are not built in this version; ignored");
+  }
+}
+
+/// systemd notifications from the stream loop; harmless without systemd.
+class Notifier {
+ public:
+  explicit Notifier(pipeline::Progress& progress) : progress_(progress) {
+    std::uint64_t usec = 0;
+    if (sd_watchdog_enabled(0, &usec) > 0) watchdog_interval_ = std::chrono::microseconds(usec / 2);
+  }
+
+  void tick() {
+    const auto now = std::chrono::steady_clock::now();
+    if (!ready_ && progress_.streaming.load()) {
+      sd_notify(0, "READY=1");
+      ready_ = true;
+    }
+    if (watchdog_interval_.count() > 0 && now - last_watchdog_ >= watchdog_interval_) {
+      sd_notify(0, "WATCHDOG=1");
+      last_watchdog_ = now;
+    }
+    if (now - last_status_ >= std::chrono::seconds(2)) {
+      const Lsn ack = progress_.acknowledged_lsn.load();
+      const Lsn end = progress_.server_wal_end.load();
+      const std::string status = "STATUS=streaming, acknowledged " + format_lsn(ack) + ", lag " +
+                                 std::to_string(end > ack ? end - ack : 0) + " bytes";
+      sd_notify(0, status.c_str());
+      last_status_ = now;
+    }
+  }
+
+ private:
+  pipeline::Progress& progress_;
+  bool ready_ = false;
+  std::chrono::microseconds watchdog_interval_{0};
+  std::chrono::steady_clock::time_point last_watchdog_{};
+  std::chrono::steady_clock::time_point last_status_{};
+};
+
+}  // namespace
+
+void install_signal_handlers(Signals& signals) {
+  g_signals = &signals;
+  struct sigaction action {};
+  action.sa_handler = on_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGHUP, &action, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+int run_daemon(const Config& config, Signals& signals, pipeline::Progress& progress) {
+  warn_unbuilt_features(config);
+  Notifier notifier(progress);
+  SessionOptions options;
+  options.dsn = config.postgres.dsn;
+  options.slot = config.postgres.slot;
+  options.create_slot = config.postgres.create_slot;
+  options.tables = config.postgres.tables;
+  options.status_interval = std::chrono::milliseconds(config.postgres.status_interval_ms);
+  options.on_tick = [&] {
+    notifier.tick();
+    if (signals.reload.exchange(false)) {
+      set_log_level(config.log_level);
+      spdlog::info("SIGHUP: log level {} reapplied", config.log_level);
+    }
+  };
+
+  Backoff backoff;
+  while (!signals.stop.load()) {
+    const auto started = std::chrono::steady_clock::now();
+    std::string failure;
+    try {
+      std::vector<std::unique_ptr<sinks::Sink>> owned = make_sinks(config);
+      std::vector<sinks::Sink*> sinks;
+      for (auto& sink : owned) sinks.push_back(sink.get());
+      run_session(options, sinks, signals.stop, progress);
+      sd_notify(0, "STOPPING=1");
+      return 0;
+    } catch (const FatalError& e) {
+      spdlog::error("{}", e.what());
+      return 1;
+    } catch (const decode::DecodeError& e) {
+      spdlog::error("{}", e.what());
+      return 1;
+    } catch (const pipeline::SequenceError& e) {
+      spdlog::error("malformed change stream: {}", e.what());
+      return 1;
+    } catch (const sinks::MappingError& e) {
+      spdlog::error("{}", e.what());
+      return 1;
+    } catch (const pg::Error& e) {
+      if (is_fatal_sqlstate(e.sqlstate())) {
+        spdlog::error("{} (SQLSTATE {}; is the schema applied? run `customer-cdc migrate`)", e.what(),
+                      e.sqlstate());
+        return 1;
+      }
+      failure = e.what();
+    } catch (const SlotBusy& e) {
+      failure = std::string(e.what()) + " (another instance is streaming; standing by)";
+    } catch (const stream::WireError& e) {
+      failure = std::string("protocol error: ") + e.what();
+    } catch (const std::exception& e) {
+      spdlog::error("unexpected failure: {}", e.what());
+      return 1;
+    }
+    if (signals.stop.load()) break;
+    if (std::chrono::steady_clock::now() - started > std::chrono::seconds(30)) backoff.reset();
+    const auto delay = backoff.next();
+    ++progress.reconnects;
+    spdlog::warn("{}; reconnecting in {} ms (attempt {})", failure, delay.count(), backoff.attempts());
+    sd_notify(0, ("STATUS=reconnecting: " + failure).c_str());
+    interruptible_sleep(delay, signals.stop);
+  }
+  return 0;
+}
+
+}  // namespace cdc::app

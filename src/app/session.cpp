@@ -1,0 +1,332 @@
+#include "cdc/app/session.hpp"
+
+#include <exception>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "cdc/decode/wal2json.hpp"
+#include "cdc/pipeline/bounded_queue.hpp"
+#include "cdc/pipeline/dispatcher.hpp"
+
+namespace cdc::app {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using pipeline::StreamEvent;
+using EventBatch = std::vector<StreamEvent>;
+using EventQueue = pipeline::BoundedQueue<EventBatch>;
+
+constexpr std::size_t kBatchEvents = 256;
+constexpr auto kPollInterval = std::chrono::milliseconds(100);
+constexpr auto kMinStatusGap = std::chrono::milliseconds(200);
+
+std::string escape_table_name(const std::string& table) {
+  // wal2json's add-tables separates with commas; a literal comma is escaped with a backslash.
+  std::string out;
+  for (char c : table) {
+    if (c == ',' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+std::int64_t unix_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// The sink side of a session: pops event batches, dispatches them, flushes,
+/// and publishes the acknowledged position.
+class Writer {
+ public:
+  Writer(const std::vector<sinks::Sink*>& sinks, Lsn start, EventQueue& queue, const std::atomic<bool>& stop,
+         pipeline::Progress& progress)
+      : dispatcher_(sinks, start), queue_(queue), stop_(stop), progress_(progress), ack_(start) {}
+
+  void run() {
+    try {
+      loop();
+    } catch (...) {
+      error_ = std::current_exception();
+      failed_ = true;
+      ++progress_.sink_errors;
+      queue_.close();
+      try {
+        dispatcher_.abort();
+      } catch (...) {
+      }
+    }
+  }
+
+  Lsn acknowledged() const { return ack_.load(); }
+  bool failed() const { return failed_.load(); }
+  std::exception_ptr error() const { return error_; }
+
+ private:
+  void loop() {
+    for (;;) {
+      std::optional<EventBatch> batch = queue_.pop(kPollInterval);
+      if (!batch) {
+        if (queue_.closed()) break;
+        dispatcher_.flush();
+        publish();
+        continue;
+      }
+      for (const StreamEvent& event : *batch) {
+        // On shutdown, make complete transactions durable before a new one starts,
+        // so that only a partial transaction at the very end is dropped.
+        if (event.change.action == decode::Action::Begin && stop_.load()) dispatcher_.flush();
+        dispatcher_.handle(event);
+      }
+      if (queue_.empty()) dispatcher_.flush();
+      publish();
+    }
+    if (dispatcher_.in_transaction()) {
+      dispatcher_.abort();
+    } else {
+      dispatcher_.flush();
+    }
+    publish();
+  }
+
+  void publish() {
+    ack_.store(dispatcher_.acknowledged());
+    progress_.transactions.store(dispatcher_.transactions());
+    progress_.changes.store(dispatcher_.changes());
+    if (dispatcher_.last_commit_time_us() != progress_.last_commit_time_us.load()) {
+      progress_.last_commit_time_us.store(dispatcher_.last_commit_time_us());
+      progress_.last_commit_seen_us.store(unix_now_us());
+    }
+  }
+
+  pipeline::Dispatcher dispatcher_;
+  EventQueue& queue_;
+  const std::atomic<bool>& stop_;
+  pipeline::Progress& progress_;
+  std::atomic<Lsn> ack_;
+  std::atomic<bool> failed_{false};
+  std::exception_ptr error_;
+};
+
+/// The stream side of a session: reads, decodes, queues, and reports positions.
+class Reader {
+ public:
+  Reader(const SessionOptions& options, stream::ReplicationStream& stream, EventQueue& queue, Writer& writer,
+         const std::atomic<bool>& stop, pipeline::Progress& progress, Lsn start)
+      : options_(options),
+        stream_(stream),
+        queue_(queue),
+        writer_(writer),
+        stop_(stop),
+        progress_(progress),
+        last_enqueued_commit_end_(start),
+        keepalive_end_(start),
+        received_(start),
+        sent_flush_(start) {}
+
+  void run() {
+    last_progress_log_ = Clock::now();
+    while (!stop_.load() && !writer_.failed()) {
+      const auto timeout = pending_.empty() ? kPollInterval : std::chrono::milliseconds(0);
+      std::optional<stream::Received> received = stream_.next(timeout);
+      if (received) {
+        std::visit([&](const auto& message) { on_message(message); }, received->message);
+        if (pending_.size() >= kBatchEvents) push_pending();
+      } else {
+        push_pending();
+      }
+      maybe_send_status();
+      maybe_log_progress();
+      if (options_.on_tick) options_.on_tick();
+    }
+  }
+
+  /// The last status update, after the writer has finished.
+  void send_final_status() {
+    reply_requested_ = true;
+    maybe_send_status();
+  }
+
+ private:
+  void on_message(const stream::XLogData& data) {
+    received_ = std::max(received_, data.wal_start);
+    progress_.received_lsn.store(received_);
+    progress_.server_wal_end.store(data.wal_end);
+    decode::Change change;
+    try {
+      change = decode::decode_wal2json(data.payload, data.wal_start);
+    } catch (const decode::DecodeError& e) {
+      throw FatalError(std::string(e.what()) +
+                       " (not acknowledged: a restart stops at the same message; see README, 'Poison messages')");
+    }
+    if (change.action == decode::Action::Begin) in_txn_ = true;
+    if (change.action == decode::Action::Commit) {
+      in_txn_ = false;
+      last_enqueued_commit_end_ = std::max(data.wal_start, change.next_lsn);
+    }
+    pending_.push_back(StreamEvent{std::move(change), data.wal_start});
+  }
+
+  void on_message(const stream::Keepalive& keepalive) {
+    progress_.server_wal_end.store(keepalive.wal_end);
+    keepalive_end_ = std::max(keepalive_end_, keepalive.wal_end);
+    if (keepalive.reply_requested) reply_requested_ = true;
+  }
+
+  void push_pending() {
+    if (pending_.empty()) return;
+    const std::size_t weight = pending_.size();
+    while (!queue_.push(std::move(pending_), weight, kPollInterval)) {
+      // The writer is behind: keep the server informed while waiting.
+      if (stop_.load() || writer_.failed() || queue_.closed()) return;
+      maybe_send_status();
+    }
+    pending_.clear();
+  }
+
+  Lsn acknowledgeable() const {
+    Lsn ack = writer_.acknowledged();
+    // Nothing in flight: everything the server sent up to its keepalive
+    // position was outside the captured tables, so the slot may move there.
+    if (!in_txn_ && pending_.empty() && queue_.empty() && ack >= last_enqueued_commit_end_) {
+      ack = std::max(ack, keepalive_end_);
+    }
+    return std::max(ack, sent_flush_);
+  }
+
+  void maybe_send_status() {
+    const auto now = Clock::now();
+    const Lsn ack = acknowledgeable();
+    const bool due = now - last_status_ >= options_.status_interval;
+    const bool advanced = ack > sent_flush_ && now - last_status_ >= kMinStatusGap;
+    if (!reply_requested_ && !due && !advanced) return;
+    stream_.send_status(std::max(received_, ack), ack);
+    sent_flush_ = ack;
+    progress_.acknowledged_lsn.store(ack);
+    last_status_ = now;
+    reply_requested_ = false;
+  }
+
+  void maybe_log_progress() {
+    const auto now = Clock::now();
+    if (now - last_progress_log_ < options_.progress_log_interval) return;
+    const double seconds = std::chrono::duration<double>(now - last_progress_log_).count();
+    const std::uint64_t changes = progress_.changes.load();
+    const Lsn wal_end = progress_.server_wal_end.load();
+    const Lsn ack = sent_flush_;
+    const std::uint64_t lag = wal_end > ack ? wal_end - ack : 0;
+    if (changes != changes_at_last_log_ || lag > 0) {
+      spdlog::info("progress: received {} acknowledged {} server WAL end {} lag {} bytes, {:.0f} changes/s, "
+                   "{} transactions",
+                   format_lsn(received_), format_lsn(ack), format_lsn(wal_end), lag,
+                   static_cast<double>(changes - changes_at_last_log_) / seconds, progress_.transactions.load());
+    }
+    changes_at_last_log_ = changes;
+    last_progress_log_ = now;
+  }
+
+  const SessionOptions& options_;
+  stream::ReplicationStream& stream_;
+  EventQueue& queue_;
+  Writer& writer_;
+  const std::atomic<bool>& stop_;
+  pipeline::Progress& progress_;
+  EventBatch pending_;
+  bool in_txn_ = false;
+  bool reply_requested_ = false;
+  Lsn last_enqueued_commit_end_;
+  Lsn keepalive_end_;
+  Lsn received_;
+  Lsn sent_flush_;
+  Clock::time_point last_status_{};
+  Clock::time_point last_progress_log_{};
+  std::uint64_t changes_at_last_log_ = 0;
+};
+
+}  // namespace
+
+stream::PluginOptions wal2json_options(const std::vector<std::string>& tables) {
+  std::string add_tables;
+  for (const auto& table : tables) {
+    if (!add_tables.empty()) add_tables += ',';
+    add_tables += escape_table_name(table);
+  }
+  return {{"format-version", "2"}, {"include-xids", "1"},      {"include-timestamp", "1"},
+          {"include-lsn", "1"},    {"include-transaction", "1"}, {"add-tables", add_tables}};
+}
+
+stream::SlotState prepare_slot(stream::ReplicationStream& stream, const std::string& slot, bool create) {
+  std::optional<stream::SlotState> state = stream.slot_state(slot);
+  if (!state) {
+    if (!create) {
+      throw FatalError(fmt::format("replication slot \"{}\" does not exist and postgres.create_slot is false: "
+                                   "create it with `customer-cdc slot create` (then backfill with "
+                                   "`customer-cdc snapshot` if changes may have been missed)",
+                                   slot));
+    }
+    const Lsn consistent = stream.create_slot(slot, "wal2json");
+    spdlog::info("created replication slot \"{}\" (wal2json) at {}", slot, format_lsn(consistent));
+    state = stream.slot_state(slot);
+    if (!state) throw FatalError(fmt::format("replication slot \"{}\" vanished right after creation", slot));
+  }
+  if (state->slot_type != "logical" || state->plugin != "wal2json") {
+    throw FatalError(fmt::format("replication slot \"{}\" uses plugin '{}' ({}), not wal2json: drop it or "
+                                 "set postgres.slot to another name",
+                                 slot, state->plugin, state->slot_type));
+  }
+  if (state->wal_status == "lost") {
+    throw FatalError(fmt::format("replication slot \"{}\" has lost required WAL (wal_status = lost): changes "
+                                 "were missed; drop and recreate the slot, then run `customer-cdc snapshot`",
+                                 slot));
+  }
+  if (state->active) {
+    throw SlotBusy(fmt::format("replication slot \"{}\" is active for PID {}", slot,
+                               state->active_pid ? std::to_string(*state->active_pid) : "?"));
+  }
+  return *state;
+}
+
+void run_session(const SessionOptions& options, const std::vector<sinks::Sink*>& sinks,
+                 const std::atomic<bool>& stop, pipeline::Progress& progress) {
+  stream::ReplicationStream stream(options.dsn);
+  const stream::SlotState slot = prepare_slot(stream, options.slot, options.create_slot);
+  const Lsn start = slot.confirmed_flush_lsn;
+  try {
+    stream.start(options.slot, 0, wal2json_options(options.tables));
+  } catch (const pg::Error& e) {
+    if (e.sqlstate() == "55006") throw SlotBusy(e.what());  // object_in_use: another walsender holds it
+    throw;
+  }
+  spdlog::info("streaming slot \"{}\" from {} (tables: {})", options.slot, format_lsn(start),
+               fmt::join(options.tables, ", "));
+  progress.acknowledged_lsn.store(start);
+  progress.streaming.store(true);
+  struct StreamingFlag {
+    std::atomic<bool>& flag;
+    ~StreamingFlag() { flag.store(false); }
+  } streaming_flag{progress.streaming};
+
+  EventQueue queue(options.queue_events);
+  Writer writer(sinks, start, queue, stop, progress);
+  std::thread writer_thread([&] { writer.run(); });
+  Reader reader(options, stream, queue, writer, stop, progress, start);
+  try {
+    reader.run();
+  } catch (...) {
+    queue.close();
+    writer_thread.join();
+    throw;
+  }
+  queue.close();
+  writer_thread.join();
+  if (writer.failed()) std::rethrow_exception(writer.error());
+  reader.send_final_status();
+  stream.finish();
+  spdlog::info("stopped; slot \"{}\" acknowledged up to {}", options.slot,
+               format_lsn(progress.acknowledged_lsn.load()));
+}
+
+}  // namespace cdc::app

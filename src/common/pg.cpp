@@ -1,0 +1,148 @@
+#include "cdc/pg.hpp"
+
+#include <fmt/format.h>
+
+namespace cdc::pg {
+namespace {
+
+std::string trim(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+struct ConninfoOptions {
+  std::vector<std::string> keys;
+  std::vector<std::string> values;
+};
+
+ConninfoOptions parse_conninfo(const std::string& conninfo) {
+  char* err = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &err);
+  if (options == nullptr) {
+    std::string message = err != nullptr ? trim(err) : "out of memory";
+    if (err != nullptr) PQfreemem(err);
+    throw Error("invalid postgres.dsn: " + message, "", false);
+  }
+  ConninfoOptions parsed;
+  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (o->val != nullptr && o->val[0] != '\0') {
+      parsed.keys.emplace_back(o->keyword);
+      parsed.values.emplace_back(o->val);
+    }
+  }
+  PQconninfoFree(options);
+  return parsed;
+}
+
+}  // namespace
+
+Connection::Connection(const std::string& conninfo,
+                       const std::vector<std::pair<std::string, std::string>>& extra) {
+  ConninfoOptions options = parse_conninfo(conninfo);
+  bool has_application_name = false;
+  for (const auto& key : options.keys) has_application_name |= key == "application_name";
+  if (!has_application_name) {
+    options.keys.emplace_back("application_name");
+    options.values.emplace_back("customer-cdc");
+  }
+  for (const auto& [key, value] : extra) {
+    options.keys.push_back(key);
+    options.values.push_back(value);
+  }
+  std::vector<const char*> keys;
+  std::vector<const char*> values;
+  for (std::size_t i = 0; i < options.keys.size(); ++i) {
+    keys.push_back(options.keys[i].c_str());
+    values.push_back(options.values[i].c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  conn_ = PQconnectdbParams(keys.data(), values.data(), 0);
+  if (conn_ == nullptr) throw Error("cannot connect to PostgreSQL: out of memory", "", true);
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    std::string message = trim(PQerrorMessage(conn_));
+    PQfinish(conn_);
+    conn_ = nullptr;
+    throw Error(fmt::format("cannot connect to PostgreSQL at {}: {}", describe_conninfo(conninfo), message),
+                "", true);
+  }
+}
+
+Connection::~Connection() {
+  if (conn_ != nullptr) PQfinish(conn_);
+}
+
+void Connection::fail(const std::string& context, PGresult* result) const {
+  std::string sqlstate;
+  std::string message;
+  if (result != nullptr) {
+    if (const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE)) sqlstate = state;
+    message = trim(PQresultErrorMessage(result));
+  }
+  if (message.empty()) message = trim(PQerrorMessage(conn_));
+  const bool lost = PQstatus(conn_) != CONNECTION_OK || sqlstate.starts_with("08") ||
+                    sqlstate.starts_with("57P");
+  throw Error(context + ": " + message, sqlstate, lost);
+}
+
+Result Connection::check(PGresult* result, const std::string& context, ExecStatusType expected,
+                         ExecStatusType also) const {
+  Result owned(result);
+  if (result == nullptr) fail(context);
+  const ExecStatusType status = PQresultStatus(result);
+  if (status != expected && status != also) fail(context, result);
+  return owned;
+}
+
+Result Connection::exec(const std::string& sql) {
+  return check(PQexec(conn_, sql.c_str()), "query failed", PGRES_TUPLES_OK, PGRES_COMMAND_OK);
+}
+
+Result Connection::exec_params(const std::string& sql, const Params& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  return check(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                            nullptr, nullptr, 0),
+               "query failed", PGRES_TUPLES_OK, PGRES_COMMAND_OK);
+}
+
+std::string Connection::quote_literal(std::string_view text) const {
+  char* quoted = PQescapeLiteral(conn_, text.data(), text.size());
+  if (quoted == nullptr) fail("cannot quote literal");
+  std::string out(quoted);
+  PQfreemem(quoted);
+  return out;
+}
+
+std::string Connection::quote_identifier(std::string_view text) const {
+  char* quoted = PQescapeIdentifier(conn_, text.data(), text.size());
+  if (quoted == nullptr) fail("cannot quote identifier");
+  std::string out(quoted);
+  PQfreemem(quoted);
+  return out;
+}
+
+std::string describe_conninfo(const std::string& conninfo) {
+  std::string host = "(default host)";
+  std::string port;
+  std::string dbname;
+  try {
+    const ConninfoOptions options = parse_conninfo(conninfo);
+    for (std::size_t i = 0; i < options.keys.size(); ++i) {
+      if (options.keys[i] == "host" || (options.keys[i] == "hostaddr" && host == "(default host)")) {
+        host = options.values[i];
+      }
+      if (options.keys[i] == "port") port = options.values[i];
+      if (options.keys[i] == "dbname") dbname = options.values[i];
+    }
+  } catch (const Error&) {
+    return "(unparsable dsn)";
+  }
+  std::string out = host;
+  if (!port.empty()) out += ":" + port;
+  if (!dbname.empty()) out += "/" + dbname;
+  return out;
+}
+
+}  // namespace cdc::pg

@@ -1,0 +1,157 @@
+#include "cdc/sinks/audit_mapping.hpp"
+
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <fmt/format.h>
+
+namespace cdc::sinks {
+namespace {
+
+using decode::Change;
+using decode::Column;
+using decode::ValueKind;
+
+const Column& require(const Column* column, std::string_view name, const Change& change, const char* tuple) {
+  if (column == nullptr) {
+    throw MappingError(fmt::format("public.customer change at LSN {} has no column '{}' in its {} tuple "
+                                   "(is REPLICA IDENTITY FULL set on public.customer?)",
+                                   format_lsn(change.lsn), name, tuple));
+  }
+  return *column;
+}
+
+std::optional<std::string_view> jsonb_of(const Column& column) {
+  if (column.is_null()) return std::nullopt;
+  return std::string_view(column.text);
+}
+
+/// {"plan_id": .., "remaining_resources": ..} as jsonb_build_object would give it.
+std::string audit_value(const Column& plan_id, const Column& remaining) {
+  return fmt::format("{{\"plan_id\": {}, \"remaining_resources\": {}}}",
+                     plan_id.is_null() ? std::string_view("null") : std::string_view(plan_id.text),
+                     remaining.is_null() ? std::string_view("null") : std::string_view(remaining.text));
+}
+
+bool plan_ids_equal(const Column& a, const Column& b) {
+  if (a.is_null() || b.is_null()) return a.is_null() == b.is_null();
+  return canonical_number(a.text) == canonical_number(b.text);
+}
+
+/// Re-serialises JSON with every number in canonical form, so that two jsonb
+/// texts are equal exactly when the jsonb values are. Key order needs no work:
+/// both texts come from jsonb's output function, which sorts keys.
+struct CanonicalWriter : rapidjson::Writer<rapidjson::StringBuffer> {
+  using Base = rapidjson::Writer<rapidjson::StringBuffer>;
+  using Base::Base;
+  bool RawNumber(const Ch* str, rapidjson::SizeType length, bool copy) {
+    const auto canonical = canonical_number({str, length});
+    if (!canonical) return false;
+    return Base::RawNumber(canonical->data(), static_cast<rapidjson::SizeType>(canonical->size()), copy);
+  }
+};
+
+std::optional<std::string> canonical_json(std::string_view text) {
+  rapidjson::StringBuffer buffer;
+  CanonicalWriter writer(buffer);
+  rapidjson::Reader reader;
+  rapidjson::MemoryStream stream(text.data(), text.size());
+  if (!reader.Parse<rapidjson::kParseNumbersAsStringsFlag>(stream, writer)) return std::nullopt;
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+}  // namespace
+
+std::optional<std::string> canonical_number(std::string_view number) {
+  std::size_t i = 0;
+  bool negative = false;
+  if (i < number.size() && (number[i] == '-' || number[i] == '+')) negative = number[i++] == '-';
+  std::string digits;
+  long long point = -1;  // digits before the decimal point
+  bool any_digit = false;
+  for (; i < number.size(); ++i) {
+    const char c = number[i];
+    if (c >= '0' && c <= '9') {
+      digits.push_back(c);
+      any_digit = true;
+    } else if (c == '.' && point < 0) {
+      point = static_cast<long long>(digits.size());
+    } else {
+      break;
+    }
+  }
+  if (!any_digit) return std::nullopt;
+  if (point < 0) point = static_cast<long long>(digits.size());
+  if (i < number.size()) {
+    if (number[i] != 'e' && number[i] != 'E') return std::nullopt;
+    ++i;
+    bool exp_negative = false;
+    if (i < number.size() && (number[i] == '-' || number[i] == '+')) exp_negative = number[i++] == '-';
+    long long exponent = 0;
+    bool exp_digit = false;
+    for (; i < number.size(); ++i) {
+      if (number[i] < '0' || number[i] > '9') return std::nullopt;
+      exponent = std::min(exponent * 10 + (number[i] - '0'), 100000LL);
+      exp_digit = true;
+    }
+    if (!exp_digit) return std::nullopt;
+    point += exp_negative ? -exponent : exponent;
+  }
+  // digits with the decimal point after `point` digits; normalise.
+  while (point <= 0) {
+    digits.insert(digits.begin(), '0');
+    ++point;
+  }
+  while (static_cast<long long>(digits.size()) < point) digits.push_back('0');
+  std::string integer = digits.substr(0, static_cast<std::size_t>(point));
+  std::string fraction = digits.substr(static_cast<std::size_t>(point));
+  while (integer.size() > 1 && integer.front() == '0') integer.erase(integer.begin());
+  while (!fraction.empty() && fraction.back() == '0') fraction.pop_back();
+  const bool zero = integer == "0" && fraction.empty();
+  std::string out = (negative && !zero) ? "-" : "";
+  out += integer;
+  if (!fraction.empty()) out += "." + fraction;
+  return out;
+}
+
+bool jsonb_equal(const std::optional<std::string_view>& a, const std::optional<std::string_view>& b) {
+  if (!a || !b) return a.has_value() == b.has_value();
+  if (*a == *b) return true;
+  const auto ca = canonical_json(*a);
+  const auto cb = canonical_json(*b);
+  return ca && cb && *ca == *cb;
+}
+
+std::optional<AuditEntry> audit_entry_for(const Change& change) {
+  switch (change.action) {
+    case decode::Action::Insert: {
+      const Column& uuid = require(change.column("uuid"), "uuid", change, "new");
+      const Column& plan_id = require(change.column("plan_id"), "plan_id", change, "new");
+      const Column& remaining = require(change.column("remaining_resources"), "remaining_resources", change, "new");
+      return AuditEntry{uuid.text, "customer_created", std::nullopt, audit_value(plan_id, remaining)};
+    }
+    case decode::Action::Delete: {
+      const Column& uuid = require(change.old_column("uuid"), "uuid", change, "old");
+      const Column& plan_id = require(change.old_column("plan_id"), "plan_id", change, "old");
+      const Column& remaining = require(change.old_column("remaining_resources"), "remaining_resources", change, "old");
+      return AuditEntry{uuid.text, "customer_deleted", audit_value(plan_id, remaining), std::nullopt};
+    }
+    case decode::Action::Update: {
+      const Column& uuid = require(change.column("uuid"), "uuid", change, "new");
+      const Column& new_plan = require(change.column("plan_id"), "plan_id", change, "new");
+      const Column& new_remaining = require(change.column("remaining_resources"), "remaining_resources", change, "new");
+      const Column& old_plan = require(change.old_column("plan_id"), "plan_id", change, "old");
+      const Column& old_remaining = require(change.old_column("remaining_resources"), "remaining_resources", change, "old");
+      const bool plan_changed = !plan_ids_equal(old_plan, new_plan);
+      if (!plan_changed && jsonb_equal(jsonb_of(old_remaining), jsonb_of(new_remaining))) return std::nullopt;
+      return AuditEntry{uuid.text, plan_changed ? "plan_change" : "resource_update",
+                        audit_value(old_plan, old_remaining), audit_value(new_plan, new_remaining)};
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace cdc::sinks

@@ -1,0 +1,66 @@
+#include "cdc/sinks/pg_batch.hpp"
+
+namespace cdc::sinks {
+
+void PgBatch::ensure_open() {
+  if (open_) return;
+  conn_.exec("BEGIN");
+  open_ = true;
+}
+
+void PgBatch::copy_rows(const std::string& target, const std::string& rows) {
+  if (rows.empty()) return;
+  ensure_open();
+  if (copy_target_ != target) {
+    end_copy();
+    const std::string sql = "COPY " + target + " FROM STDIN";
+    conn_.check(PQexec(conn_.get(), sql.c_str()), "cannot start COPY into " + target, PGRES_COPY_IN);
+    copy_target_ = target;
+  }
+  if (PQputCopyData(conn_.get(), rows.data(), static_cast<int>(rows.size())) != 1) {
+    conn_.fail("COPY into " + target + " failed");
+  }
+}
+
+void PgBatch::end_copy() {
+  if (copy_target_.empty()) return;
+  const std::string target = std::move(copy_target_);
+  copy_target_.clear();
+  if (PQputCopyEnd(conn_.get(), nullptr) != 1) conn_.fail("cannot end COPY into " + target);
+  conn_.check(PQgetResult(conn_.get()), "COPY into " + target + " failed", PGRES_COMMAND_OK);
+  // Collect the NULL that ends the command's results.
+  while (PGresult* extra = PQgetResult(conn_.get())) PQclear(extra);
+}
+
+pg::Result PgBatch::exec(const std::string& sql) {
+  ensure_open();
+  end_copy();
+  return conn_.exec(sql);
+}
+
+pg::Result PgBatch::exec_params(const std::string& sql, const pg::Params& params) {
+  ensure_open();
+  end_copy();
+  return conn_.exec_params(sql, params);
+}
+
+void PgBatch::commit(const std::string& final_sql) {
+  ensure_open();
+  end_copy();
+  open_ = false;
+  conn_.exec(final_sql + ";\nCOMMIT");
+}
+
+void PgBatch::rollback() noexcept {
+  if (!open_) return;
+  open_ = false;
+  copy_target_.clear();
+  if (PQstatus(conn_.get()) != CONNECTION_OK) return;
+  // A COPY in progress is ended with an error, which aborts the transaction.
+  PQputCopyEnd(conn_.get(), "aborted by customer-cdc");
+  while (PGresult* r = PQgetResult(conn_.get())) PQclear(r);
+  PGresult* r = PQexec(conn_.get(), "ROLLBACK");
+  PQclear(r);
+}
+
+}  // namespace cdc::sinks

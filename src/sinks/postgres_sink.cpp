@@ -1,0 +1,76 @@
+#include "cdc/sinks/postgres_sink.hpp"
+
+#include <fmt/format.h>
+
+#include "cdc/sinks/copy_text.hpp"
+
+namespace cdc::sinks {
+
+PostgresSink::PostgresSink(PostgresSinkOptions options, std::vector<std::unique_ptr<PgPart>> parts)
+    : options_(std::move(options)), conn_(options_.dsn), batch_(conn_), parts_(std::move(parts)) {
+  checkpoint_ = read_checkpoint(conn_, options_.slot);
+  durable_ = checkpoint_;
+}
+
+Lsn PostgresSink::read_checkpoint(pg::Connection& conn, const std::string& slot) {
+  const pg::Result result =
+      conn.exec_params("SELECT lsn::text FROM customer_cdc.checkpoint WHERE slot_name = $1", {slot});
+  if (result.rows() == 0) return 0;
+  return parse_lsn(result.value(0, 0)).value_or(0);
+}
+
+void PostgresSink::begin(const TxnInfo&) {}
+
+void PostgresSink::change(const TxnInfo& txn, const decode::Change& change) {
+  if (!uncommitted_) batch_started_ = std::chrono::steady_clock::now();
+  uncommitted_ = true;
+  ++batch_changes_;
+  for (auto& part : parts_) part->change(txn, change, batch_);
+}
+
+void PostgresSink::commit(const TxnInfo& txn) {
+  last_commit_ = txn;
+  // A transaction that wrote nothing is held as soon as everything before it is.
+  if (!uncommitted_) durable_ = txn.end_lsn;
+}
+
+bool PostgresSink::batch_has_rows() const {
+  if (batch_.open()) return true;
+  for (const auto& part : parts_) {
+    if (part->has_pending()) return true;
+  }
+  return false;
+}
+
+bool PostgresSink::wants_flush() const {
+  if (!uncommitted_) return false;
+  return batch_changes_ >= options_.flush_rows ||
+         std::chrono::steady_clock::now() - batch_started_ >= options_.flush_age;
+}
+
+void PostgresSink::flush() {
+  if (!uncommitted_) return;
+  if (batch_has_rows()) {
+    for (auto& part : parts_) part->write(batch_);
+    const std::string checkpoint_sql = fmt::format(
+        "INSERT INTO customer_cdc.checkpoint (slot_name, lsn, source_xid, source_commit_time, updated_at) "
+        "VALUES ({}, '{}', {}, '{}', now()) ON CONFLICT (slot_name) DO UPDATE SET lsn = excluded.lsn, "
+        "source_xid = excluded.source_xid, source_commit_time = excluded.source_commit_time, "
+        "updated_at = excluded.updated_at",
+        conn_.quote_literal(options_.slot), format_lsn(last_commit_.end_lsn), last_commit_.xid,
+        format_timestamp_utc(last_commit_.commit_time_us));
+    batch_.commit(checkpoint_sql);
+  }
+  durable_ = last_commit_.end_lsn;
+  uncommitted_ = false;
+  batch_changes_ = 0;
+}
+
+void PostgresSink::abort() {
+  batch_.rollback();
+  for (auto& part : parts_) part->discard();
+  uncommitted_ = false;
+  batch_changes_ = 0;
+}
+
+}  // namespace cdc::sinks

@@ -1,0 +1,142 @@
+#include "cdc/stream/replication_stream.hpp"
+
+#include <poll.h>
+
+#include <fmt/format.h>
+
+namespace cdc::stream {
+
+void CopyBufferDeleter::operator()(char* p) const { PQfreemem(p); }
+
+namespace {
+
+std::string quote_option_value(const std::string& value) {
+  std::string out = "'";
+  for (char c : value) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
+}  // namespace
+
+std::string start_replication_command(const std::string& slot, Lsn start, const PluginOptions& options) {
+  std::string command = fmt::format("START_REPLICATION SLOT \"{}\" LOGICAL {}", slot, format_lsn(start));
+  if (!options.empty()) {
+    command += " (";
+    for (std::size_t i = 0; i < options.size(); ++i) {
+      if (i > 0) command += ", ";
+      command += fmt::format("\"{}\" {}", options[i].first, quote_option_value(options[i].second));
+    }
+    command += ")";
+  }
+  return command;
+}
+
+ReplicationStream::ReplicationStream(const std::string& dsn)
+    : conn_(dsn, {{"replication", "database"}}) {}
+
+std::optional<SlotState> ReplicationStream::slot_state(const std::string& slot) {
+  // Replication connections accept only the simple query protocol.
+  const pg::Result result = conn_.exec(fmt::format(
+      "SELECT slot_name, coalesce(plugin, ''), slot_type, coalesce(database::text, ''), active, active_pid, "
+      "coalesce(restart_lsn, '0/0'), coalesce(confirmed_flush_lsn, '0/0'), "
+      "CASE WHEN restart_lsn IS NULL THEN NULL ELSE pg_current_wal_lsn() - restart_lsn END, "
+      "coalesce(wal_status, '') FROM pg_catalog.pg_replication_slots WHERE slot_name = {}",
+      conn_.quote_literal(slot)));
+  if (result.rows() == 0) return std::nullopt;
+  SlotState state;
+  state.name = result.value(0, 0);
+  state.plugin = result.value(0, 1);
+  state.slot_type = result.value(0, 2);
+  state.database = result.value(0, 3);
+  state.active = result.value(0, 4) == "t";
+  if (!result.is_null(0, 5)) state.active_pid = std::stoi(std::string(result.value(0, 5)));
+  state.restart_lsn = parse_lsn(result.value(0, 6)).value_or(0);
+  state.confirmed_flush_lsn = parse_lsn(result.value(0, 7)).value_or(0);
+  if (!result.is_null(0, 8)) state.retained_wal_bytes = std::stoll(std::string(result.value(0, 8)));
+  state.wal_status = result.value(0, 9);
+  return state;
+}
+
+Lsn ReplicationStream::create_slot(const std::string& slot, const std::string& plugin) {
+  const pg::Result result = conn_.exec(
+      fmt::format("CREATE_REPLICATION_SLOT \"{}\" LOGICAL {} (SNAPSHOT 'nothing')", slot, plugin));
+  if (result.rows() != 1 || result.columns() < 2) {
+    throw pg::Error("CREATE_REPLICATION_SLOT returned an unexpected result", "", false);
+  }
+  return parse_lsn(result.value(0, 1)).value_or(0);
+}
+
+void ReplicationStream::drop_slot(const std::string& slot) {
+  conn_.exec(fmt::format("DROP_REPLICATION_SLOT \"{}\"", slot));
+}
+
+void ReplicationStream::start(const std::string& slot, Lsn start, const PluginOptions& options) {
+  const std::string command = start_replication_command(slot, start, options);
+  conn_.check(PQexec(conn_.get(), command.c_str()), "START_REPLICATION failed", PGRES_COPY_BOTH);
+  streaming_ = true;
+}
+
+std::optional<Received> ReplicationStream::next(std::chrono::milliseconds timeout) {
+  PGconn* conn = conn_.get();
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    char* raw = nullptr;
+    const int length = PQgetCopyData(conn, &raw, 1);
+    if (length > 0) {
+      Received received{CopyBuffer(raw), Keepalive{}};
+      received.message = parse_copy_message(std::string_view(raw, static_cast<std::size_t>(length)));
+      return received;
+    }
+    if (length == -1) {
+      streaming_ = false;
+      PGresult* result = PQgetResult(conn);
+      conn_.fail("the server ended the replication stream", result);
+    }
+    if (length == -2) conn_.fail("replication stream failed");
+    if (attempt == 1) break;
+    pollfd fd{PQsocket(conn), POLLIN, 0};
+    const int ready = ::poll(&fd, 1, static_cast<int>(timeout.count()));
+    if (ready < 0 && errno != EINTR) conn_.fail("poll on the replication socket failed");
+    if (ready <= 0) return std::nullopt;
+    if (PQconsumeInput(conn) == 0) conn_.fail("replication stream read failed");
+  }
+  return std::nullopt;
+}
+
+void ReplicationStream::flush_output() {
+  PGconn* conn = conn_.get();
+  for (;;) {
+    const int rc = PQflush(conn);
+    if (rc == 0) return;
+    if (rc < 0) conn_.fail("cannot send to the server");
+    pollfd fd{PQsocket(conn), POLLOUT, 0};
+    ::poll(&fd, 1, 1000);
+  }
+}
+
+void ReplicationStream::send_status(Lsn written, Lsn flushed, bool reply_requested) {
+  const std::string message = build_status_update(written, flushed, flushed, pg_now_us(), reply_requested);
+  if (PQputCopyData(conn_.get(), message.data(), static_cast<int>(message.size())) <= 0) {
+    conn_.fail("cannot send standby status update");
+  }
+  flush_output();
+}
+
+void ReplicationStream::finish() {
+  if (!streaming_) return;
+  streaming_ = false;
+  if (PQputCopyEnd(conn_.get(), nullptr) <= 0) return;
+  flush_output();
+  // Drain what the server still sends until it ends the COPY too.
+  for (int i = 0; i < 1000; ++i) {
+    char* raw = nullptr;
+    const int length = PQgetCopyData(conn_.get(), &raw, 0);
+    if (raw != nullptr) PQfreemem(raw);
+    if (length < 0) break;
+  }
+  while (PGresult* result = PQgetResult(conn_.get())) PQclear(result);
+}
+
+}  // namespace cdc::stream
