@@ -35,3 +35,11 @@ CREATE TABLE IF NOT EXISTS customer_cdc.checkpoint (
     source_commit_time timestamptz,
     updated_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- The price of each plan as of the checkpoint, kept from the change stream of
+-- public.plans so that analytics.plan_rollup.mrr follows price changes in
+-- commit order. Rebuilt by `customer-cdc rebuild-rollups`.
+CREATE TABLE IF NOT EXISTS customer_cdc.plan_price (
+    plan_id bigint PRIMARY KEY,
+    price numeric(10,2) NOT NULL
+);

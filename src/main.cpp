@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
   auto* slot_status = slot->add_subcommand("status", "print slot name, plugin, active, confirmed_flush_lsn, "
                                                      "retained WAL bytes");
   auto* snapshot = app.add_subcommand("snapshot", "backfill existing rows (not built yet)");
-  auto* rebuild = app.add_subcommand("rebuild-rollups", "recompute the rollup tables (not built yet)");
+  auto* rebuild = app.add_subcommand("rebuild-rollups", "recompute the rollup tables from the source tables and the audit history, in one transaction");
 
   try {
     app.parse(argc, argv);
@@ -85,7 +85,8 @@ int main(int argc, char** argv) {
     if (*slot_create) return cmd_slot_create(config);
     if (*slot_drop) return cmd_slot_drop(config);
     if (*slot_status) return cmd_slot_status(config);
-    if (*check || *snapshot || *rebuild) {
+    if (*rebuild) return cmd_rebuild_rollups(config);
+    if (*check || *snapshot) {
       spdlog::error("this command is not built in this version yet");
       return kExitRuntime;
     }

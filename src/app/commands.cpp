@@ -12,6 +12,7 @@
 #include "cdc/app/embedded_schema.hpp"
 #include "cdc/app/session.hpp"
 #include "cdc/pg.hpp"
+#include "cdc/sinks/rollups.hpp"
 #include "cdc/stream/replication_stream.hpp"
 
 namespace cdc::app {
@@ -97,6 +98,19 @@ int cmd_slot_status(const Config& config) {
             << fmt::format("retained_wal_bytes   {}\n",
                            state->retained_wal_bytes ? std::to_string(*state->retained_wal_bytes) : "unknown")
             << fmt::format("wal_status           {}\n", state->wal_status);
+  return 0;
+}
+
+int cmd_rebuild_rollups(const Config& config) {
+  pg::Connection conn(config.postgres.dsn);
+  conn.exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
+  sinks::rebuild_rollups(conn);
+  const pg::Result counts = conn.exec(
+      "SELECT (SELECT count(*) FROM analytics.plan_rollup), (SELECT count(*) FROM analytics.usage_daily), "
+      "(SELECT count(*) FROM analytics.plan_changes_daily)");
+  conn.exec("COMMIT");
+  std::cout << fmt::format("rebuilt rollups: {} plan_rollup rows, {} usage_daily rows, {} plan_changes_daily rows\n",
+                           counts.value(0, 0), counts.value(0, 1), counts.value(0, 2));
   return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "cdc/sinks/audit_mapping.hpp"
 #include "cdc/sinks/audit_part.hpp"
 #include "cdc/sinks/postgres_sink.hpp"
+#include "cdc/sinks/rollups.hpp"
 #include "cdc/stream/wire.hpp"
 
 namespace cdc::app {
@@ -67,6 +68,7 @@ std::vector<std::unique_ptr<sinks::Sink>> make_sinks(const Config& config) {
   std::vector<std::unique_ptr<sinks::Sink>> out;
   std::vector<std::unique_ptr<sinks::PgPart>> parts;
   if (config.audit.enabled) parts.push_back(std::make_unique<sinks::AuditPart>());
+  if (config.rollups.enabled) parts.push_back(std::make_unique<sinks::RollupPart>());
   if (!parts.empty()) {
     sinks::PostgresSinkOptions options;
     options.dsn = config.postgres.dsn;
@@ -78,9 +80,6 @@ std::vector<std::unique_ptr<sinks::Sink>> make_sinks(const Config& config) {
 
 void warn_unbuilt_features(const Config& config) {
   if (config.kafka.enabled) spdlog::warn("kafka.enabled = true: the Kafka sink is not built in this version; ignored");
-  if (config.rollups.enabled) {
-    spdlog::warn("rollups.enabled = true: rollups are not built in this version; ignored");
-  }
 }
 
 /// systemd notifications from the stream loop; harmless without systemd.

@@ -11,5 +11,6 @@ int cmd_migrate(const Config& config, const std::optional<std::string>& schema_d
 int cmd_slot_create(const Config& config);
 int cmd_slot_drop(const Config& config);
 int cmd_slot_status(const Config& config);
+int cmd_rebuild_rollups(const Config& config);
 
 }  // namespace cdc::app

@@ -1,0 +1,638 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "cdc/app/config.hpp"
+
+using cdc::app::Config;
+using cdc::app::ConfigError;
+using cdc::app::EnvLookup;
+using cdc::app::load_config;
+using cdc::app::parse_config;
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+namespace {
+
+/// Message of the ConfigError thrown by fn, or fails the test.
+template <class Fn>
+std::string config_error(Fn&& fn) {
+  try {
+    fn();
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a ConfigError";
+  return {};
+}
+
+std::string parse_error(const std::string& text, const EnvLookup& env = {}) {
+  return config_error([&] { parse_config(text, "/etc/x.toml", env); });
+}
+
+std::string env_error(const EnvLookup& env) { return parse_error("", env); }
+
+Config parse(const std::string& text, const EnvLookup& env = {}) {
+  return parse_config(text, "/etc/x.toml", env);
+}
+
+void expect_defaults(const Config& c) {
+  EXPECT_EQ(c.log_level, "info");
+  EXPECT_EQ(c.log_format, "text");
+  EXPECT_EQ(c.postgres.dsn, "host=127.0.0.1 port=5432 dbname=app user=customer_cdc");
+  EXPECT_EQ(c.postgres.slot, "customer_cdc");
+  EXPECT_TRUE(c.postgres.create_slot);
+  EXPECT_THAT(c.postgres.tables, ElementsAre("public.customer", "public.plans"));
+  EXPECT_EQ(c.postgres.status_interval_ms, 10000);
+  EXPECT_EQ(c.postgres.snapshot_mode, "initial");
+  EXPECT_TRUE(c.audit.enabled);
+  EXPECT_TRUE(c.rollups.enabled);
+  EXPECT_FALSE(c.kafka.enabled);
+  EXPECT_EQ(c.kafka.brokers, "127.0.0.1:9092");
+  EXPECT_EQ(c.kafka.topic_prefix, "saas");
+  EXPECT_TRUE(c.kafka.tombstones_on_delete);
+  EXPECT_TRUE(c.kafka.properties.empty());
+  EXPECT_EQ(c.metrics.listen, "127.0.0.1:9187");
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    path_ = std::filesystem::temp_directory_path() /
+            ("cdc-config-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  std::string write(const std::string& name, const std::string& text) const {
+    const auto p = path_ / name;
+    std::ofstream(p) << text;
+    return p.string();
+  }
+  std::string path(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+const char* const kFullFile = R"toml(
+log_level = "debug"
+log_format = "json"
+
+[postgres]
+dsn = "host=db port=6543 dbname=prod user=cdc password=s3cret"
+slot = "prod_slot_1"
+create_slot = false
+tables = ["public.customer", "billing.invoice"]
+status_interval_ms = 2500
+snapshot_mode = "always"
+
+[audit]
+enabled = false
+
+[rollups]
+enabled = false
+
+[kafka]
+enabled = true
+brokers = "k1:9092,k2:9092"
+topic_prefix = "prod-saas"
+tombstones_on_delete = false
+
+[kafka.properties]
+"security.protocol" = "SASL_SSL"
+"linger.ms" = 20
+"enable.idempotence" = true
+compression.type = "zstd"
+
+[metrics]
+listen = ""
+)toml";
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Files
+
+TEST(ConfigTest, EmptyTextGivesDefaults) { expect_defaults(parse("")); }
+
+TEST(ConfigTest, CommentsOnlyGivesDefaults) { expect_defaults(parse("# nothing\n\n")); }
+
+TEST(ConfigTest, EmptySectionsGiveDefaults) {
+  expect_defaults(
+      parse("[postgres]\n[audit]\n[rollups]\n[kafka]\n[kafka.properties]\n[metrics]\n"));
+}
+
+TEST(ConfigTest, FullFile) {
+  const auto c = parse(kFullFile);
+  EXPECT_EQ(c.log_level, "debug");
+  EXPECT_EQ(c.log_format, "json");
+  EXPECT_EQ(c.postgres.dsn, "host=db port=6543 dbname=prod user=cdc password=s3cret");
+  EXPECT_EQ(c.postgres.slot, "prod_slot_1");
+  EXPECT_FALSE(c.postgres.create_slot);
+  EXPECT_THAT(c.postgres.tables, ElementsAre("public.customer", "billing.invoice"));
+  EXPECT_EQ(c.postgres.status_interval_ms, 2500);
+  EXPECT_EQ(c.postgres.snapshot_mode, "always");
+  EXPECT_FALSE(c.audit.enabled);
+  EXPECT_FALSE(c.rollups.enabled);
+  EXPECT_TRUE(c.kafka.enabled);
+  EXPECT_EQ(c.kafka.brokers, "k1:9092,k2:9092");
+  EXPECT_EQ(c.kafka.topic_prefix, "prod-saas");
+  EXPECT_FALSE(c.kafka.tombstones_on_delete);
+  EXPECT_EQ(c.metrics.listen, "");
+}
+
+TEST(ConfigTest, PartialFileKeepsOtherDefaults) {
+  const auto c = parse("[postgres]\nslot = \"other\"\n");
+  EXPECT_EQ(c.postgres.slot, "other");
+  EXPECT_EQ(c.postgres.dsn, "host=127.0.0.1 port=5432 dbname=app user=customer_cdc");
+  EXPECT_EQ(c.postgres.status_interval_ms, 10000);
+  EXPECT_TRUE(c.audit.enabled);
+}
+
+TEST(ConfigTest, InlineAndDottedTablesAreAccepted) {
+  const auto c = parse("postgres = { slot = \"a\" }\nkafka.enabled = true\n");
+  EXPECT_EQ(c.postgres.slot, "a");
+  EXPECT_TRUE(c.kafka.enabled);
+}
+
+TEST(ConfigTest, ExampleConfigFileParsesToDefaults) {
+  const auto c = load_config(CDC_SOURCE_DIR "/config/customer-cdc.toml", {});
+  expect_defaults(c);
+}
+
+TEST(ConfigTest, ExampleConfigFileDocumentsEveryKey) {
+  std::ifstream in(CDC_SOURCE_DIR "/config/customer-cdc.toml");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const char* key : {"log_level =",
+                          "log_format =",
+                          "[postgres]",
+                          "dsn =",
+                          "slot =",
+                          "create_slot =",
+                          "tables =",
+                          "status_interval_ms =",
+                          "snapshot_mode =",
+                          "[audit]",
+                          "[rollups]",
+                          "[kafka]",
+                          "brokers =",
+                          "topic_prefix =",
+                          "tombstones_on_delete =",
+                          "[kafka.properties]",
+                          "[metrics]",
+                          "listen =",
+                          "output_plugin_libraries",
+                          "replication=database",
+                          "CUSTOMER_CDC_POSTGRES_DSN"}) {
+    EXPECT_THAT(text, HasSubstr(key));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// kafka.properties
+
+TEST(ConfigTest, KafkaPropertiesPassThrough) {
+  const auto c = parse(kFullFile);
+  EXPECT_EQ(c.kafka.properties.size(), 4u);
+  EXPECT_EQ(c.kafka.properties.at("security.protocol"), "SASL_SSL");
+  EXPECT_EQ(c.kafka.properties.at("linger.ms"), "20");
+  EXPECT_EQ(c.kafka.properties.at("enable.idempotence"), "true");
+  // Unquoted dotted key = nested TOML table, flattened back into the dotted name.
+  EXPECT_EQ(c.kafka.properties.at("compression.type"), "zstd");
+}
+
+TEST(ConfigTest, KafkaPropertiesFalseAndNegative) {
+  const auto c = parse("[kafka.properties]\n\"a.b\" = false\n\"c\" = -5\n");
+  EXPECT_EQ(c.kafka.properties.at("a.b"), "false");
+  EXPECT_EQ(c.kafka.properties.at("c"), "-5");
+}
+
+TEST(ConfigTest, KafkaPropertiesBadValueType) {
+  EXPECT_THAT(parse_error("[kafka.properties]\n\"linger.ms\" = 1.5\n"),
+              HasSubstr("kafka.properties.linger.ms: expected a string, integer or boolean, got "
+                        "floating-point number"));
+  EXPECT_THAT(parse_error("[kafka.properties]\nx = [1]\n"),
+              HasSubstr("kafka.properties.x: expected a string, integer or boolean, got array"));
+}
+
+TEST(ConfigTest, KafkaPropertiesSameNameTwice) {
+  EXPECT_THAT(parse_error("[kafka.properties]\n\"a.b\" = \"1\"\na.b = \"2\"\n"),
+              HasSubstr("kafka.properties.a.b: property is set twice"));
+}
+
+TEST(ConfigTest, KafkaPropertiesBootstrapServersRejected) {
+  EXPECT_THAT(parse_error("[kafka.properties]\n\"bootstrap.servers\" = \"x:1\"\n"),
+              HasSubstr("kafka.properties.bootstrap.servers: set kafka.brokers instead"));
+}
+
+TEST(ConfigTest, KafkaPropertiesMustBeATable) {
+  EXPECT_THAT(parse_error("[kafka]\nproperties = \"x\"\n"),
+              HasSubstr("kafka.properties: expected a table, got string"));
+}
+
+TEST(ConfigTest, KafkaPropertyValueNeverEchoed) {
+  const auto msg = parse_error("[kafka.properties]\n\"sasl.password\" = 3.25\n");
+  EXPECT_THAT(msg, Not(HasSubstr("3.25")));
+}
+
+// ---------------------------------------------------------------------------
+// Types
+
+TEST(ConfigTest, TypeErrorString) {
+  EXPECT_THAT(parse_error("log_level = 3\n"),
+              HasSubstr("log_level: expected a string, got integer"));
+  EXPECT_THAT(parse_error("[postgres]\ndsn = true\n"),
+              HasSubstr("postgres.dsn: expected a string, got boolean"));
+  EXPECT_THAT(parse_error("[metrics]\nlisten = 9187\n"),
+              HasSubstr("metrics.listen: expected a string, got integer"));
+  EXPECT_THAT(parse_error("[kafka]\nbrokers = [\"a:1\"]\n"),
+              HasSubstr("kafka.brokers: expected a string, got array"));
+}
+
+TEST(ConfigTest, TypeErrorInteger) {
+  EXPECT_THAT(parse_error("[postgres]\nstatus_interval_ms = \"10000\"\n"),
+              HasSubstr("postgres.status_interval_ms: expected an integer, got string"));
+  EXPECT_THAT(
+      parse_error("[postgres]\nstatus_interval_ms = 1000.0\n"),
+      HasSubstr("postgres.status_interval_ms: expected an integer, got floating-point number"));
+}
+
+TEST(ConfigTest, TypeErrorBoolean) {
+  EXPECT_THAT(parse_error("[kafka]\nenabled = \"true\"\n"),
+              HasSubstr("kafka.enabled: expected a boolean, got string"));
+  EXPECT_THAT(parse_error("[postgres]\ncreate_slot = 1\n"),
+              HasSubstr("postgres.create_slot: expected a boolean, got integer"));
+  EXPECT_THAT(parse_error("[audit]\nenabled = 1979-05-27\n"),
+              HasSubstr("audit.enabled: expected a boolean, got date"));
+}
+
+TEST(ConfigTest, TypeErrorList) {
+  EXPECT_THAT(parse_error("[postgres]\ntables = \"public.customer\"\n"),
+              HasSubstr("postgres.tables: expected an array of strings, got string"));
+  EXPECT_THAT(parse_error("[postgres]\ntables = [\"public.customer\", 7]\n"),
+              HasSubstr("postgres.tables[1]: expected a string, got integer"));
+}
+
+TEST(ConfigTest, TypeErrorSection) {
+  EXPECT_THAT(parse_error("postgres = \"x\"\n"),
+              HasSubstr("postgres: expected a table, got string"));
+  EXPECT_THAT(parse_error("[log_level]\n"), HasSubstr("log_level: expected a string, got table"));
+}
+
+TEST(ConfigTest, TypeErrorNamesFileAndLine) {
+  EXPECT_THAT(parse_error("\n[postgres]\nslot = \"a\"\nstatus_interval_ms = \"x\"\n"),
+              HasSubstr("(in /etc/x.toml, line 4)"));
+}
+
+// ---------------------------------------------------------------------------
+// Unknown keys
+
+TEST(ConfigTest, UnknownKeyInSection) {
+  EXPECT_EQ(parse_error("[postgres]\nslots = \"a\"\n"),
+            "unknown key 'postgres.slots' in /etc/x.toml (did you mean 'postgres.slot'?)");
+}
+
+TEST(ConfigTest, UnknownTopLevelKey) {
+  EXPECT_THAT(parse_error("log_levle = \"info\"\n"),
+              AllOf(HasSubstr("unknown key 'log_levle' in /etc/x.toml"),
+                    HasSubstr("did you mean 'log_level'?")));
+  // Right key in the wrong place.
+  EXPECT_THAT(parse_error("dsn = \"host=x\"\n"),
+              AllOf(HasSubstr("unknown key 'dsn'"), HasSubstr("did you mean 'postgres.dsn'?"),
+                    Not(HasSubstr("host=x"))));
+}
+
+TEST(ConfigTest, UnknownSection) {
+  EXPECT_THAT(parse_error("[postgre]\ndsn = \"x\"\n"),
+              AllOf(HasSubstr("unknown key 'postgre' in /etc/x.toml"),
+                    HasSubstr("did you mean 'postgres'?")));
+  EXPECT_EQ(parse_error("[zookeeper]\nhosts = \"x\"\n"), "unknown key 'zookeeper' in /etc/x.toml");
+}
+
+TEST(ConfigTest, UnknownKeyInEverySection) {
+  EXPECT_THAT(parse_error("[audit]\nenable = true\n"),
+              AllOf(HasSubstr("unknown key 'audit.enable'"), HasSubstr("'audit.enabled'")));
+  EXPECT_THAT(parse_error("[rollups]\nfoo = true\n"), HasSubstr("unknown key 'rollups.foo'"));
+  EXPECT_THAT(parse_error("[kafka]\nbroker = \"x\"\n"),
+              AllOf(HasSubstr("unknown key 'kafka.broker'"), HasSubstr("'kafka.brokers'")));
+  EXPECT_THAT(parse_error("[metrics]\nlisten_addr = \"x\"\n"),
+              HasSubstr("unknown key 'metrics.listen_addr'"));
+}
+
+TEST(ConfigTest, NoFarFetchedSuggestion) {
+  // 'enabled' exists in several sections: ambiguous, and 'postgres.tables' is not a typo of it.
+  EXPECT_EQ(parse_error("[postgres]\nenabled = true\n"),
+            "unknown key 'postgres.enabled' in /etc/x.toml");
+}
+
+TEST(ConfigTest, UnknownNestedTable) {
+  EXPECT_THAT(parse_error("[postgres.extra]\na = 1\n"), HasSubstr("unknown key 'postgres.extra'"));
+  EXPECT_THAT(parse_error("[kafka.propertys]\na = 1\n"),
+              AllOf(HasSubstr("unknown key 'kafka.propertys'"), HasSubstr("'kafka.properties'")));
+}
+
+TEST(ConfigTest, QuotedDottedKeyIsNotANestedKey) {
+  EXPECT_THAT(parse_error("\"postgres.slot\" = \"a\"\n"), HasSubstr("unknown key 'postgres.slot'"));
+}
+
+// ---------------------------------------------------------------------------
+// Values
+
+TEST(ConfigTest, EnumErrorsListAllowedValues) {
+  EXPECT_THAT(parse_error("log_level = \"verbose\"\n"),
+              HasSubstr("log_level: invalid value 'verbose' (allowed: debug, info, warn, error)"));
+  EXPECT_THAT(parse_error("log_format = \"xml\"\n"),
+              HasSubstr("log_format: invalid value 'xml' (allowed: text, json)"));
+  EXPECT_THAT(parse_error("[postgres]\nsnapshot_mode = \"sometimes\"\n"),
+              HasSubstr("postgres.snapshot_mode: invalid value 'sometimes' (allowed: initial, "
+                        "never, always)"));
+}
+
+TEST(ConfigTest, EnumValuesAccepted) {
+  for (const char* level : {"debug", "info", "warn", "error"}) {
+    EXPECT_EQ(parse(std::string("log_level = \"") + level + "\"\n").log_level, level);
+  }
+  for (const char* mode : {"initial", "never", "always"}) {
+    EXPECT_EQ(
+        parse(std::string("[postgres]\nsnapshot_mode = \"") + mode + "\"\n").postgres.snapshot_mode,
+        mode);
+  }
+}
+
+TEST(ConfigTest, StatusIntervalRange) {
+  EXPECT_EQ(parse("[postgres]\nstatus_interval_ms = 100\n").postgres.status_interval_ms, 100);
+  EXPECT_EQ(parse("[postgres]\nstatus_interval_ms = 3600000\n").postgres.status_interval_ms,
+            3600000);
+  EXPECT_THAT(parse_error("[postgres]\nstatus_interval_ms = 99\n"),
+              HasSubstr("postgres.status_interval_ms: 99 is out of range (allowed: 100..3600000)"));
+  EXPECT_THAT(parse_error("[postgres]\nstatus_interval_ms = 3600001\n"),
+              HasSubstr("postgres.status_interval_ms: 3600001 is out of range"));
+  EXPECT_THAT(parse_error("[postgres]\nstatus_interval_ms = 9999999999999\n"),
+              HasSubstr("postgres.status_interval_ms: 9999999999999 is out of range"));
+}
+
+TEST(ConfigTest, SlotName) {
+  EXPECT_EQ(parse("[postgres]\nslot = \"a_1\"\n").postgres.slot, "a_1");
+  EXPECT_EQ(parse("[postgres]\nslot = \"" + std::string(63, 'a') + "\"\n").postgres.slot,
+            std::string(63, 'a'));
+  for (const std::string& bad :
+       std::vector<std::string>{"", "Customer", "a-b", "a b", "ä", std::string(64, 'a')}) {
+    EXPECT_THAT(parse_error("[postgres]\nslot = \"" + bad + "\"\n"),
+                HasSubstr("postgres.slot: invalid replication slot name"))
+        << bad;
+  }
+}
+
+TEST(ConfigTest, TablesForm) {
+  EXPECT_THAT(parse("[postgres]\ntables = [\"s.t\"]\n").postgres.tables, ElementsAre("s.t"));
+  for (const char* bad :
+       {"customer", ".customer", "public.", "a.b.c", "public. customer", "public.a,b"}) {
+    EXPECT_THAT(
+        parse_error(std::string("[postgres]\ntables = [\"") + bad + "\"]\n"),
+        AllOf(HasSubstr("postgres.tables:"), HasSubstr("is not of the form \"schema.table\"")))
+        << bad;
+  }
+  EXPECT_THAT(parse_error("[postgres]\ntables = []\n"),
+              HasSubstr("postgres.tables: must list at least one table"));
+  EXPECT_THAT(parse_error("[postgres]\ntables = [\"a.b\", \"a.b\"]\n"),
+              HasSubstr("postgres.tables: 'a.b' is listed twice"));
+}
+
+TEST(ConfigTest, MetricsListen) {
+  for (const char* ok : {"", "127.0.0.1:9187", "0.0.0.0:1", "localhost:65535", "[::1]:9187"}) {
+    EXPECT_EQ(parse(std::string("[metrics]\nlisten = \"") + ok + "\"\n").metrics.listen, ok);
+  }
+  for (const char* bad : {"9187", ":9187", "host:", "host:0", "host:65536", "host:abc", "::1:9187",
+                          "[::1]9187", "a b:1"}) {
+    EXPECT_THAT(parse_error(std::string("[metrics]\nlisten = \"") + bad + "\"\n"),
+                HasSubstr("metrics.listen: invalid value"))
+        << bad;
+  }
+}
+
+TEST(ConfigTest, KafkaStrings) {
+  EXPECT_THAT(parse_error("[kafka]\nbrokers = \"\"\n"),
+              HasSubstr("kafka.brokers: must not be empty"));
+  EXPECT_THAT(parse_error("[kafka]\ntopic_prefix = \"a b\"\n"),
+              HasSubstr("kafka.topic_prefix: invalid topic prefix 'a b'"));
+  EXPECT_THAT(parse_error("[kafka]\ntopic_prefix = \"\"\n"), HasSubstr("kafka.topic_prefix:"));
+}
+
+TEST(ConfigTest, DsnNeverEchoed) {
+  EXPECT_THAT(parse_error("[postgres]\ndsn = \"\"\n"),
+              HasSubstr("postgres.dsn: must not be empty"));
+  const auto msg = parse_error("[postgres]\ndsn = \"password=hunter2\"\nslots = 1\n");
+  EXPECT_THAT(msg, Not(HasSubstr("hunter2")));
+}
+
+// ---------------------------------------------------------------------------
+// Syntax errors
+
+TEST(ConfigTest, SyntaxErrorHasFileLineAndColumn) {
+  const auto msg = parse_error("log_level = \"info\"\n\n[postgres]\nslot = = 3\n");
+  EXPECT_THAT(msg, AllOf(HasSubstr("TOML syntax error in /etc/x.toml"), HasSubstr("line 4"),
+                         HasSubstr("column ")));
+}
+
+TEST(ConfigTest, DuplicateKeyIsASyntaxError) {
+  EXPECT_THAT(parse_error("[postgres]\nslot = \"a\"\nslot = \"b\"\n"),
+              AllOf(HasSubstr("TOML syntax error"), HasSubstr("line 3")));
+}
+
+TEST(ConfigTest, UnterminatedStringIsASyntaxError) {
+  EXPECT_THAT(parse_error("log_level = \"info\nlog_format = \"json\"\n"),
+              AllOf(HasSubstr("TOML syntax error in /etc/x.toml"), HasSubstr("line 1")));
+}
+
+// ---------------------------------------------------------------------------
+// Environment
+
+TEST(ConfigTest, EnvOverridesStrings) {
+  const auto c = parse(kFullFile, {{"CUSTOMER_CDC_POSTGRES_DSN", "host=envhost password=x"},
+                                   {"CUSTOMER_CDC_LOG_LEVEL", "warn"},
+                                   {"CUSTOMER_CDC_LOG_FORMAT", "text"},
+                                   {"CUSTOMER_CDC_POSTGRES_SLOT", "env_slot"},
+                                   {"CUSTOMER_CDC_POSTGRES_SNAPSHOT_MODE", "never"},
+                                   {"CUSTOMER_CDC_KAFKA_BROKERS", "e:1"},
+                                   {"CUSTOMER_CDC_KAFKA_TOPIC_PREFIX", "envp"},
+                                   {"CUSTOMER_CDC_METRICS_LISTEN", "0.0.0.0:9999"}});
+  EXPECT_EQ(c.postgres.dsn, "host=envhost password=x");
+  EXPECT_EQ(c.log_level, "warn");
+  EXPECT_EQ(c.log_format, "text");
+  EXPECT_EQ(c.postgres.slot, "env_slot");
+  EXPECT_EQ(c.postgres.snapshot_mode, "never");
+  EXPECT_EQ(c.kafka.brokers, "e:1");
+  EXPECT_EQ(c.kafka.topic_prefix, "envp");
+  EXPECT_EQ(c.metrics.listen, "0.0.0.0:9999");
+  // Not overridden: from the file.
+  EXPECT_EQ(c.postgres.status_interval_ms, 2500);
+}
+
+TEST(ConfigTest, EnvEmptyStringDisablesMetrics) {
+  EXPECT_EQ(parse("", {{"CUSTOMER_CDC_METRICS_LISTEN", ""}}).metrics.listen, "");
+}
+
+TEST(ConfigTest, EnvOverridesBooleans) {
+  for (const auto& [text, expected] : std::vector<std::pair<std::string, bool>>{{"true", true},
+                                                                                {"1", true},
+                                                                                {"yes", true},
+                                                                                {"TRUE", true},
+                                                                                {"Yes", true},
+                                                                                {"false", false},
+                                                                                {"0", false},
+                                                                                {"no", false},
+                                                                                {"False", false}}) {
+    const auto c = parse("", {{"CUSTOMER_CDC_KAFKA_ENABLED", text},
+                              {"CUSTOMER_CDC_AUDIT_ENABLED", text},
+                              {"CUSTOMER_CDC_ROLLUPS_ENABLED", text},
+                              {"CUSTOMER_CDC_POSTGRES_CREATE_SLOT", text},
+                              {"CUSTOMER_CDC_KAFKA_TOMBSTONES_ON_DELETE", text}});
+    EXPECT_EQ(c.kafka.enabled, expected) << text;
+    EXPECT_EQ(c.audit.enabled, expected) << text;
+    EXPECT_EQ(c.rollups.enabled, expected) << text;
+    EXPECT_EQ(c.postgres.create_slot, expected) << text;
+    EXPECT_EQ(c.kafka.tombstones_on_delete, expected) << text;
+  }
+}
+
+TEST(ConfigTest, EnvOverridesInteger) {
+  EXPECT_EQ(
+      parse("", {{"CUSTOMER_CDC_POSTGRES_STATUS_INTERVAL_MS", "500"}}).postgres.status_interval_ms,
+      500);
+}
+
+TEST(ConfigTest, EnvOverridesList) {
+  EXPECT_THAT(
+      parse("", {{"CUSTOMER_CDC_POSTGRES_TABLES", "public.customer, a.b ,c.d,"}}).postgres.tables,
+      ElementsAre("public.customer", "a.b", "c.d"));
+  EXPECT_THAT(parse("", {{"CUSTOMER_CDC_POSTGRES_TABLES", "x.y"}}).postgres.tables,
+              ElementsAre("x.y"));
+}
+
+TEST(ConfigTest, EnvBadBoolean) {
+  EXPECT_EQ(env_error({{"CUSTOMER_CDC_KAFKA_ENABLED", "maybe"}}),
+            "environment variable CUSTOMER_CDC_KAFKA_ENABLED (kafka.enabled): expected a boolean "
+            "(true/false/1/0/yes/no), got 'maybe'");
+  EXPECT_THAT(env_error({{"CUSTOMER_CDC_AUDIT_ENABLED", ""}}),
+              HasSubstr("CUSTOMER_CDC_AUDIT_ENABLED"));
+}
+
+TEST(ConfigTest, EnvBadInteger) {
+  for (const char* bad : {"abc", "", "10s", "1.5"}) {
+    EXPECT_THAT(env_error({{"CUSTOMER_CDC_POSTGRES_STATUS_INTERVAL_MS", bad}}),
+                HasSubstr("environment variable CUSTOMER_CDC_POSTGRES_STATUS_INTERVAL_MS "
+                          "(postgres.status_interval_ms): expected an integer"))
+        << bad;
+  }
+  EXPECT_THAT(
+      env_error({{"CUSTOMER_CDC_POSTGRES_STATUS_INTERVAL_MS", "5"}}),
+      AllOf(HasSubstr("CUSTOMER_CDC_POSTGRES_STATUS_INTERVAL_MS"), HasSubstr("5 is out of range")));
+}
+
+TEST(ConfigTest, EnvBadValuesAreValidated) {
+  EXPECT_THAT(env_error({{"CUSTOMER_CDC_LOG_LEVEL", "verbose"}}),
+              AllOf(HasSubstr("environment variable CUSTOMER_CDC_LOG_LEVEL (log_level)"),
+                    HasSubstr("allowed: debug, info, warn, error")));
+  EXPECT_THAT(
+      env_error({{"CUSTOMER_CDC_POSTGRES_SLOT", "Bad-Slot"}}),
+      AllOf(HasSubstr("CUSTOMER_CDC_POSTGRES_SLOT"), HasSubstr("invalid replication slot")));
+  EXPECT_THAT(env_error({{"CUSTOMER_CDC_POSTGRES_TABLES", "customer"}}),
+              AllOf(HasSubstr("CUSTOMER_CDC_POSTGRES_TABLES"), HasSubstr("schema.table")));
+  EXPECT_THAT(env_error({{"CUSTOMER_CDC_POSTGRES_TABLES", ""}}),
+              AllOf(HasSubstr("CUSTOMER_CDC_POSTGRES_TABLES"), HasSubstr("at least one table")));
+  EXPECT_THAT(env_error({{"CUSTOMER_CDC_METRICS_LISTEN", "nope"}}),
+              HasSubstr("CUSTOMER_CDC_METRICS_LISTEN"));
+  EXPECT_EQ(env_error({{"CUSTOMER_CDC_POSTGRES_DSN", ""}}),
+            "environment variable CUSTOMER_CDC_POSTGRES_DSN (postgres.dsn): must not be empty");
+}
+
+TEST(ConfigTest, EnvUnknownVariable) {
+  EXPECT_EQ(env_error({{"CUSTOMER_CDC_POSTGRE_DSN", "x"}}),
+            "unknown environment variable CUSTOMER_CDC_POSTGRE_DSN (did you mean "
+            "CUSTOMER_CDC_POSTGRES_DSN?)");
+  EXPECT_THAT(env_error({{"CUSTOMER_CDC_WHATEVER", "x"}}),
+              HasSubstr("unknown environment variable CUSTOMER_CDC_WHATEVER"));
+  EXPECT_THAT(env_error({{"CUSTOMER_CDC_KAFKA_PROPERTIES__LINGER_MS", "5"}}),
+              HasSubstr("unknown environment variable CUSTOMER_CDC_KAFKA_PROPERTIES__LINGER_MS"));
+}
+
+TEST(ConfigTest, EnvConfigPathIsIgnoredAndOthersToo) {
+  const auto c = parse("", {{"CUSTOMER_CDC_CONFIG", "/some/file.toml"},
+                            {"PATH", "/usr/bin"},
+                            {"customer_cdc_log_level", "nonsense"}});
+  expect_defaults(c);
+}
+
+TEST(ConfigTest, EnvWinsOverFile) {
+  const auto c = parse("log_level = \"debug\"\n", {{"CUSTOMER_CDC_LOG_LEVEL", "error"}});
+  EXPECT_EQ(c.log_level, "error");
+}
+
+TEST(ConfigTest, ProcessEnvironmentCollectsPrefixedVariables) {
+  ::setenv("CUSTOMER_CDC_TEST_PROCESS_ENV", "a=b", 1);
+  ::setenv("NOT_CUSTOMER_CDC_X", "1", 1);
+  const auto env = cdc::app::process_environment();
+  ::unsetenv("CUSTOMER_CDC_TEST_PROCESS_ENV");
+  ::unsetenv("NOT_CUSTOMER_CDC_X");
+  ASSERT_EQ(env.count("CUSTOMER_CDC_TEST_PROCESS_ENV"), 1u);
+  EXPECT_EQ(env.at("CUSTOMER_CDC_TEST_PROCESS_ENV"), "a=b");
+  EXPECT_EQ(env.count("NOT_CUSTOMER_CDC_X"), 0u);
+  for (const auto& [name, value] : env) EXPECT_EQ(name.rfind("CUSTOMER_CDC_", 0), 0u) << name;
+}
+
+// ---------------------------------------------------------------------------
+// load_config
+
+TEST(ConfigTest, LoadMissingFile) {
+  TempDir dir;
+  const auto path = dir.path("nope.toml");
+  EXPECT_EQ(config_error([&] { load_config(path, {}); }),
+            "config file " + path +
+                " not found (pass --config FILE or create it; an annotated example is "
+                "config/customer-cdc.toml)");
+}
+
+TEST(ConfigTest, LoadMissingFileAllowed) {
+  TempDir dir;
+  const auto c = load_config(dir.path("nope.toml"), {{"CUSTOMER_CDC_LOG_LEVEL", "warn"}}, true);
+  EXPECT_EQ(c.log_level, "warn");
+  EXPECT_EQ(c.postgres.slot, "customer_cdc");
+}
+
+TEST(ConfigTest, LoadFileUsesPathInMessages) {
+  TempDir dir;
+  const auto path = dir.write("bad.toml", "[postgres]\nslots = 1\n");
+  EXPECT_THAT(config_error([&] { load_config(path, {}); }),
+              HasSubstr("unknown key 'postgres.slots' in " + path));
+  const auto syntax = dir.write("syntax.toml", "a = 1\nb = \n");
+  EXPECT_THAT(config_error([&] { load_config(syntax, {}); }),
+              AllOf(HasSubstr("TOML syntax error in " + syntax), HasSubstr("line 2")));
+}
+
+TEST(ConfigTest, LoadFileAndEnv) {
+  TempDir dir;
+  const auto path = dir.write("ok.toml", kFullFile);
+  const auto c = load_config(path, {{"CUSTOMER_CDC_KAFKA_ENABLED", "no"}});
+  EXPECT_FALSE(c.kafka.enabled);
+  EXPECT_EQ(c.postgres.slot, "prod_slot_1");
+}
+
+TEST(ConfigTest, LoadDirectoryIsAnError) {
+  TempDir dir;
+  EXPECT_THAT(config_error([&] { load_config(dir.path(""), {}); }), HasSubstr("is a directory"));
+}
