@@ -46,10 +46,10 @@ bool plan_ids_equal(const Column& a, const Column& b) {
 struct CanonicalWriter : rapidjson::Writer<rapidjson::StringBuffer> {
   using Base = rapidjson::Writer<rapidjson::StringBuffer>;
   using Base::Base;
-  bool RawNumber(const Ch* str, rapidjson::SizeType length, bool copy) {
+  bool RawNumber(const Ch* str, rapidjson::SizeType length, bool /*copy*/) {
     const auto canonical = canonical_number({str, length});
     if (!canonical) return false;
-    return Base::RawNumber(canonical->data(), static_cast<rapidjson::SizeType>(canonical->size()), copy);
+    return Base::RawValue(canonical->data(), canonical->size(), rapidjson::kNumberType);  // Writer::RawNumber would quote it
   }
 };
 

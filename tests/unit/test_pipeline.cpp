@@ -1,0 +1,510 @@
+// Tests for the dispatcher (src/pipeline/dispatcher.cpp) and BoundedQueue.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cdc/decode/change.hpp"
+#include "cdc/pipeline/bounded_queue.hpp"
+#include "cdc/pipeline/dispatcher.hpp"
+#include "cdc/sinks/sink.hpp"
+
+namespace cdc::pipeline {
+namespace {
+
+using decode::Action;
+using decode::Change;
+using sinks::TxnInfo;
+
+/// Records every call. Committed transactions become durable on flush() (or
+/// immediately when durable_on_commit).
+class FakeSink : public sinks::Sink {
+ public:
+  struct Call {
+    std::string what;  // begin | change | commit | flush | abort
+    TxnInfo txn;
+    Action action = Action::Begin;
+    Lsn change_lsn = 0;
+  };
+
+  explicit FakeSink(std::string name, Lsn resume = 0) : name_(std::move(name)), resume_(resume), durable_(resume) {}
+
+  std::string name() const override { return name_; }
+  Lsn resume_position() const override { return resume_; }
+
+  void begin(const TxnInfo& txn) override {
+    EXPECT_FALSE(open_) << name_ << ": begin inside a transaction";
+    open_ = true;
+    calls.push_back({"begin", txn});
+  }
+  void change(const TxnInfo& txn, const Change& change) override {
+    EXPECT_TRUE(open_) << name_ << ": change outside a transaction";
+    calls.push_back({"change", txn, change.action, change.lsn});
+  }
+  void commit(const TxnInfo& txn) override {
+    EXPECT_TRUE(open_) << name_ << ": commit outside a transaction";
+    open_ = false;
+    calls.push_back({"commit", txn});
+    pending_ = std::max(pending_, txn.end_lsn);
+    if (durable_on_commit) durable_ = pending_;
+  }
+  bool wants_flush() const override { return want_flush; }
+  void flush() override {
+    EXPECT_FALSE(open_) << name_ << ": flush inside a transaction";
+    calls.push_back({"flush", {}});
+    durable_ = std::max(durable_, pending_);
+  }
+  void abort() override {
+    calls.push_back({"abort", {}});
+    open_ = false;
+    pending_ = durable_;
+  }
+  Lsn durable_lsn() const override { return durable_; }
+
+  std::vector<std::string> call_names() const {
+    std::vector<std::string> names;
+    for (const auto& call : calls) names.push_back(call.what);
+    return names;
+  }
+  std::vector<std::uint32_t> committed_xids() const {
+    std::vector<std::uint32_t> xids;
+    for (const auto& call : calls) {
+      if (call.what == "commit") xids.push_back(call.txn.xid);
+    }
+    return xids;
+  }
+  std::size_t count(const std::string& what) const {
+    return static_cast<std::size_t>(std::count_if(calls.begin(), calls.end(), [&](const Call& c) { return c.what == what; }));
+  }
+
+  std::vector<Call> calls;
+  bool want_flush = false;
+  bool durable_on_commit = false;
+
+ private:
+  std::string name_;
+  Lsn resume_;
+  Lsn durable_;
+  Lsn pending_ = 0;
+  bool open_ = false;
+};
+
+StreamEvent begin_ev(std::uint32_t xid, Lsn commit_lsn, Lsn end_lsn, std::int64_t time_us = 0) {
+  StreamEvent event;
+  event.change.action = Action::Begin;
+  event.change.xid = xid;
+  event.change.lsn = commit_lsn;
+  event.change.next_lsn = end_lsn;
+  event.change.timestamp_us = time_us;
+  event.wal_position = end_lsn;
+  return event;
+}
+
+StreamEvent commit_ev(std::uint32_t xid, Lsn commit_lsn, Lsn end_lsn, std::int64_t time_us = 0) {
+  StreamEvent event = begin_ev(xid, commit_lsn, end_lsn, time_us);
+  event.change.action = Action::Commit;
+  return event;
+}
+
+StreamEvent row_ev(Action action, std::uint32_t xid, Lsn lsn) {
+  StreamEvent event;
+  event.change.action = action;
+  event.change.xid = xid;
+  event.change.lsn = lsn;
+  event.change.schema = "public";
+  event.change.table = "customer";
+  event.wal_position = lsn;
+  return event;
+}
+
+StreamEvent message_ev(bool transactional, std::uint32_t xid = 0) {
+  StreamEvent event;
+  event.change.action = Action::Message;
+  event.change.transactional = transactional;
+  event.change.xid = xid;
+  event.change.prefix = "p";
+  event.change.content = "c";
+  return event;
+}
+
+/// One transaction: B, `rows` inserts, C.
+void run_txn(Dispatcher& d, std::uint32_t xid, Lsn commit_lsn, Lsn end_lsn, int rows = 1, std::int64_t time_us = 0) {
+  d.handle(begin_ev(xid, commit_lsn, end_lsn, time_us));
+  for (int i = 0; i < rows; ++i) d.handle(row_ev(Action::Insert, xid, commit_lsn - 0x10 + static_cast<Lsn>(i)));
+  d.handle(commit_ev(xid, commit_lsn, end_lsn, time_us));
+}
+
+// ---- Dispatcher: ordering and TxnInfo ---------------------------------------
+
+TEST(Dispatcher, DispatchesTransactionsInOrderWithTxnInfo) {
+  FakeSink sink("a");
+  Dispatcher d({&sink}, 0);
+  d.handle(begin_ev(500, 0x1000, 0x1038, 1'700'000'000'000'001));
+  d.handle(row_ev(Action::Insert, 500, 0x0F00));
+  d.handle(row_ev(Action::Update, 500, 0x0F40));
+  d.handle(row_ev(Action::Delete, 500, 0x0F80));
+  d.handle(commit_ev(500, 0x1000, 0x1038, 1'700'000'000'000'001));
+  run_txn(d, 501, 0x2000, 0x2038, 1, 1'700'000'000'000'002);
+
+  EXPECT_EQ(sink.call_names(), (std::vector<std::string>{"begin", "change", "change", "change", "commit", "begin",
+                                                         "change", "commit"}));
+  const auto& first = sink.calls[0].txn;
+  EXPECT_EQ(first.xid, 500u);
+  EXPECT_EQ(first.commit_lsn, 0x1000u);
+  EXPECT_EQ(first.end_lsn, 0x1038u);
+  EXPECT_EQ(first.commit_time_us, 1'700'000'000'000'001);
+  for (int i = 1; i <= 4; ++i) {
+    EXPECT_EQ(sink.calls[i].txn.xid, 500u) << i;
+    EXPECT_EQ(sink.calls[i].txn.end_lsn, 0x1038u) << i;
+  }
+  EXPECT_EQ(sink.calls[1].action, Action::Insert);
+  EXPECT_EQ(sink.calls[2].action, Action::Update);
+  EXPECT_EQ(sink.calls[3].action, Action::Delete);
+  EXPECT_EQ(sink.calls[2].change_lsn, 0x0F40u);
+  EXPECT_EQ(sink.calls[5].txn.xid, 501u);
+  EXPECT_EQ(sink.calls[5].txn.commit_lsn, 0x2000u);
+  EXPECT_EQ(sink.calls[7].txn.end_lsn, 0x2038u);
+  EXPECT_EQ(sink.calls[7].txn.commit_time_us, 1'700'000'000'000'002);
+
+  EXPECT_EQ(d.transactions(), 2u);
+  EXPECT_EQ(d.changes(), 4u);
+  EXPECT_EQ(d.last_commit_end(), 0x2038u);
+  EXPECT_EQ(d.last_commit_time_us(), 1'700'000'000'000'002);
+  EXPECT_FALSE(d.in_transaction());
+}
+
+TEST(Dispatcher, InTransactionTracksBeginAndCommit) {
+  FakeSink sink("a");
+  Dispatcher d({&sink}, 0);
+  EXPECT_FALSE(d.in_transaction());
+  d.handle(begin_ev(1, 0x100, 0x138));
+  EXPECT_TRUE(d.in_transaction());
+  d.handle(commit_ev(1, 0x100, 0x138));
+  EXPECT_FALSE(d.in_transaction());
+}
+
+TEST(Dispatcher, EverySinkGetsEveryTransaction) {
+  FakeSink a("a"), b("b");
+  Dispatcher d({&a, &b}, 0);
+  run_txn(d, 1, 0x100, 0x138);
+  run_txn(d, 2, 0x200, 0x238);
+  EXPECT_EQ(a.committed_xids(), (std::vector<std::uint32_t>{1, 2}));
+  EXPECT_EQ(b.committed_xids(), (std::vector<std::uint32_t>{1, 2}));
+}
+
+// ---- resume positions --------------------------------------------------------
+
+TEST(Dispatcher, SinkSkipsTransactionsItAlreadyHolds) {
+  FakeSink behind("behind", 0x100);
+  FakeSink ahead("ahead", 0x238);  // holds everything up to and including xid 2
+  Dispatcher d({&behind, &ahead}, 0x100);
+  run_txn(d, 1, 0x200 - 0x38, 0x200);  // end 0x200 <= 0x238: ahead skips
+  run_txn(d, 2, 0x200, 0x238);         // end == resume position: ahead skips
+  run_txn(d, 3, 0x300, 0x338);         // beyond: both take it
+  EXPECT_EQ(behind.committed_xids(), (std::vector<std::uint32_t>{1, 2, 3}));
+  EXPECT_EQ(ahead.committed_xids(), (std::vector<std::uint32_t>{3}));
+  EXPECT_EQ(ahead.count("begin"), 1u);
+  EXPECT_EQ(ahead.count("change"), 1u);
+  EXPECT_EQ(behind.count("change"), 3u);
+  EXPECT_EQ(d.changes(), 3u);
+  EXPECT_EQ(d.transactions(), 3u);
+}
+
+TEST(Dispatcher, TransactionEndingAtOrBelowResumeIsSkippedForAllSinksThatHoldIt) {
+  FakeSink a("a", 0x1000);
+  Dispatcher d({&a}, 0x1000);
+  run_txn(d, 7, 0x900, 0x938);
+  EXPECT_TRUE(a.calls.empty());
+  EXPECT_EQ(d.transactions(), 1u);
+  EXPECT_EQ(d.acknowledged(), 0x1000u);  // never below start
+}
+
+// ---- acknowledgement ---------------------------------------------------------
+
+TEST(Dispatcher, AcknowledgedIsStartInitially) {
+  FakeSink a("a", 0x500);
+  Dispatcher d({&a}, 0x500);
+  EXPECT_EQ(d.acknowledged(), 0x500u);
+}
+
+TEST(Dispatcher, AcknowledgedNeverBelowStart) {
+  FakeSink a("a", 0);  // durable 0, below the slot's confirmed position
+  Dispatcher d({&a}, 0x500);
+  EXPECT_EQ(d.acknowledged(), 0x500u);
+  run_txn(d, 1, 0x600, 0x638);
+  EXPECT_EQ(d.acknowledged(), 0x500u);  // committed but not durable
+  d.flush();
+  EXPECT_EQ(d.acknowledged(), 0x638u);
+}
+
+TEST(Dispatcher, AcknowledgedIsMinimumOverSinksDurable) {
+  FakeSink a("a"), b("b");
+  Dispatcher d({&a, &b}, 0x100);
+  run_txn(d, 1, 0x200, 0x238);
+  run_txn(d, 2, 0x300, 0x338);
+  EXPECT_EQ(d.acknowledged(), 0x100u);
+  a.flush();  // a durable through xid 2, b nothing
+  EXPECT_EQ(a.durable_lsn(), 0x338u);
+  EXPECT_EQ(d.acknowledged(), 0x100u);
+  b.flush();
+  EXPECT_EQ(d.acknowledged(), 0x338u);
+  run_txn(d, 3, 0x400, 0x438);
+  b.flush();
+  EXPECT_EQ(d.acknowledged(), 0x338u);  // a still at xid 2
+  a.flush();
+  EXPECT_EQ(d.acknowledged(), 0x438u);
+}
+
+TEST(Dispatcher, AcknowledgedNeverBeyondLastCompleteCommit) {
+  // A sink that already holds far more (from an earlier run) must not push the
+  // acknowledgement past what this stream has delivered in full.
+  FakeSink ahead("ahead", 0x9000);
+  Dispatcher d({&ahead}, 0x100);
+  EXPECT_EQ(d.acknowledged(), 0x100u);
+  run_txn(d, 1, 0x200, 0x238);
+  EXPECT_EQ(d.acknowledged(), 0x238u);
+  d.handle(begin_ev(2, 0x300, 0x338));
+  d.handle(row_ev(Action::Insert, 2, 0x2F0));
+  EXPECT_EQ(d.acknowledged(), 0x238u);  // open transaction is not acknowledged
+  d.handle(commit_ev(2, 0x300, 0x338));
+  EXPECT_EQ(d.acknowledged(), 0x338u);
+  EXPECT_TRUE(ahead.calls.empty());
+}
+
+TEST(Dispatcher, EmptyTransactionIsAcknowledgedOnceDurable) {
+  FakeSink a("a");
+  Dispatcher d({&a}, 0x100);
+  d.handle(begin_ev(9, 0x200, 0x238));
+  d.handle(commit_ev(9, 0x200, 0x238));
+  EXPECT_EQ(a.call_names(), (std::vector<std::string>{"begin", "commit"}));
+  EXPECT_EQ(d.transactions(), 1u);
+  EXPECT_EQ(d.changes(), 0u);
+  EXPECT_EQ(d.last_commit_end(), 0x238u);
+  EXPECT_EQ(d.acknowledged(), 0x100u);
+  d.flush();
+  EXPECT_EQ(d.acknowledged(), 0x238u);
+}
+
+TEST(Dispatcher, WithoutSinksAcknowledgesLastCommit) {
+  Dispatcher d({}, 0x100);
+  run_txn(d, 1, 0x200, 0x238);
+  EXPECT_EQ(d.acknowledged(), 0x238u);
+}
+
+// ---- flush -------------------------------------------------------------------
+
+TEST(Dispatcher, FlushIsNotPassedThroughInsideATransaction) {
+  FakeSink a("a");
+  Dispatcher d({&a}, 0);
+  d.handle(begin_ev(1, 0x100, 0x138));
+  d.flush();
+  EXPECT_EQ(a.count("flush"), 0u);
+  d.handle(commit_ev(1, 0x100, 0x138));
+  d.flush();
+  EXPECT_EQ(a.count("flush"), 1u);
+  EXPECT_EQ(a.durable_lsn(), 0x138u);
+}
+
+TEST(Dispatcher, FlushesSinksThatWantItAfterCommit) {
+  FakeSink eager("eager"), lazy("lazy");
+  eager.want_flush = true;
+  Dispatcher d({&eager, &lazy}, 0);
+  run_txn(d, 1, 0x100, 0x138);
+  EXPECT_EQ(eager.call_names(), (std::vector<std::string>{"begin", "change", "commit", "flush"}));
+  EXPECT_EQ(lazy.count("flush"), 0u);
+  EXPECT_EQ(eager.durable_lsn(), 0x138u);
+  EXPECT_EQ(d.acknowledged(), 0u);  // lazy is not durable yet
+}
+
+// ---- sequence errors -----------------------------------------------------------
+
+TEST(Dispatcher, BeginInsideTransactionThrows) {
+  FakeSink a("a");
+  Dispatcher d({&a}, 0);
+  d.handle(begin_ev(1, 0x100, 0x138));
+  EXPECT_THROW(d.handle(begin_ev(2, 0x200, 0x238)), SequenceError);
+}
+
+TEST(Dispatcher, CommitWithoutBeginThrows) {
+  FakeSink a("a");
+  Dispatcher d({&a}, 0);
+  EXPECT_THROW(d.handle(commit_ev(1, 0x100, 0x138)), SequenceError);
+  EXPECT_TRUE(a.calls.empty());
+  EXPECT_EQ(d.transactions(), 0u);
+}
+
+TEST(Dispatcher, CommitOfAnotherXidThrows) {
+  FakeSink a("a");
+  Dispatcher d({&a}, 0);
+  d.handle(begin_ev(1, 0x100, 0x138));
+  EXPECT_THROW(d.handle(commit_ev(2, 0x100, 0x138)), SequenceError);
+  EXPECT_EQ(a.count("commit"), 0u);
+}
+
+TEST(Dispatcher, RowChangeOutsideTransactionThrows) {
+  for (const Action action : {Action::Insert, Action::Update, Action::Delete, Action::Truncate}) {
+    FakeSink a("a");
+    Dispatcher d({&a}, 0);
+    EXPECT_THROW(d.handle(row_ev(action, 1, 0x100)), SequenceError) << static_cast<char>(action);
+    EXPECT_TRUE(a.calls.empty());
+  }
+}
+
+TEST(Dispatcher, TransactionalMessageOutsideTransactionThrows) {
+  FakeSink a("a");
+  Dispatcher d({&a}, 0);
+  EXPECT_THROW(d.handle(message_ev(true, 5)), SequenceError);
+}
+
+TEST(Dispatcher, NonTransactionalMessageOutsideTransactionIsIgnored) {
+  FakeSink a("a");
+  Dispatcher d({&a}, 0);
+  EXPECT_NO_THROW(d.handle(message_ev(false)));
+  EXPECT_TRUE(a.calls.empty());
+  EXPECT_FALSE(d.in_transaction());
+  EXPECT_EQ(d.changes(), 0u);
+}
+
+TEST(Dispatcher, MessagesInsideTransactionAreNotRowChanges) {
+  FakeSink a("a");
+  Dispatcher d({&a}, 0);
+  d.handle(begin_ev(1, 0x100, 0x138));
+  d.handle(message_ev(true, 1));
+  d.handle(message_ev(false));
+  d.handle(commit_ev(1, 0x100, 0x138));
+  EXPECT_EQ(a.call_names(), (std::vector<std::string>{"begin", "commit"}));
+  EXPECT_EQ(d.changes(), 0u);
+}
+
+// ---- abort ---------------------------------------------------------------------
+
+TEST(Dispatcher, AbortReachesEverySink) {
+  FakeSink a("a"), b("b", 0x9000);  // b does not take the open transaction
+  Dispatcher d({&a, &b}, 0);
+  d.handle(begin_ev(1, 0x100, 0x138));
+  d.handle(row_ev(Action::Insert, 1, 0xF0));
+  d.abort();
+  EXPECT_EQ(a.count("abort"), 1u);
+  EXPECT_EQ(b.count("abort"), 1u);
+  EXPECT_FALSE(d.in_transaction());
+  // After an abort the server resends from the acknowledged position.
+  run_txn(d, 1, 0x100, 0x138);
+  EXPECT_EQ(a.committed_xids(), (std::vector<std::uint32_t>{1}));
+  EXPECT_EQ(a.count("begin"), 2u);
+}
+
+TEST(Dispatcher, AbortBetweenTransactionsReachesEverySink) {
+  FakeSink a("a"), b("b");
+  Dispatcher d({&a, &b}, 0);
+  run_txn(d, 1, 0x100, 0x138);
+  d.abort();
+  EXPECT_EQ(a.count("abort"), 1u);
+  EXPECT_EQ(b.count("abort"), 1u);
+  EXPECT_EQ(d.acknowledged(), 0u);  // nothing was durable
+}
+
+// ---- BoundedQueue ----------------------------------------------------------------
+
+using namespace std::chrono_literals;
+
+TEST(BoundedQueue, PushPopInOrder) {
+  BoundedQueue<int> q(10);
+  EXPECT_TRUE(q.empty());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(q.push(i, 1, 0ms));
+  EXPECT_FALSE(q.empty());
+  EXPECT_EQ(q.weight(), 5u);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(q.pop(0ms), std::optional<int>(i));
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.weight(), 0u);
+}
+
+TEST(BoundedQueue, PopOnEmptyTimesOut) {
+  BoundedQueue<int> q(1);
+  EXPECT_EQ(q.pop(1ms), std::nullopt);
+}
+
+TEST(BoundedQueue, FullQueueRejectsPushAfterTimeout) {
+  BoundedQueue<int> q(3);
+  ASSERT_TRUE(q.push(1, 2, 0ms));
+  ASSERT_TRUE(q.push(2, 1, 0ms));
+  EXPECT_EQ(q.weight(), 3u);
+  EXPECT_FALSE(q.push(3, 1, 5ms));
+  EXPECT_EQ(q.weight(), 3u);
+  EXPECT_EQ(q.pop(0ms), std::optional<int>(1));
+  EXPECT_FALSE(q.push(3, 3, 1ms));  // 1 + 3 > 3
+  EXPECT_TRUE(q.push(3, 2, 0ms));   // 1 + 2 <= 3
+  EXPECT_EQ(q.pop(0ms), std::optional<int>(2));
+  EXPECT_EQ(q.pop(0ms), std::optional<int>(3));
+}
+
+TEST(BoundedQueue, OversizeItemIsAcceptedIntoEmptyQueue) {
+  BoundedQueue<std::string> q(2);
+  ASSERT_TRUE(q.push("big", 100, 0ms));
+  EXPECT_EQ(q.weight(), 100u);
+  EXPECT_FALSE(q.push("small", 1, 1ms));  // not empty and over capacity
+  EXPECT_EQ(q.pop(0ms), std::optional<std::string>("big"));
+  EXPECT_TRUE(q.push("small", 1, 0ms));
+}
+
+TEST(BoundedQueue, BlockedPushProceedsAfterPop) {
+  BoundedQueue<int> q(1);
+  ASSERT_TRUE(q.push(1, 1, 0ms));
+  bool pushed = false;
+  std::thread producer([&] { pushed = q.push(2, 1, 60s); });
+  EXPECT_EQ(q.pop(60s), std::optional<int>(1));
+  producer.join();
+  EXPECT_TRUE(pushed);
+  EXPECT_EQ(q.pop(0ms), std::optional<int>(2));
+}
+
+TEST(BoundedQueue, CloseWakesWaitingPop) {
+  BoundedQueue<int> q(4);
+  std::optional<int> popped = 42;
+  std::thread consumer([&] { popped = q.pop(60s); });  // would wait a minute without close()
+  q.close();
+  consumer.join();
+  EXPECT_EQ(popped, std::nullopt);
+  EXPECT_TRUE(q.closed());
+}
+
+TEST(BoundedQueue, CloseWakesWaitingPush) {
+  BoundedQueue<int> q(1);
+  ASSERT_TRUE(q.push(1, 1, 0ms));
+  bool pushed = true;
+  std::thread producer([&] { pushed = q.push(2, 1, 60s); });
+  q.close();
+  producer.join();
+  EXPECT_FALSE(pushed);
+  EXPECT_EQ(q.pop(0ms), std::optional<int>(1));
+  EXPECT_EQ(q.pop(0ms), std::nullopt);
+}
+
+TEST(BoundedQueue, CloseDrainsRemainingItemsThenRejects) {
+  BoundedQueue<int> q(10);
+  ASSERT_TRUE(q.push(1, 1, 0ms));
+  ASSERT_TRUE(q.push(2, 1, 0ms));
+  q.close();
+  EXPECT_FALSE(q.push(3, 1, 0ms));
+  EXPECT_EQ(q.pop(0ms), std::optional<int>(1));
+  EXPECT_EQ(q.pop(60s), std::optional<int>(2));
+  EXPECT_EQ(q.pop(60s), std::nullopt);  // closed and empty: returns at once
+  EXPECT_TRUE(q.empty());
+}
+
+TEST(BoundedQueue, MoveOnlyItems) {
+  BoundedQueue<std::unique_ptr<int>> q(2);
+  ASSERT_TRUE(q.push(std::make_unique<int>(7), 1, 0ms));
+  auto item = q.pop(0ms);
+  ASSERT_TRUE(item.has_value());
+  ASSERT_NE(*item, nullptr);
+  EXPECT_EQ(**item, 7);
+}
+
+}  // namespace
+}  // namespace cdc::pipeline
