@@ -1,5 +1,7 @@
 #include "cdc/pg.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace cdc::pg {
@@ -46,8 +48,16 @@ Connection::Connection(const std::string& conninfo,
     options.values.emplace_back("customer-cdc");
   }
   for (const auto& [key, value] : extra) {
-    options.keys.push_back(key);
-    options.values.push_back(value);
+    const auto existing = std::find(options.keys.begin(), options.keys.end(), key);
+    if (existing == options.keys.end()) {
+      options.keys.push_back(key);
+      options.values.push_back(value);
+    } else if (key == "options") {
+      // Server options from the DSN and ours both apply.
+      options.values[static_cast<std::size_t>(existing - options.keys.begin())] += " " + value;
+    } else {
+      options.values[static_cast<std::size_t>(existing - options.keys.begin())] = value;
+    }
   }
   std::vector<const char*> keys;
   std::vector<const char*> values;

@@ -1,0 +1,749 @@
+#include "cdc/decode/wal2json.hpp"
+
+// SSE2 is part of the x86-64 baseline; it lets RapidJSON scan strings and
+// whitespace 16 bytes at a time (about a third fewer instructions per message).
+// See kParseFlags for why this stays local to this file.
+#if defined(__SSE2__) && !defined(RAPIDJSON_SSE2) && !defined(RAPIDJSON_SSE42)
+#define RAPIDJSON_SSE2
+#endif
+#include <rapidjson/error/en.h>
+#include <rapidjson/reader.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <utility>
+
+namespace cdc::decode {
+
+namespace {
+
+constexpr std::size_t kRawQuoteBytes = 200;
+
+/// First ~200 bytes of the raw message, cut on a UTF-8 boundary, with control
+/// characters (a trailing newline, say) shown as spaces so the log line stays one line.
+std::string quote_raw(std::string_view raw) {
+  std::size_t n = raw.size();
+  bool truncated = false;
+  if (n > kRawQuoteBytes) {
+    n = kRawQuoteBytes;
+    // Do not split a multi-byte sequence: back up over continuation bytes.
+    while (n > 0 && (static_cast<unsigned char>(raw[n]) & 0xC0) == 0x80) --n;
+    truncated = true;
+  }
+  std::string out(raw.substr(0, n));
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  }
+  if (truncated) out += "...";
+  return out;
+}
+
+std::string make_what(const std::string& reason, Lsn wal_position, std::string_view raw) {
+  std::string what = "cannot decode wal2json message at WAL ";
+  what += format_lsn(wal_position);
+  what += ": ";
+  what += reason;
+  what += "; message starts: ";
+  what += quote_raw(raw);
+  return what;
+}
+
+// ---------------------------------------------------------------------------
+// SAX decoding
+//
+// A SAX handler (rather than a DOM) because kParseNumbersAsStringsFlag makes a
+// DOM store numbers as ordinary strings, losing the number/string distinction
+// that ValueKind needs; it also avoids building a tree we would copy out of.
+
+enum class Kind : std::uint8_t { Null, Bool, Number, String, Object, Array };
+
+const char* kind_name(Kind kind) {
+  switch (kind) {
+    case Kind::Null: return "null";
+    case Kind::Bool: return "boolean";
+    case Kind::Number: return "number";
+    case Kind::String: return "string";
+    case Kind::Object: return "object";
+    case Kind::Array: return "array";
+  }
+  return "?";
+}
+
+// Top-level fields; the enumerator value is the bit index in Handler::seen_.
+enum class Field : std::uint8_t {
+  Action,
+  Xid,
+  Timestamp,
+  Lsn,
+  NextLsn,
+  Schema,
+  Table,
+  Columns,
+  Identity,
+  Transactional,
+  Prefix,
+  Content,
+  Unknown,
+};
+
+constexpr const char* kFieldNames[] = {"action", "xid",      "timestamp",     "lsn",    "nextlsn",
+                                       "schema", "table",    "columns",       "identity",
+                                       "transactional",      "prefix",        "content"};
+
+constexpr std::uint32_t bit(Field f) { return 1u << static_cast<unsigned>(f); }
+
+Field lookup_field(std::string_view key) {
+  switch (key.size()) {
+    case 3:
+      if (key == "xid") return Field::Xid;
+      if (key == "lsn") return Field::Lsn;
+      break;
+    case 5:
+      if (key == "table") return Field::Table;
+      break;
+    case 6:
+      if (key == "action") return Field::Action;
+      if (key == "schema") return Field::Schema;
+      if (key == "prefix") return Field::Prefix;
+      break;
+    case 7:
+      if (key == "nextlsn") return Field::NextLsn;
+      if (key == "columns") return Field::Columns;
+      if (key == "content") return Field::Content;
+      break;
+    case 8:
+      if (key == "identity") return Field::Identity;
+      break;
+    case 9:
+      if (key == "timestamp") return Field::Timestamp;
+      break;
+    case 13:
+      if (key == "transactional") return Field::Transactional;
+      break;
+    default:
+      break;
+  }
+  return Field::Unknown;
+}
+
+enum class ColField : std::uint8_t { Name, Type, Value, Unknown };
+constexpr const char* kColFieldNames[] = {"name", "type", "value"};
+
+ColField lookup_col_field(std::string_view key) {
+  if (key == "name") return ColField::Name;
+  if (key == "type") return ColField::Type;
+  if (key == "value") return ColField::Value;
+  return ColField::Unknown;
+}
+
+/// Short rendering of a scalar for error messages: `string "abc"`, `number 1.5`.
+std::string describe(Kind kind, std::string_view text) {
+  std::string out = kind_name(kind);
+  if (kind == Kind::String || kind == Kind::Number) {
+    constexpr std::size_t kMax = 40;
+    out += ' ';
+    if (kind == Kind::String) out += '"';
+    out.append(text.substr(0, kMax));
+    if (text.size() > kMax) out += "...";
+    if (kind == Kind::String) out += '"';
+  }
+  return out;
+}
+
+/// JSON number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+bool is_json_number(std::string_view s) {
+  std::size_t i = 0;
+  auto digit = [&](std::size_t k) { return k < s.size() && s[k] >= '0' && s[k] <= '9'; };
+  if (i < s.size() && s[i] == '-') ++i;
+  if (!digit(i)) return false;
+  if (s[i] == '0') {
+    ++i;
+  } else {
+    while (digit(i)) ++i;
+  }
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digit(i)) return false;
+    while (digit(i)) ++i;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digit(i)) return false;
+    while (digit(i)) ++i;
+  }
+  return i == s.size();
+}
+
+class Handler {
+ public:
+  using Ch = char;
+
+  Handler(Change& change, bool numbers_quoted) : change_(change), numbers_quoted_(numbers_quoted) {}
+
+  const std::string& error() const { return error_; }
+  struct Summary {
+    std::uint32_t seen = 0;  ///< bit(Field) of every top-level field present
+    bool xid_null = false;
+    bool timestamp_null = false;
+  };
+  Summary summary() const { return {seen_, xid_null_, timestamp_null_}; }
+
+  // --- scalars ------------------------------------------------------------
+  bool Null() { return scalar(Kind::Null, {}); }
+  bool Bool(bool b) { return scalar(Kind::Bool, b ? std::string_view("true") : std::string_view("false")); }
+  bool RawNumber(const char* str, rapidjson::SizeType len, bool) {
+    return scalar(Kind::Number, std::string_view(str, len));
+  }
+  bool String(const char* str, rapidjson::SizeType len, bool) {
+    std::string_view text(str, len);
+    // Fallback pass: numbers too large for RapidJSON were rewritten as
+    // "\u0000<digits>". PostgreSQL text can never contain NUL, so the marker
+    // cannot collide with a real value.
+    if (numbers_quoted_ && !text.empty() && text.front() == '\0') {
+      text.remove_prefix(1);
+      if (!is_json_number(text)) return fail("invalid JSON number '" + std::string(text) + "'");
+      return scalar(Kind::Number, text);
+    }
+    return scalar(Kind::String, text);
+  }
+  // Never called with kParseNumbersAsStringsFlag; defined for the Handler concept.
+  bool Int(int) { return unexpected_number(); }
+  bool Uint(unsigned) { return unexpected_number(); }
+  bool Int64(std::int64_t) { return unexpected_number(); }
+  bool Uint64(std::uint64_t) { return unexpected_number(); }
+  bool Double(double) { return unexpected_number(); }
+
+  // --- containers ---------------------------------------------------------
+  bool StartObject() {
+    if (skip_ > 0) return ++skip_, true;
+    switch (state_) {
+      case State::Start:
+        state_ = State::Root;
+        return true;
+      case State::Root:
+        return container_in_root(Kind::Object);
+      case State::Array:
+        cols_->emplace_back();
+        col_seen_ = 0;
+        state_ = State::Column;
+        return true;
+      case State::Column:
+        return container_in_column(Kind::Object);
+      case State::End:
+        break;
+    }
+    return fail("unexpected object");
+  }
+
+  bool EndObject(rapidjson::SizeType) {
+    if (skip_ > 0) return --skip_, true;
+    if (state_ == State::Column) {
+      for (ColField f : {ColField::Name, ColField::Type, ColField::Value}) {
+        if (!(col_seen_ & col_bit(f))) {
+          return fail(column_where() + " has no '" + kColFieldNames[static_cast<int>(f)] + "'");
+        }
+      }
+      state_ = State::Array;
+      return true;
+    }
+    state_ = State::End;  // root object closed
+    return true;
+  }
+
+  bool StartArray() {
+    if (skip_ > 0) return ++skip_, true;
+    switch (state_) {
+      case State::Start:
+        return fail("message is not a JSON object but an array");
+      case State::Root:
+        if (field_ == Field::Columns || field_ == Field::Identity) {
+          cols_ = field_ == Field::Columns ? &change_.columns : &change_.identity;
+          // One allocation for typical tables instead of 1, 2, 4, 8, 16...
+          cols_->reserve(std::max<std::size_t>(16, change_.columns.size()));
+          state_ = State::Array;
+          return true;
+        }
+        return container_in_root(Kind::Array);
+      case State::Array:
+        return fail("element #" + std::to_string(cols_->size() + 1) + " of '" + array_name() +
+                    "' must be an object, got array");
+      case State::Column:
+        return container_in_column(Kind::Array);
+      case State::End:
+        break;
+    }
+    return fail("unexpected array");
+  }
+
+  bool EndArray(rapidjson::SizeType) {
+    if (skip_ > 0) return --skip_, true;
+    state_ = State::Root;  // only State::Array can see an EndArray here
+    return true;
+  }
+
+  bool Key(const char* str, rapidjson::SizeType len, bool) {
+    if (skip_ > 0) return true;
+    const std::string_view key(str, len);
+    if (state_ == State::Root) {
+      field_ = lookup_field(key);
+      if (field_ != Field::Unknown) {
+        if (seen_ & bit(field_)) return fail("duplicate field '" + std::string(key) + "'");
+        seen_ |= bit(field_);
+      }
+      return true;
+    }
+    // State::Column
+    col_field_ = lookup_col_field(key);
+    if (col_field_ != ColField::Unknown) {
+      if (col_seen_ & col_bit(col_field_)) {
+        return fail(column_where() + " has a duplicate '" + std::string(key) + "'");
+      }
+      col_seen_ |= col_bit(col_field_);
+    }
+    return true;
+  }
+
+ private:
+  enum class State : std::uint8_t { Start, Root, Array, Column, End };
+
+  static constexpr std::uint8_t col_bit(ColField f) {
+    return static_cast<std::uint8_t>(1u << static_cast<unsigned>(f));
+  }
+
+  bool fail(std::string reason) {
+    error_ = std::move(reason);
+    return false;
+  }
+
+  bool unexpected_number() { return fail("internal error: number not delivered as text"); }
+
+  std::string field_name() const { return kFieldNames[static_cast<int>(field_)]; }
+  std::string array_name() const { return cols_ == &change_.columns ? "columns" : "identity"; }
+
+  std::string column_where() const {
+    std::string where = "column #" + std::to_string(cols_->size());
+    if (!cols_->back().name.empty()) where += " ('" + cols_->back().name + "')";
+    return where + " of '" + array_name() + "'";
+  }
+
+  bool type_error(const char* expected, Kind got, std::string_view text) {
+    return fail("field '" + field_name() + "' must be " + expected + ", got " + describe(got, text));
+  }
+
+  bool container_in_root(Kind kind) {
+    if (field_ == Field::Unknown) {
+      skip_ = 1;
+      return true;
+    }
+    return root_scalar_type_error(kind, {});
+  }
+
+  bool container_in_column(Kind kind) {
+    if (col_field_ == ColField::Unknown) {
+      skip_ = 1;
+      return true;
+    }
+    return column_type_error(kind, {});
+  }
+
+  bool column_type_error(Kind got, std::string_view text) {
+    const char* expected =
+        col_field_ == ColField::Value ? "null, boolean, number or string" : "a string";
+    return fail(column_where() + ": '" + kColFieldNames[static_cast<int>(col_field_)] + "' must be " +
+                expected + ", got " + describe(got, text));
+  }
+
+  bool root_scalar_type_error(Kind got, std::string_view text) {
+    switch (field_) {
+      case Field::Xid: return type_error("an unsigned 32-bit integer", got, text);
+      case Field::Transactional: return type_error("a boolean", got, text);
+      case Field::Timestamp: return type_error("a timestamp string", got, text);
+      case Field::Lsn:
+      case Field::NextLsn: return type_error("an LSN string", got, text);
+      case Field::Columns:
+      case Field::Identity: return type_error("an array", got, text);
+      default: return type_error("a string", got, text);
+    }
+  }
+
+  bool scalar(Kind kind, std::string_view text) {
+    if (skip_ > 0) return true;
+    switch (state_) {
+      case State::Root: return root_scalar(kind, text);
+      case State::Column: return column_scalar(kind, text);
+      case State::Array:
+        return fail("element #" + std::to_string(cols_->size() + 1) + " of '" + array_name() +
+                    "' must be an object, got " + describe(kind, text));
+      case State::Start:
+      case State::End: break;
+    }
+    return fail("message is not a JSON object but " + describe(kind, text));
+  }
+
+  bool column_scalar(Kind kind, std::string_view text) {
+    Column& col = cols_->back();
+    switch (col_field_) {
+      case ColField::Name:
+        if (kind != Kind::String) return column_type_error(kind, text);
+        col.name.assign(text);
+        return true;
+      case ColField::Type:
+        if (kind != Kind::String) return column_type_error(kind, text);
+        col.type.assign(text);
+        return true;
+      case ColField::Value:
+        switch (kind) {
+          case Kind::Null: col.kind = ValueKind::Null; break;
+          case Kind::Bool: col.kind = ValueKind::Bool; break;
+          case Kind::Number: col.kind = ValueKind::Number; break;
+          default: col.kind = ValueKind::String; break;
+        }
+        col.text.assign(text);
+        return true;
+      case ColField::Unknown:
+        return true;
+    }
+    return true;
+  }
+
+  bool root_scalar(Kind kind, std::string_view text) {
+    switch (field_) {
+      case Field::Action:
+        if (kind != Kind::String) return type_error("a string", kind, text);
+        if (text.size() == 1) {
+          switch (text[0]) {
+            case 'B': case 'C': case 'I': case 'U': case 'D': case 'T': case 'M':
+              change_.action = static_cast<Action>(text[0]);
+              return true;
+            default: break;
+          }
+        }
+        return fail("unknown action '" + std::string(text.substr(0, 40)) + "'");
+      case Field::Xid: {
+        if (kind == Kind::Null) {
+          xid_null_ = true;
+          return true;
+        }
+        std::uint32_t xid = 0;
+        const char* end = text.data() + text.size();
+        if (kind == Kind::Number) {
+          auto [ptr, ec] = std::from_chars(text.data(), end, xid);
+          if (ec == std::errc() && ptr == end) {
+            change_.xid = xid;
+            return true;
+          }
+        }
+        return type_error("an unsigned 32-bit integer", kind, text);
+      }
+      case Field::Timestamp: {
+        if (kind == Kind::Null) {
+          timestamp_null_ = true;
+          return true;
+        }
+        if (kind != Kind::String) return type_error("a timestamp string", kind, text);
+        const auto us = parse_pg_timestamp(text);
+        if (!us) return fail("field 'timestamp' is not a valid timestamp: \"" + std::string(text.substr(0, 60)) + '"');
+        change_.timestamp_us = *us;
+        return true;
+      }
+      case Field::Lsn:
+      case Field::NextLsn: {
+        if (kind != Kind::String) return type_error("an LSN string", kind, text);
+        const auto lsn = parse_lsn(text);
+        if (!lsn) return fail("field '" + field_name() + "' is not a valid LSN: \"" + std::string(text.substr(0, 40)) + '"');
+        (field_ == Field::Lsn ? change_.lsn : change_.next_lsn) = *lsn;
+        return true;
+      }
+      case Field::Schema:
+      case Field::Table:
+      case Field::Prefix:
+      case Field::Content: {
+        if (kind != Kind::String) return type_error("a string", kind, text);
+        std::string& target = field_ == Field::Schema   ? change_.schema
+                              : field_ == Field::Table  ? change_.table
+                              : field_ == Field::Prefix ? change_.prefix
+                                                        : change_.content;
+        target.assign(text);
+        return true;
+      }
+      case Field::Transactional:
+        if (kind != Kind::Bool) return type_error("a boolean", kind, text);
+        change_.transactional = text == "true";
+        return true;
+      case Field::Columns:
+      case Field::Identity:
+        return type_error("an array", kind, text);
+      case Field::Unknown:
+        return true;
+    }
+    return true;
+  }
+
+  Change& change_;
+  bool numbers_quoted_;
+  State state_ = State::Start;
+  Field field_ = Field::Unknown;
+  ColField col_field_ = ColField::Unknown;
+  std::vector<Column>* cols_ = nullptr;
+  unsigned skip_ = 0;
+  std::uint32_t seen_ = 0;
+  std::uint8_t col_seen_ = 0;
+  bool xid_null_ = false;
+  bool timestamp_null_ = false;
+  std::string error_;
+};
+
+/// Rewrites every number outside strings as the string "\u0000<number>" so that
+/// RapidJSON 1.1 (which rejects integers beyond double range even with
+/// kParseNumbersAsStringsFlag, e.g. numeric 1e400 printed as 401 digits) can
+/// parse it; Handler turns such strings back into numbers.
+std::string quote_numbers(std::string_view json) {
+  auto is_number_char = [](char c) {
+    return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+  };
+  std::string out;
+  out.reserve(json.size() + json.size() / 8 + 16);
+  bool in_string = false;
+  for (std::size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < json.size()) {
+        out += json[++i];
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+      out += c;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      std::size_t j = i;
+      while (j < json.size() && is_number_char(json[j])) ++j;
+      out += "\"\\u0000";
+      out.append(json.substr(i, j - i));
+      out += '"';
+      i = j - 1;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// In-situ: strings are unescaped inside our copy of the message instead of
+// being pushed through the reader's stack. The extra bit is not a RapidJSON
+// flag (RapidJSON ignores unknown bits); it only makes our template
+// instantiations distinct from any other file's, so defining RAPIDJSON_SSE2
+// here cannot lead to two different bodies of one inline function (ODR).
+constexpr unsigned kPrivateInstantiationBit = 1u << 24;
+constexpr unsigned kParseFlags =
+    rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseInsituFlag | kPrivateInstantiationBit;
+
+/// Runs the SAX parse; returns an empty string on success, else the reason.
+/// Sets too_big when RapidJSON gave up on a number's magnitude.
+std::string run_parse(std::string_view json, Handler& handler, bool& too_big) {
+  // The reader and the in-situ buffer are reused between calls, except for
+  // unusually large messages, so one huge TOAST value does not pin memory for
+  // the life of the thread.
+  struct Scratch {
+    rapidjson::Reader reader;
+    std::string buffer;
+  };
+  constexpr std::size_t kReuseLimit = 1 << 20;
+  thread_local Scratch cached;
+  std::optional<Scratch> oversized;
+  Scratch& scratch = json.size() <= kReuseLimit ? cached : oversized.emplace();
+
+  // The SSE2 scanners load aligned 16-byte blocks, so they may read up to 15
+  // bytes past the terminating NUL: keep that slack inside the allocation.
+  scratch.buffer.reserve(json.size() + 16);
+  scratch.buffer.assign(json.data(), json.size());  // NUL-terminated by std::string
+  rapidjson::InsituStringStream stream(scratch.buffer.data());
+  const rapidjson::ParseResult result = scratch.reader.Parse<kParseFlags>(stream, handler);
+
+  too_big = false;
+  if (!result.IsError()) return {};
+  if (result.Code() == rapidjson::kParseErrorTermination && !handler.error().empty()) {
+    return handler.error();
+  }
+  if (result.Code() == rapidjson::kParseErrorNumberTooBig) too_big = true;
+  return "invalid JSON at offset " + std::to_string(result.Offset()) + ": " +
+         rapidjson::GetParseError_En(result.Code());
+}
+
+std::uint32_t required_fields(Action action) {
+  constexpr std::uint32_t common = bit(Field::Xid) | bit(Field::Timestamp) | bit(Field::Lsn);
+  constexpr std::uint32_t relation = common | bit(Field::Schema) | bit(Field::Table);
+  switch (action) {
+    case Action::Begin:
+    case Action::Commit: return common | bit(Field::NextLsn);
+    case Action::Insert:
+    case Action::Update: return relation | bit(Field::Columns);
+    case Action::Delete: return relation | bit(Field::Identity);
+    case Action::Truncate: return relation;
+    case Action::Message:
+      return bit(Field::Timestamp) | bit(Field::Lsn) | bit(Field::Transactional) |
+             bit(Field::Prefix) | bit(Field::Content);
+  }
+  return 0;
+}
+
+/// wal2json leaves unchanged TOASTed columns out of an UPDATE's new tuple;
+/// take them from the old tuple so `columns` is the full row.
+void fill_unchanged_toast(Change& change) {
+  auto& columns = change.columns;
+  const std::size_t original = columns.size();
+  if (change.identity.size() > original) columns.reserve(change.identity.size());
+  for (std::size_t i = 0; i < change.identity.size(); ++i) {
+    const Column& old = change.identity[i];
+    // Under REPLICA IDENTITY FULL both tuples list columns in table order, so
+    // the positional guess almost always hits.
+    if (i < original && columns[i].name == old.name) continue;
+    bool present = false;
+    for (std::size_t k = 0; k < original; ++k) {
+      if (columns[k].name == old.name) {
+        present = true;
+        break;
+      }
+    }
+    if (!present) columns.push_back(old);
+  }
+}
+
+}  // namespace
+
+DecodeError::DecodeError(const std::string& reason, Lsn wal_position, std::string_view raw)
+    : std::runtime_error(make_what(reason, wal_position, raw)),
+      reason_(reason),
+      wal_position_(wal_position) {}
+
+Change decode_wal2json(std::string_view json, Lsn wal_position) {
+  // RapidJSON treats NUL as the end of input; wal2json never emits one, so a
+  // NUL means a damaged message whose tail would otherwise be ignored.
+  if (const void* nul = std::memchr(json.data(), '\0', json.size())) {
+    const auto offset = static_cast<const char*>(nul) - json.data();
+    throw DecodeError("message contains a NUL byte at offset " + std::to_string(offset), wal_position, json);
+  }
+
+  Change change;
+  Handler handler(change, false);
+  bool too_big = false;
+  std::string error = run_parse(json, handler, too_big);
+  Handler::Summary summary = handler.summary();
+  if (too_big) {
+    // Rare: a numeric beyond double range. Re-parse a copy with numbers quoted.
+    change = Change{};
+    const std::string quoted = quote_numbers(json);
+    Handler retry(change, true);
+    error = run_parse(quoted, retry, too_big);
+    summary = retry.summary();
+  }
+  if (!error.empty()) throw DecodeError(error, wal_position, json);
+
+  const std::uint32_t seen = summary.seen;
+  if (!(seen & bit(Field::Action))) throw DecodeError("missing field 'action'", wal_position, json);
+
+  const bool non_transactional_message = change.action == Action::Message &&
+                                         (seen & bit(Field::Transactional)) && !change.transactional;
+  std::uint32_t required = required_fields(change.action);
+  if (change.action == Action::Message && !non_transactional_message) required |= bit(Field::Xid);
+  for (unsigned f = 0; f < static_cast<unsigned>(Field::Unknown); ++f) {
+    if ((required & (1u << f)) && !(seen & (1u << f))) {
+      throw DecodeError(std::string("missing field '") + kFieldNames[f] + "' for action '" +
+                            static_cast<char>(change.action) + "'",
+                        wal_position, json);
+    }
+  }
+  if (!non_transactional_message) {
+    if (summary.xid_null) {
+      throw DecodeError("field 'xid' must be an unsigned 32-bit integer, got null", wal_position, json);
+    }
+    if (summary.timestamp_null) {
+      throw DecodeError("field 'timestamp' must be a timestamp string, got null", wal_position, json);
+    }
+  }
+
+  if (change.action == Action::Update && !change.identity.empty()) fill_unchanged_toast(change);
+  return change;
+}
+
+std::optional<std::int64_t> parse_pg_timestamp(std::string_view text) {
+  std::size_t i = 0;
+  auto number = [&](std::size_t width, int& out) {
+    if (i + width > text.size()) return false;
+    int v = 0;
+    for (std::size_t k = 0; k < width; ++k) {
+      const char c = text[i + k];
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + (c - '0');
+    }
+    i += width;
+    out = v;
+    return true;
+  };
+  auto literal = [&](char c) {
+    if (i < text.size() && text[i] == c) {
+      ++i;
+      return true;
+    }
+    return false;
+  };
+
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!number(4, year) || !literal('-') || !number(2, month) || !literal('-') || !number(2, day)) {
+    return std::nullopt;
+  }
+  if (!literal(' ') && !literal('T')) return std::nullopt;
+  if (!number(2, hour) || !literal(':') || !number(2, minute) || !literal(':') || !number(2, second)) {
+    return std::nullopt;
+  }
+  std::int64_t fraction_us = 0;
+  if (literal('.')) {
+    int digits = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      if (++digits > 6) return std::nullopt;
+      fraction_us = fraction_us * 10 + (text[i] - '0');
+      ++i;
+    }
+    if (digits == 0) return std::nullopt;
+    for (int d = digits; d < 6; ++d) fraction_us *= 10;
+  }
+  int sign = 0;
+  if (literal('+')) {
+    sign = 1;
+  } else if (literal('-')) {
+    sign = -1;
+  } else {
+    return std::nullopt;
+  }
+  int off_h = 0, off_m = 0, off_s = 0;
+  if (!number(2, off_h)) return std::nullopt;
+  if (literal(':')) {
+    if (!number(2, off_m)) return std::nullopt;
+    if (literal(':') && !number(2, off_s)) return std::nullopt;
+  }
+  if (i != text.size()) return std::nullopt;  // trailing text, e.g. " BC"
+
+  auto is_leap = [](int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; };
+  static constexpr int kDaysInMonth[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (year < 1 || month < 1 || month > 12 || day < 1) return std::nullopt;
+  const int month_days = kDaysInMonth[month - 1] + (month == 2 && is_leap(year) ? 1 : 0);
+  if (day > month_days || hour > 23 || minute > 59 || second > 59) return std::nullopt;
+  if (off_h > 15 || off_m > 59 || off_s > 59) return std::nullopt;
+
+  // Days since 1970-01-01 (H. Hinnant's days_from_civil).
+  const int y = year - (month <= 2 ? 1 : 0);
+  const int era = y / 400;  // y >= 0 here
+  const int yoe = y - era * 400;
+  const int doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+  const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + doe - 719468;
+
+  const std::int64_t local_seconds = days * 86400 + hour * 3600 + minute * 60 + second;
+  const std::int64_t offset_seconds = sign * (off_h * 3600 + off_m * 60 + off_s);
+  return (local_seconds - offset_seconds) * 1000000 + fraction_us;
+}
+
+}  // namespace cdc::decode
