@@ -13,6 +13,7 @@
 #include "cdc/pipeline/dispatcher.hpp"
 #include "cdc/sinks/audit_mapping.hpp"
 #include "cdc/sinks/audit_part.hpp"
+#include "cdc/sinks/kafka_sink.hpp"
 #include "cdc/sinks/postgres_sink.hpp"
 #include "cdc/sinks/rollups.hpp"
 #include "cdc/stream/wire.hpp"
@@ -64,6 +65,29 @@ bool is_fatal_sqlstate(const std::string& sqlstate) {
   return sqlstate.starts_with("22") || sqlstate.starts_with("23") || sqlstate.starts_with("42");
 }
 
+/// Database name and primary key columns of the captured tables, for Kafka
+/// envelopes and keys.
+void describe_tables(const Config& config, sinks::KafkaSinkOptions& options) {
+  pg::Connection conn(config.postgres.dsn);
+  options.context.db = PQdb(conn.get());
+  std::vector<std::string> tables = config.postgres.tables;
+  const pg::Result keys = conn.exec_params(
+      "SELECT n.nspname || '.' || c.relname, a.attname "
+      "FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+      "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey) "
+      "WHERE i.indisprimary AND n.nspname || '.' || c.relname = ANY($1::text[]) "
+      "ORDER BY 1, array_position(i.indkey::int2[], a.attnum)",
+      {sinks::array_literal(tables)});
+  for (int row = 0; row < keys.rows(); ++row) {
+    options.primary_keys[std::string(keys.value(row, 0))].emplace_back(keys.value(row, 1));
+  }
+  for (const auto& table : tables) {
+    if (!options.primary_keys.contains(table)) {
+      spdlog::warn("{} has no primary key: its Kafka messages have no key (no per-key ordering)", table);
+    }
+  }
+}
+
 std::vector<std::unique_ptr<sinks::Sink>> make_sinks(const Config& config) {
   std::vector<std::unique_ptr<sinks::Sink>> out;
   std::vector<std::unique_ptr<sinks::PgPart>> parts;
@@ -75,12 +99,19 @@ std::vector<std::unique_ptr<sinks::Sink>> make_sinks(const Config& config) {
     options.slot = config.postgres.slot;
     out.push_back(std::make_unique<sinks::PostgresSink>(std::move(options), std::move(parts)));
   }
+  if (config.kafka.enabled) {
+    sinks::KafkaSinkOptions options;
+    options.brokers = config.kafka.brokers;
+    options.topic_prefix = config.kafka.topic_prefix;
+    options.tombstones_on_delete = config.kafka.tombstones_on_delete;
+    options.properties = config.kafka.properties;
+    options.context.name = config.kafka.topic_prefix;
+    describe_tables(config, options);
+    out.push_back(std::make_unique<sinks::KafkaSink>(std::move(options)));
+  }
   return out;
 }
 
-void warn_unbuilt_features(const Config& config) {
-  if (config.kafka.enabled) spdlog::warn("kafka.enabled = true: the Kafka sink is not built in this version; ignored");
-}
 
 /// systemd notifications from the stream loop; harmless without systemd.
 class Notifier {
@@ -132,7 +163,6 @@ void install_signal_handlers(Signals& signals) {
 }
 
 int run_daemon(const Config& config, Signals& signals, pipeline::Progress& progress) {
-  warn_unbuilt_features(config);
   Notifier notifier(progress);
   SessionOptions options;
   options.dsn = config.postgres.dsn;
@@ -180,6 +210,8 @@ int run_daemon(const Config& config, Signals& signals, pipeline::Progress& progr
       failure = e.what();
     } catch (const SlotBusy& e) {
       failure = std::string(e.what()) + " (another instance is streaming; standing by)";
+    } catch (const sinks::KafkaError& e) {
+      failure = e.what();
     } catch (const stream::WireError& e) {
       failure = std::string("protocol error: ") + e.what();
     } catch (const std::exception& e) {

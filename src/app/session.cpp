@@ -21,6 +21,7 @@ using EventQueue = pipeline::BoundedQueue<EventBatch>;
 constexpr std::size_t kBatchEvents = 256;
 constexpr auto kPollInterval = std::chrono::milliseconds(100);
 constexpr auto kMinStatusGap = std::chrono::milliseconds(200);
+constexpr auto kDrainTimeout = std::chrono::milliseconds(5000);
 
 std::string escape_table_name(const std::string& table) {
   // wal2json's add-tables separates with commas; a literal comma is escaped with a backslash.
@@ -89,6 +90,7 @@ class Writer {
     } else {
       dispatcher_.flush();
     }
+    dispatcher_.drain(kDrainTimeout);
     publish();
   }
 

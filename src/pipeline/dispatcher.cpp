@@ -78,6 +78,10 @@ void Dispatcher::abort() {
   in_txn_ = false;
 }
 
+void Dispatcher::drain(std::chrono::milliseconds timeout) {
+  for (auto* sink : sinks_) sink->drain(timeout);
+}
+
 Lsn Dispatcher::acknowledged() const {
   Lsn ack = last_commit_end_;
   for (const auto* sink : sinks_) ack = std::min(ack, std::max(sink->durable_lsn(), start_));

@@ -15,22 +15,12 @@ bool is_customer(const decode::Change& change) {
 
 }  // namespace
 
-Lsn AuditPart::source_lsn_for(Lsn lsn) {
-  if (lsn == last_lsn_) {
-    ++same_lsn_count_;
-  } else {
-    last_lsn_ = lsn;
-    same_lsn_count_ = 0;
-  }
-  return lsn + same_lsn_count_;
-}
-
 void AuditPart::change(const TxnInfo& txn, const decode::Change& change, PgBatch& batch) {
   if (!change.is_row_change() || !is_customer(change)) return;
   const std::optional<AuditEntry> entry = audit_entry_for(change);
   if (!entry) return;
   const std::string created_at = format_timestamp_utc(txn.commit_time_us);
-  const std::string source_lsn = format_lsn(source_lsn_for(change.lsn));
+  const std::string source_lsn = format_lsn(source_lsns_.next(change.lsn));
   const std::string xid = std::to_string(txn.xid);
   append_copy_field(rows_, created_at);
   rows_ += '\t';
@@ -57,8 +47,7 @@ void AuditPart::write(PgBatch& batch) {
 
 void AuditPart::discard() {
   rows_.clear();
-  last_lsn_ = 0;
-  same_lsn_count_ = 0;
+  source_lsns_.reset();
 }
 
 }  // namespace cdc::sinks

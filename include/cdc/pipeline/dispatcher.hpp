@@ -1,4 +1,5 @@
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <stdexcept>
 #include <vector>
@@ -38,6 +39,8 @@ class Dispatcher {
   void flush();
   /// Drops the open transaction and all non-durable work of every sink.
   void abort();
+  /// At shutdown: lets every sink finish work already handed over (bounded).
+  void drain(std::chrono::milliseconds timeout);
 
   Lsn acknowledged() const;
   /// End LSN of the last transaction seen in full.

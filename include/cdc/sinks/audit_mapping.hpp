@@ -30,6 +30,28 @@ class MappingError : public std::runtime_error {
 /// remaining_resources).
 std::optional<AuditEntry> audit_entry_for(const decode::Change& change);
 
+/// Assigns audit entries their source_lsn: the change's LSN, plus the change's
+/// ordinal among consecutive changes sharing that LSN (a multi-insert WAL record
+/// carries several rows at one LSN; the offsets stay inside the record, so
+/// they never collide with another record's position).
+class SourceLsnSequence {
+ public:
+  Lsn next(Lsn lsn) {
+    if (lsn == last_lsn_) {
+      ++repeats_;
+    } else {
+      last_lsn_ = lsn;
+      repeats_ = 0;
+    }
+    return lsn + repeats_;
+  }
+  void reset() { last_lsn_ = 0, repeats_ = 0; }
+
+ private:
+  Lsn last_lsn_ = 0;
+  Lsn repeats_ = 0;
+};
+
 /// jsonb equality (IS NOT DISTINCT FROM) of two jsonb texts; nullopt is SQL NULL.
 /// Numbers compare by value (1.0 equals 1), objects by key.
 bool jsonb_equal(const std::optional<std::string_view>& a, const std::optional<std::string_view>& b);

@@ -1,6 +1,7 @@
 #pragma once
 #include <string>
 
+#include "cdc/sinks/audit_mapping.hpp"
 #include "cdc/sinks/pg_part.hpp"
 
 namespace cdc::sinks {
@@ -17,16 +18,10 @@ class AuditPart : public PgPart {
   bool has_pending() const override { return !rows_.empty(); }
   void discard() override;
 
-  /// source_lsn of the next entry for a change at `lsn`: the change's LSN, plus
-  /// the change's ordinal among changes sharing that LSN (a multi-insert WAL
-  /// record carries several rows at one LSN; the offsets stay inside the record).
-  Lsn source_lsn_for(Lsn lsn);
-
  private:
   std::size_t stream_bytes_;
   std::string rows_;       ///< COPY text not yet sent
-  Lsn last_lsn_ = 0;       ///< LSN of the previous customer change
-  Lsn same_lsn_count_ = 0;  ///< earlier changes seen at last_lsn_
+  SourceLsnSequence source_lsns_;
 };
 
 }  // namespace cdc::sinks

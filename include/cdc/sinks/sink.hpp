@@ -1,4 +1,5 @@
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -40,6 +41,10 @@ class Sink {
   /// Drops an open transaction and everything not yet durable (after a stream
   /// failure: the server resends it from the acknowledged position).
   virtual void abort() = 0;
+
+  /// At shutdown: waits up to `timeout` for work already handed over to become
+  /// durable (e.g. outstanding Kafka deliveries).
+  virtual void drain(std::chrono::milliseconds /*timeout*/) {}
 
   /// End LSN up to which every transaction handed to this sink is durable.
   virtual Lsn durable_lsn() const = 0;

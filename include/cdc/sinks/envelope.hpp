@@ -1,0 +1,44 @@
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cdc/decode/change.hpp"
+#include "cdc/sinks/audit_mapping.hpp"
+#include "cdc/sinks/sink.hpp"
+
+namespace cdc::sinks {
+
+/// What every event of one connector shares.
+struct EnvelopeContext {
+  std::string connector = "customer-cdc";
+  std::string version = "0.1.0";
+  std::string name = "saas";  ///< the topic prefix (Debezium's logical server name)
+  std::string db;             ///< database name
+};
+
+/// Debezium's "op" for a change: c, u, d, r (snapshot read) or t (truncate).
+char debezium_op(const decode::Change& change, bool snapshot);
+
+/// The Debezium envelope (JSON converter without schemas,
+/// decimal.handling.mode=string):
+/// {"before":..,"after":..,"source":{..},"op":..,"ts_ms":..}.
+/// Values: integers and floats as numbers, booleans as booleans, numeric,
+/// uuid, text and jsonb as strings, timestamptz as ISO-8601 UTC strings.
+std::string debezium_value(const decode::Change& change, const TxnInfo& txn, const EnvelopeContext& context,
+                           bool snapshot, std::int64_t now_ms);
+
+/// The message key: the primary key columns as a JSON object ({"uuid":".."},
+/// {"id":1}); empty when the change carries none of them.
+std::string debezium_key(const decode::Change& change, const std::vector<std::string>& key_columns);
+
+/// An audit entry as JSON: created_at, customer_uuid, action, old_value,
+/// new_value (JSON objects or null), source_lsn, source_xid.
+std::string audit_message(const AuditEntry& entry, const TxnInfo& txn, Lsn source_lsn);
+
+/// Converts wal2json's timestamptz text to ISO-8601 UTC ("2026-11-25T07:13:13.879926Z");
+/// returns the text unchanged when it does not parse (infinity, BC dates).
+std::string iso_timestamp(const std::string& pg_text);
+
+}  // namespace cdc::sinks

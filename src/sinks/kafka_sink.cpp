@@ -1,0 +1,194 @@
+#include "cdc/sinks/kafka_sink.hpp"
+
+#include <chrono>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace cdc::sinks {
+namespace {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+constexpr int kQueueFullPollMs = 100;
+
+}  // namespace
+
+std::map<std::string, std::string> kafka_producer_config(const KafkaSinkOptions& options) {
+  std::map<std::string, std::string> config = {
+      {"bootstrap.servers", options.brokers},
+      {"client.id", "customer-cdc"},
+      {"enable.idempotence", "true"},  // acks=all, ordered retries without duplicates
+      {"acks", "all"},
+      {"message.timeout.ms", "0"},     // never give up on a message: an outage only stalls the stream
+      {"linger.ms", "5"},
+      {"compression.type", "lz4"},
+      {"queue.buffering.max.messages", "100000"},
+      {"queue.buffering.max.kbytes", "65536"},
+      {"partitioner", "murmur2_random"},  // same partitions for a key as the Java client
+  };
+  for (const auto& [key, value] : options.properties) config[key] = value;
+  return config;
+}
+
+KafkaSink::KafkaSink(KafkaSinkOptions options) : options_(std::move(options)) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char error[512];
+  for (const auto& [key, value] : kafka_producer_config(options_)) {
+    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), error, sizeof error) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      throw KafkaError(fmt::format("kafka property '{}': {}", key, error));
+    }
+  }
+  rd_kafka_conf_set_dr_msg_cb(conf, &KafkaSink::on_delivery);
+  rd_kafka_conf_set_error_cb(conf, &KafkaSink::on_error);
+  rd_kafka_conf_set_opaque(conf, this);
+  rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
+  if (rk_ == nullptr) throw KafkaError(fmt::format("cannot create the Kafka producer: {}", error));
+  audit_topic_ = options_.topic_prefix + ".audit";
+}
+
+KafkaSink::~KafkaSink() {
+  if (rk_ != nullptr) {
+    // Anything still queued was not acknowledged; it is produced again after the restart.
+    rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_flush(rk_, 1000);
+    rd_kafka_destroy(rk_);
+  }
+}
+
+void KafkaSink::on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
+  auto* sink = static_cast<KafkaSink*>(opaque);
+  sink->delivered(reinterpret_cast<std::uintptr_t>(message->_private), message->err, message);
+}
+
+void KafkaSink::on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  auto* sink = static_cast<KafkaSink*>(opaque);
+  const auto code = static_cast<rd_kafka_resp_err_t>(err);
+  if (code == RD_KAFKA_RESP_ERR__FATAL) {
+    char fatal[512];
+    rd_kafka_fatal_error(rk, fatal, sizeof fatal);
+    if (sink->failure_.empty()) sink->failure_ = fmt::format("Kafka producer fatal error: {}", fatal);
+    return;
+  }
+  // Transport errors (broker down, all brokers down) are retried by librdkafka.
+  spdlog::warn("kafka: {} ({})", reason, rd_kafka_err2name(code));
+}
+
+void KafkaSink::delivered(std::uint64_t txn_seq, rd_kafka_resp_err_t err, const rd_kafka_message_t* message) {
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (failure_.empty()) {
+      failure_ = fmt::format("Kafka delivery to {} failed: {}", rd_kafka_topic_name(message->rkt),
+                             rd_kafka_err2str(err));
+    }
+    return;  // the transaction never counts as delivered
+  }
+  if (txn_seq < ring_base_ || txn_seq - ring_base_ >= ring_.size()) return;
+  InFlightTxn& txn = ring_[txn_seq - ring_base_];
+  if (txn.pending > 0) --txn.pending;
+}
+
+void KafkaSink::throw_if_failed() {
+  if (!failure_.empty()) throw KafkaError(failure_);
+}
+
+void KafkaSink::advance() {
+  while (!ring_.empty() && ring_.front().committed && ring_.front().pending == 0) {
+    durable_ = ring_.front().end_lsn;
+    ring_.pop_front();
+    ++ring_base_;
+  }
+}
+
+void KafkaSink::begin(const TxnInfo& txn) {
+  throw_if_failed();
+  ring_.push_back(InFlightTxn{txn.end_lsn, 0, false});
+  source_lsns_.reset();
+}
+
+const std::string& KafkaSink::topic_for(const decode::Change& change) {
+  const std::string table = change.schema + "." + change.table;
+  auto it = table_topics_.find(table);
+  if (it == table_topics_.end()) it = table_topics_.emplace(table, options_.topic_prefix + "." + table).first;
+  return it->second;
+}
+
+void KafkaSink::produce(const std::string& topic, const std::string& key, const std::string* value) {
+  const std::uint64_t seq = ring_base_ + ring_.size() - 1;
+  const void* key_data = key.empty() ? nullptr : key.data();
+  const std::size_t key_size = key.size();
+  void* value_data = value == nullptr ? nullptr : const_cast<char*>(value->data());
+  const std::size_t value_size = value == nullptr ? 0 : value->size();
+  void* opaque = reinterpret_cast<void*>(static_cast<std::uintptr_t>(seq));
+  for (;;) {
+    const rd_kafka_resp_err_t err = rd_kafka_producev(
+        rk_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(key_data, key_size), RD_KAFKA_V_VALUE(value_data, value_size),
+        RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      throw KafkaError(fmt::format("cannot produce to {}: {}", topic, rd_kafka_err2str(err)));
+    }
+    // Backpressure: the producer queue is full (broker slow or down). Serve
+    // delivery reports until there is room; the stream reader keeps the
+    // server connection alive meanwhile.
+    rd_kafka_poll(rk_, kQueueFullPollMs);
+    throw_if_failed();
+    advance();
+  }
+  ++ring_.back().pending;
+}
+
+void KafkaSink::change(const TxnInfo& txn, const decode::Change& change) {
+  if (!change.is_row_change() && change.action != decode::Action::Truncate) return;
+  const std::string table = change.schema + "." + change.table;
+  const auto keys = options_.primary_keys.find(table);
+  const std::string key = change.is_row_change() && keys != options_.primary_keys.end()
+                              ? debezium_key(change, keys->second)
+                              : std::string();
+  const std::string& topic = topic_for(change);
+  const std::string value = debezium_value(change, txn, options_.context, /*snapshot=*/false, now_ms());
+  produce(topic, key, &value);
+  if (change.action == decode::Action::Delete && options_.tombstones_on_delete && !key.empty()) {
+    produce(topic, key, nullptr);
+  }
+  if (options_.audit_topic && change.is_row_change() && table == "public.customer") {
+    if (const std::optional<AuditEntry> entry = audit_entry_for(change)) {
+      const std::string message = audit_message(*entry, txn, source_lsns_.next(change.lsn));
+      produce(audit_topic_, entry->customer_uuid, &message);
+    }
+  }
+}
+
+void KafkaSink::commit(const TxnInfo&) {
+  if (!ring_.empty()) ring_.back().committed = true;
+  advance();
+}
+
+void KafkaSink::flush() {
+  rd_kafka_poll(rk_, 0);
+  throw_if_failed();
+  advance();
+}
+
+void KafkaSink::abort() {
+  // Messages of an unfinished transaction are already queued; they may reach
+  // Kafka but are never acknowledged, so the restart produces them again.
+  if (!ring_.empty() && !ring_.back().committed) ring_.pop_back();
+}
+
+void KafkaSink::drain(std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (!ring_.empty() && std::chrono::steady_clock::now() < until && failure_.empty()) {
+    rd_kafka_poll(rk_, 50);
+    advance();
+  }
+}
+
+std::size_t KafkaSink::queue_depth() const { return static_cast<std::size_t>(rd_kafka_outq_len(rk_)); }
+
+}  // namespace cdc::sinks
