@@ -45,7 +45,14 @@ class Writer {
  public:
   Writer(const std::vector<sinks::Sink*>& sinks, Lsn start, EventQueue& queue, const std::atomic<bool>& stop,
          pipeline::Progress& progress)
-      : dispatcher_(sinks, start), queue_(queue), stop_(stop), progress_(progress), ack_(start) {}
+      : dispatcher_(sinks, start),
+        queue_(queue),
+        stop_(stop),
+        progress_(progress),
+        ack_(start),
+        base_transactions_(progress.transactions.load()),
+        base_changes_(progress.changes.load()),
+        base_counts_(progress.event_counts()) {}
 
   void run() {
     try {
@@ -96,8 +103,18 @@ class Writer {
 
   void publish() {
     ack_.store(dispatcher_.acknowledged());
-    progress_.transactions.store(dispatcher_.transactions());
-    progress_.changes.store(dispatcher_.changes());
+    // Counters are per process: a new session adds to what earlier ones counted.
+    progress_.transactions.store(base_transactions_ + dispatcher_.transactions());
+    progress_.changes.store(base_changes_ + dispatcher_.changes());
+    progress_.sink_queue_depth.store(dispatcher_.queue_depth());
+    if (dispatcher_.changes() != published_changes_) {
+      pipeline::Progress::EventCounts counts = base_counts_;
+      for (const auto& [table, ops] : dispatcher_.event_counts()) {
+        for (std::size_t i = 0; i < ops.size(); ++i) counts[table][i] += ops[i];
+      }
+      progress_.set_event_counts(counts);
+      published_changes_ = dispatcher_.changes();
+    }
     if (dispatcher_.last_commit_time_us() != progress_.last_commit_time_us.load()) {
       progress_.last_commit_time_us.store(dispatcher_.last_commit_time_us());
       progress_.last_commit_seen_us.store(unix_now_us());
@@ -109,6 +126,10 @@ class Writer {
   const std::atomic<bool>& stop_;
   pipeline::Progress& progress_;
   std::atomic<Lsn> ack_;
+  const std::uint64_t base_transactions_;
+  const std::uint64_t base_changes_;
+  const pipeline::Progress::EventCounts base_counts_;
+  std::uint64_t published_changes_ = 0;
   std::atomic<bool> failed_{false};
   std::exception_ptr error_;
 };
@@ -127,7 +148,8 @@ class Reader {
         last_enqueued_commit_end_(start),
         keepalive_end_(start),
         received_(start),
-        sent_flush_(start) {}
+        sent_flush_(start),
+        changes_at_last_log_(progress.changes.load()) {}
 
   void run() {
     last_progress_log_ = Clock::now();
@@ -245,7 +267,7 @@ class Reader {
   Lsn sent_flush_;
   Clock::time_point last_status_{};
   Clock::time_point last_progress_log_{};
-  std::uint64_t changes_at_last_log_ = 0;
+  std::uint64_t changes_at_last_log_;
 };
 
 }  // namespace

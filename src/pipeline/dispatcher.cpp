@@ -60,12 +60,32 @@ void Dispatcher::handle(const StreamEvent& event) {
       }
       if (change.action == Action::Message) return;
       ++changes_;
+      count(change);
       for (std::size_t i = 0; i < sinks_.size(); ++i) {
         if (taking_[i]) sinks_[i]->change(txn_, change);
       }
       return;
     }
   }
+}
+
+void Dispatcher::count(const decode::Change& change) {
+  if (last_counts_ == nullptr || change.table != last_table_ || change.schema != last_schema_) {
+    last_schema_ = change.schema;
+    last_table_ = change.table;
+    last_counts_ = &event_counts_[change.schema + "." + change.table];
+  }
+  const std::size_t op = change.action == Action::Insert   ? 0
+                         : change.action == Action::Update ? 1
+                         : change.action == Action::Delete ? 2
+                                                           : 3;
+  ++(*last_counts_)[op];
+}
+
+std::uint64_t Dispatcher::queue_depth() const {
+  std::uint64_t depth = 0;
+  for (const auto* sink : sinks_) depth += sink->queue_depth();
+  return depth;
 }
 
 void Dispatcher::flush() {

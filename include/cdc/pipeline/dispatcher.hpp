@@ -1,5 +1,8 @@
 #pragma once
+#include <array>
 #include <chrono>
+#include <map>
+#include <string>
 #include <cstdint>
 #include <stdexcept>
 #include <vector>
@@ -49,8 +52,14 @@ class Dispatcher {
   std::int64_t last_commit_time_us() const { return last_commit_time_us_; }
   std::uint64_t transactions() const { return transactions_; }
   std::uint64_t changes() const { return changes_; }
+  /// Row changes per "schema.table" and op index (insert, update, delete, truncate).
+  const std::map<std::string, std::array<std::uint64_t, 4>>& event_counts() const { return event_counts_; }
+  /// Messages the sinks hold that are not durable yet.
+  std::uint64_t queue_depth() const;
 
  private:
+  void count(const decode::Change& change);
+
   std::vector<sinks::Sink*> sinks_;
   std::vector<bool> taking_;  ///< per sink: does it take the open transaction
   Lsn start_;
@@ -60,6 +69,11 @@ class Dispatcher {
   std::int64_t last_commit_time_us_ = 0;
   std::uint64_t transactions_ = 0;
   std::uint64_t changes_ = 0;
+  std::map<std::string, std::array<std::uint64_t, 4>> event_counts_;
+  /// Cache of the last table's counters: consecutive changes mostly hit one table.
+  std::array<std::uint64_t, 4>* last_counts_ = nullptr;
+  std::string last_schema_;
+  std::string last_table_;
 };
 
 }  // namespace cdc::pipeline

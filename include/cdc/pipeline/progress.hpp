@@ -1,6 +1,10 @@
 #pragma once
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
 
 #include "cdc/lsn.hpp"
 
@@ -19,6 +23,23 @@ struct Progress {
   std::atomic<std::uint64_t> reconnects{0};
   std::atomic<std::uint64_t> sink_errors{0};
   std::atomic<bool> streaming{false};
+  std::atomic<std::uint64_t> sink_queue_depth{0};  ///< messages waiting in sinks (Kafka)
+
+  /// Row changes per "schema.table" and op (c, u, d, t); published by the
+  /// writer per batch.
+  using EventCounts = std::map<std::string, std::array<std::uint64_t, 4>>;
+  void set_event_counts(const EventCounts& counts) {
+    std::lock_guard lock(counts_mutex_);
+    event_counts_ = counts;
+  }
+  EventCounts event_counts() const {
+    std::lock_guard lock(counts_mutex_);
+    return event_counts_;
+  }
+
+ private:
+  mutable std::mutex counts_mutex_;
+  EventCounts event_counts_;
 };
 
 }  // namespace cdc::pipeline

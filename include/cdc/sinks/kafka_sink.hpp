@@ -65,7 +65,7 @@ class KafkaSink : public Sink {
   Lsn durable_lsn() const override { return durable_; }
 
   /// Messages waiting for a delivery report.
-  std::size_t queue_depth() const;
+  std::size_t queue_depth() const override;
 
  private:
   struct InFlightTxn {

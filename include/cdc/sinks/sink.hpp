@@ -46,6 +46,9 @@ class Sink {
   /// durable (e.g. outstanding Kafka deliveries).
   virtual void drain(std::chrono::milliseconds /*timeout*/) {}
 
+  /// Messages handed over and not durable yet (for metrics).
+  virtual std::size_t queue_depth() const { return 0; }
+
   /// End LSN up to which every transaction handed to this sink is durable.
   virtual Lsn durable_lsn() const = 0;
 };

@@ -1,0 +1,31 @@
+#pragma once
+#include <memory>
+#include <string>
+
+#include "cdc/pipeline/progress.hpp"
+
+namespace cdc::app {
+
+/// Prometheus text exposition of the daemon's progress (names prefixed customer_cdc_).
+std::string render_metrics(const pipeline::Progress& progress, std::int64_t now_unix_us);
+
+/// GET /metrics and GET /healthz (200 only while streaming) on `listen`
+/// ("host:port"), served from a background thread until destroyed.
+class MetricsServer {
+ public:
+  /// Throws ConfigError for a malformed address and std::runtime_error when
+  /// the address cannot be bound.
+  MetricsServer(const std::string& listen, const pipeline::Progress& progress);
+  ~MetricsServer();
+  MetricsServer(const MetricsServer&) = delete;
+  MetricsServer& operator=(const MetricsServer&) = delete;
+
+  int port() const { return port_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  int port_ = 0;
+};
+
+}  // namespace cdc::app
