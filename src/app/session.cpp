@@ -19,6 +19,7 @@ using EventBatch = std::vector<StreamEvent>;
 using EventQueue = pipeline::BoundedQueue<EventBatch>;
 
 constexpr std::size_t kBatchEvents = 256;
+constexpr std::size_t kBatchBytes = 256 * 1024;
 constexpr auto kPollInterval = std::chrono::milliseconds(100);
 constexpr auto kMinStatusGap = std::chrono::milliseconds(200);
 constexpr auto kDrainTimeout = std::chrono::milliseconds(5000);
@@ -158,7 +159,7 @@ class Reader {
       std::optional<stream::Received> received = stream_.next(timeout);
       if (received) {
         std::visit([&](const auto& message) { on_message(message); }, received->message);
-        if (pending_.size() >= kBatchEvents) push_pending();
+        if (pending_.size() >= kBatchEvents || pending_bytes_ >= kBatchBytes) push_pending();
       } else {
         push_pending();
       }
@@ -192,6 +193,7 @@ class Reader {
       last_enqueued_commit_end_ = std::max(data.wal_start, change.next_lsn);
     }
     pending_.push_back(StreamEvent{std::move(change), data.wal_start});
+    pending_bytes_ += data.payload.size();
   }
 
   void on_message(const stream::Keepalive& keepalive) {
@@ -202,13 +204,14 @@ class Reader {
 
   void push_pending() {
     if (pending_.empty()) return;
-    const std::size_t weight = pending_.size();
+    const std::size_t weight = pending_bytes_;
     while (!queue_.push(std::move(pending_), weight, kPollInterval)) {
       // The writer is behind: keep the server informed while waiting.
       if (stop_.load() || writer_.failed() || queue_.closed()) return;
       maybe_send_status();
     }
     pending_.clear();
+    pending_bytes_ = 0;
   }
 
   Lsn acknowledgeable() const {
@@ -259,6 +262,7 @@ class Reader {
   const std::atomic<bool>& stop_;
   pipeline::Progress& progress_;
   EventBatch pending_;
+  std::size_t pending_bytes_ = 0;  ///< wal2json bytes of pending_, the queue's weight unit
   bool in_txn_ = false;
   bool reply_requested_ = false;
   Lsn last_enqueued_commit_end_;
@@ -333,7 +337,7 @@ void run_session(const SessionOptions& options, const std::vector<sinks::Sink*>&
     ~StreamingFlag() { flag.store(false); }
   } streaming_flag{progress.streaming};
 
-  EventQueue queue(options.queue_events);
+  EventQueue queue(options.queue_bytes);
   Writer writer(sinks, start, queue, stop, progress);
   std::thread writer_thread([&] { writer.run(); });
   Reader reader(options, stream, queue, writer, stop, progress, start);

@@ -416,7 +416,7 @@ using namespace std::chrono_literals;
 TEST(BoundedQueue, PushPopInOrder) {
   BoundedQueue<int> q(10);
   EXPECT_TRUE(q.empty());
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(q.push(i, 1, 0ms));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(q.push(int{i}, 1, 0ms));
   EXPECT_FALSE(q.empty());
   EXPECT_EQ(q.weight(), 5u);
   for (int i = 0; i < 5; ++i) EXPECT_EQ(q.pop(0ms), std::optional<int>(i));
@@ -427,6 +427,20 @@ TEST(BoundedQueue, PushPopInOrder) {
 TEST(BoundedQueue, PopOnEmptyTimesOut) {
   BoundedQueue<int> q(1);
   EXPECT_EQ(q.pop(1ms), std::nullopt);
+}
+
+TEST(BoundedQueue, RejectedPushLeavesTheItemIntact) {
+  // The reader retries a push of its pending batch until there is room: a
+  // timed-out push must not have consumed the batch.
+  BoundedQueue<std::vector<int>> q(1);
+  std::vector<int> first{1};
+  ASSERT_TRUE(q.push(std::move(first), 1, 0ms));
+  std::vector<int> batch{2, 3, 4};
+  EXPECT_FALSE(q.push(std::move(batch), 1, 1ms));
+  EXPECT_EQ(batch, (std::vector<int>{2, 3, 4}));
+  ASSERT_TRUE(q.pop(0ms).has_value());
+  ASSERT_TRUE(q.push(std::move(batch), 1, 0ms));
+  EXPECT_EQ(q.pop(0ms), std::optional<std::vector<int>>(std::vector<int>{2, 3, 4}));
 }
 
 TEST(BoundedQueue, FullQueueRejectsPushAfterTimeout) {

@@ -15,9 +15,9 @@ class BoundedQueue {
  public:
   explicit BoundedQueue(std::size_t capacity) : capacity_(capacity) {}
 
-  /// False on timeout or when the queue is closed. An item heavier than the
-  /// capacity is accepted into an empty queue.
-  bool push(T item, std::size_t weight, std::chrono::milliseconds timeout) {
+  /// False on timeout or when the queue is closed; `item` is then left as it
+  /// was. An item heavier than the capacity is accepted into an empty queue.
+  bool push(T&& item, std::size_t weight, std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
     if (!not_full_.wait_for(lock, timeout, [&] {
           return closed_ || weight_ == 0 || weight_ + weight <= capacity_;
