@@ -35,6 +35,11 @@ CREATE TABLE IF NOT EXISTS customer_cdc.checkpoint (
     source_commit_time timestamptz,
     updated_at timestamptz NOT NULL DEFAULT now()
 );
+-- Consistent point of the last snapshot of the slot: the rollups that
+-- describe table state (plan_rollup) were rebuilt as of this position, so
+-- transactions ending at or below it are not applied to them again. NULL
+-- until a snapshot ran (snapshot_mode = initial then takes one).
+ALTER TABLE customer_cdc.checkpoint ADD COLUMN IF NOT EXISTS snapshot_lsn pg_lsn;
 
 -- The price of each plan as of the checkpoint, kept from the change stream of
 -- public.plans so that analytics.plan_rollup.mrr follows price changes in

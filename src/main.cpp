@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
   auto* slot_drop = slot->add_subcommand("drop", "drop the slot");
   auto* slot_status = slot->add_subcommand("status", "print slot name, plugin, active, confirmed_flush_lsn, "
                                                      "retained WAL bytes");
-  auto* snapshot = app.add_subcommand("snapshot", "backfill existing rows (not built yet)");
+  auto* snapshot = app.add_subcommand("snapshot", "backfill: publish every existing row of the captured tables (op r) and rebuild the rollups, consistent with the slot; stop the daemon first");
   auto* rebuild = app.add_subcommand("rebuild-rollups", "recompute the rollup tables from the source tables and the audit history, in one transaction");
 
   try {
@@ -96,8 +96,9 @@ int main(int argc, char** argv) {
     if (*rebuild) return cmd_rebuild_rollups(config);
     if (*check) return cmd_check(config);
     if (*snapshot) {
-      spdlog::error("this command is not built in this version yet");
-      return kExitRuntime;
+      Signals signals;
+      install_signal_handlers(signals);
+      return cmd_snapshot(config, signals.stop);
     }
   } catch (const ConfigError& e) {
     spdlog::error("configuration: {}", e.what());

@@ -11,6 +11,8 @@
 
 #include "cdc/app/embedded_schema.hpp"
 #include "cdc/app/session.hpp"
+#include "cdc/app/snapshot.hpp"
+#include "cdc/sinks/postgres_sink.hpp"
 #include "cdc/pg.hpp"
 #include "cdc/sinks/rollups.hpp"
 #include "cdc/stream/replication_stream.hpp"
@@ -64,7 +66,7 @@ int cmd_slot_create(const Config& config) {
                              state->plugin, format_lsn(state->confirmed_flush_lsn));
     return state->plugin == "wal2json" ? 0 : 1;
   }
-  const Lsn consistent = stream.create_slot(config.postgres.slot, "wal2json");
+  const Lsn consistent = stream.create_slot(config.postgres.slot, "wal2json").consistent_point;
   std::cout << fmt::format("created slot \"{}\" (wal2json) at {}\n", config.postgres.slot, format_lsn(consistent));
   return 0;
 }
@@ -101,16 +103,62 @@ int cmd_slot_status(const Config& config) {
   return 0;
 }
 
+int cmd_snapshot(const Config& config, const std::atomic<bool>& stop) {
+  SnapshotStats stats;
+  try {
+    stream::ReplicationStream stream(config.postgres.dsn);
+    if (stream.slot_state(config.postgres.slot)) {
+      stats = snapshot_existing_slot(config, stop);
+    } else {
+      const stream::CreatedSlot created = stream.create_slot(config.postgres.slot, "wal2json", true);
+      std::cout << fmt::format("created slot \"{}\" (wal2json) at {}\n", config.postgres.slot,
+                               format_lsn(created.consistent_point));
+      stats = run_snapshot(config, created.snapshot_name, created.consistent_point, true, stop);
+    }
+  } catch (const SnapshotStopped& e) {
+    spdlog::warn("{}; nothing was committed", e.what());
+    return 1;
+  } catch (const sinks::SinkLocked& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  for (const auto& [table, rows] : stats.rows) std::cout << fmt::format("{}: {} rows\n", table, rows);
+  std::cout << fmt::format("snapshot consistent at {}{}{}\n", format_lsn(stats.consistent_point),
+                           config.kafka.enabled ? ", published to Kafka" : "",
+                           config.rollups.enabled ? ", rollups rebuilt" : "");
+  return 0;
+}
+
 int cmd_rebuild_rollups(const Config& config) {
+  {
+    stream::ReplicationStream stream(config.postgres.dsn);
+    if (stream.slot_state(config.postgres.slot)) {
+      // Exact with respect to the slot: rebuilt inside a snapshot exported at a
+      // known position, from which the daemon applies table-state changes.
+      Config rollups_only = config;
+      rollups_only.rollups.enabled = true;
+      rollups_only.kafka.enabled = false;
+      const std::atomic<bool> never_stop{false};
+      try {
+        const SnapshotStats stats = snapshot_existing_slot(rollups_only, never_stop);
+        std::cout << fmt::format("rebuilt rollups consistent with slot \"{}\" at {}\n", config.postgres.slot,
+                                 format_lsn(stats.consistent_point));
+      } catch (const sinks::SinkLocked& e) {
+        spdlog::error("{}", e.what());
+        return 1;
+      }
+      return 0;
+    }
+  }
   pg::Connection conn(config.postgres.dsn);
+  if (!sinks::try_lock_slot_writer(conn, config.postgres.slot)) {
+    spdlog::error("a customer-cdc daemon is writing for slot \"{}\": stop it before rebuilding", config.postgres.slot);
+    return 1;
+  }
   conn.exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
   sinks::rebuild_rollups(conn);
-  const pg::Result counts = conn.exec(
-      "SELECT (SELECT count(*) FROM analytics.plan_rollup), (SELECT count(*) FROM analytics.usage_daily), "
-      "(SELECT count(*) FROM analytics.plan_changes_daily)");
   conn.exec("COMMIT");
-  std::cout << fmt::format("rebuilt rollups: {} plan_rollup rows, {} usage_daily rows, {} plan_changes_daily rows\n",
-                           counts.value(0, 0), counts.value(0, 1), counts.value(0, 2));
+  std::cout << "rebuilt rollups from the current tables (no slot yet)\n";
   return 0;
 }
 

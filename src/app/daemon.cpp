@@ -9,6 +9,8 @@
 
 #include "cdc/app/logging.hpp"
 #include "cdc/app/session.hpp"
+#include "cdc/app/sink_factory.hpp"
+#include "cdc/app/snapshot.hpp"
 #include "cdc/decode/wal2json.hpp"
 #include "cdc/pipeline/dispatcher.hpp"
 #include "cdc/sinks/audit_mapping.hpp"
@@ -65,54 +67,6 @@ bool is_fatal_sqlstate(const std::string& sqlstate) {
   return sqlstate.starts_with("22") || sqlstate.starts_with("23") || sqlstate.starts_with("42");
 }
 
-/// Database name and primary key columns of the captured tables, for Kafka
-/// envelopes and keys.
-void describe_tables(const Config& config, sinks::KafkaSinkOptions& options) {
-  pg::Connection conn(config.postgres.dsn);
-  options.context.db = PQdb(conn.get());
-  std::vector<std::string> tables = config.postgres.tables;
-  const pg::Result keys = conn.exec_params(
-      "SELECT n.nspname || '.' || c.relname, a.attname "
-      "FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-      "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey) "
-      "WHERE i.indisprimary AND n.nspname || '.' || c.relname = ANY($1::text[]) "
-      "ORDER BY 1, array_position(i.indkey::int2[], a.attnum)",
-      {sinks::array_literal(tables)});
-  for (int row = 0; row < keys.rows(); ++row) {
-    options.primary_keys[std::string(keys.value(row, 0))].emplace_back(keys.value(row, 1));
-  }
-  for (const auto& table : tables) {
-    if (!options.primary_keys.contains(table)) {
-      spdlog::warn("{} has no primary key: its Kafka messages have no key (no per-key ordering)", table);
-    }
-  }
-}
-
-std::vector<std::unique_ptr<sinks::Sink>> make_sinks(const Config& config) {
-  std::vector<std::unique_ptr<sinks::Sink>> out;
-  std::vector<std::unique_ptr<sinks::PgPart>> parts;
-  if (config.audit.enabled) parts.push_back(std::make_unique<sinks::AuditPart>());
-  if (config.rollups.enabled) parts.push_back(std::make_unique<sinks::RollupPart>());
-  if (!parts.empty()) {
-    sinks::PostgresSinkOptions options;
-    options.dsn = config.postgres.dsn;
-    options.slot = config.postgres.slot;
-    out.push_back(std::make_unique<sinks::PostgresSink>(std::move(options), std::move(parts)));
-  }
-  if (config.kafka.enabled) {
-    sinks::KafkaSinkOptions options;
-    options.brokers = config.kafka.brokers;
-    options.topic_prefix = config.kafka.topic_prefix;
-    options.tombstones_on_delete = config.kafka.tombstones_on_delete;
-    options.properties = config.kafka.properties;
-    options.context.name = config.kafka.topic_prefix;
-    describe_tables(config, options);
-    out.push_back(std::make_unique<sinks::KafkaSink>(std::move(options)));
-  }
-  return out;
-}
-
-
 /// systemd notifications from the stream loop; harmless without systemd.
 class Notifier {
  public:
@@ -165,9 +119,7 @@ void install_signal_handlers(Signals& signals) {
 int run_daemon(const Config& config, Signals& signals, pipeline::Progress& progress) {
   Notifier notifier(progress);
   SessionOptions options;
-  options.dsn = config.postgres.dsn;
   options.slot = config.postgres.slot;
-  options.create_slot = config.postgres.create_slot;
   options.tables = config.postgres.tables;
   options.status_interval = std::chrono::milliseconds(config.postgres.status_interval_ms);
   options.on_tick = [&] {
@@ -183,11 +135,16 @@ int run_daemon(const Config& config, Signals& signals, pipeline::Progress& progr
     const auto started = std::chrono::steady_clock::now();
     std::string failure;
     try {
+      stream::ReplicationStream stream(config.postgres.dsn);
+      const Lsn start = prepare_stream(stream, config, signals.stop);
       std::vector<std::unique_ptr<sinks::Sink>> owned = make_sinks(config);
       std::vector<sinks::Sink*> sinks;
       for (auto& sink : owned) sinks.push_back(sink.get());
-      run_session(options, sinks, signals.stop, progress);
+      run_session(options, stream, start, sinks, signals.stop, progress);
       sd_notify(0, "STOPPING=1");
+      return 0;
+    } catch (const SnapshotStopped& e) {
+      spdlog::info("{}; nothing of it was committed, the next start takes it again", e.what());
       return 0;
     } catch (const FatalError& e) {
       spdlog::error("{}", e.what());
@@ -210,6 +167,8 @@ int run_daemon(const Config& config, Signals& signals, pipeline::Progress& progr
       failure = e.what();
     } catch (const SlotBusy& e) {
       failure = std::string(e.what()) + " (another instance is streaming; standing by)";
+    } catch (const sinks::SinkLocked& e) {
+      failure = std::string(e.what()) + " (standing by)";
     } catch (const sinks::KafkaError& e) {
       failure = e.what();
     } catch (const stream::WireError& e) {

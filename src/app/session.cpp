@@ -286,42 +286,26 @@ stream::PluginOptions wal2json_options(const std::vector<std::string>& tables) {
           {"include-lsn", "1"},    {"include-transaction", "1"}, {"add-tables", add_tables}};
 }
 
-stream::SlotState prepare_slot(stream::ReplicationStream& stream, const std::string& slot, bool create) {
-  std::optional<stream::SlotState> state = stream.slot_state(slot);
-  if (!state) {
-    if (!create) {
-      throw FatalError(fmt::format("replication slot \"{}\" does not exist and postgres.create_slot is false: "
-                                   "create it with `customer-cdc slot create` (then backfill with "
-                                   "`customer-cdc snapshot` if changes may have been missed)",
-                                   slot));
-    }
-    const Lsn consistent = stream.create_slot(slot, "wal2json");
-    spdlog::info("created replication slot \"{}\" (wal2json) at {}", slot, format_lsn(consistent));
-    state = stream.slot_state(slot);
-    if (!state) throw FatalError(fmt::format("replication slot \"{}\" vanished right after creation", slot));
-  }
-  if (state->slot_type != "logical" || state->plugin != "wal2json") {
+void check_slot_usable(const stream::SlotState& state) {
+  if (state.slot_type != "logical" || state.plugin != "wal2json") {
     throw FatalError(fmt::format("replication slot \"{}\" uses plugin '{}' ({}), not wal2json: drop it or "
                                  "set postgres.slot to another name",
-                                 slot, state->plugin, state->slot_type));
+                                 state.name, state.plugin, state.slot_type));
   }
-  if (state->wal_status == "lost") {
+  if (state.wal_status == "lost") {
     throw FatalError(fmt::format("replication slot \"{}\" has lost required WAL (wal_status = lost): changes "
                                  "were missed; drop and recreate the slot, then run `customer-cdc snapshot`",
-                                 slot));
+                                 state.name));
   }
-  if (state->active) {
-    throw SlotBusy(fmt::format("replication slot \"{}\" is active for PID {}", slot,
-                               state->active_pid ? std::to_string(*state->active_pid) : "?"));
+  if (state.active) {
+    throw SlotBusy(fmt::format("replication slot \"{}\" is active for PID {}", state.name,
+                               state.active_pid ? std::to_string(*state.active_pid) : "?"));
   }
-  return *state;
 }
 
-void run_session(const SessionOptions& options, const std::vector<sinks::Sink*>& sinks,
-                 const std::atomic<bool>& stop, pipeline::Progress& progress) {
-  stream::ReplicationStream stream(options.dsn);
-  const stream::SlotState slot = prepare_slot(stream, options.slot, options.create_slot);
-  const Lsn start = slot.confirmed_flush_lsn;
+void run_session(const SessionOptions& options, stream::ReplicationStream& stream, Lsn start,
+                 const std::vector<sinks::Sink*>& sinks, const std::atomic<bool>& stop,
+                 pipeline::Progress& progress) {
   try {
     stream.start(options.slot, 0, wal2json_options(options.tables));
   } catch (const pg::Error& e) {

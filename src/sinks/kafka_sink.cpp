@@ -164,6 +164,13 @@ void KafkaSink::change(const TxnInfo& txn, const decode::Change& change) {
   }
 }
 
+void KafkaSink::snapshot_row(const TxnInfo& txn, const decode::Change& row) {
+  const auto keys = options_.primary_keys.find(row.schema + "." + row.table);
+  const std::string key = keys != options_.primary_keys.end() ? debezium_key(row, keys->second) : std::string();
+  const std::string value = debezium_value(row, txn, options_.context, /*snapshot=*/true, now_ms());
+  produce(topic_for(row), key, &value);
+}
+
 void KafkaSink::commit(const TxnInfo&) {
   if (!ring_.empty()) ring_.back().committed = true;
   advance();

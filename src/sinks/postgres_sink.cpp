@@ -6,17 +6,42 @@
 
 namespace cdc::sinks {
 
-PostgresSink::PostgresSink(PostgresSinkOptions options, std::vector<std::unique_ptr<PgPart>> parts)
-    : options_(std::move(options)), conn_(options_.dsn), batch_(conn_), parts_(std::move(parts)) {
-  checkpoint_ = read_checkpoint(conn_, options_.slot);
-  durable_ = checkpoint_;
+bool try_lock_slot_writer(pg::Connection& conn, const std::string& slot) {
+  const pg::Result result =
+      conn.exec_params("SELECT pg_try_advisory_lock(hashtext('customer-cdc/' || $1))", {slot});
+  return result.value(0, 0) == "t";
 }
 
-Lsn PostgresSink::read_checkpoint(pg::Connection& conn, const std::string& slot) {
-  const pg::Result result =
-      conn.exec_params("SELECT lsn::text FROM customer_cdc.checkpoint WHERE slot_name = $1", {slot});
-  if (result.rows() == 0) return 0;
-  return parse_lsn(result.value(0, 0)).value_or(0);
+PostgresSink::PostgresSink(PostgresSinkOptions options, std::vector<std::unique_ptr<PgPart>> parts)
+    : options_(std::move(options)), conn_(options_.dsn), batch_(conn_), parts_(std::move(parts)) {
+  if (!try_lock_slot_writer(conn_, options_.slot)) {
+    throw SinkLocked(fmt::format("another customer-cdc process (daemon or snapshot) writes for slot \"{}\"",
+                                 options_.slot));
+  }
+  const Checkpoint checkpoint = read_checkpoint(conn_, options_.slot);
+  checkpoint_ = checkpoint.lsn;
+  durable_ = checkpoint_;
+  for (auto& part : parts_) part->resume(checkpoint.lsn, checkpoint.snapshot_lsn);
+}
+
+Checkpoint PostgresSink::read_checkpoint(pg::Connection& conn, const std::string& slot) {
+  const pg::Result result = conn.exec_params(
+      "SELECT lsn::text, snapshot_lsn::text FROM customer_cdc.checkpoint WHERE slot_name = $1", {slot});
+  Checkpoint checkpoint;
+  if (result.rows() == 0) return checkpoint;
+  checkpoint.exists = true;
+  checkpoint.lsn = parse_lsn(result.value(0, 0)).value_or(0);
+  if (!result.is_null(0, 1)) checkpoint.snapshot_lsn = parse_lsn(result.value(0, 1)).value_or(0);
+  return checkpoint;
+}
+
+void PostgresSink::write_checkpoint(pg::Connection& conn, const std::string& slot, Lsn lsn,
+                                    std::optional<Lsn> snapshot_lsn) {
+  conn.exec_params(
+      "INSERT INTO customer_cdc.checkpoint AS c (slot_name, lsn, snapshot_lsn, updated_at) "
+      "VALUES ($1, $2::pg_lsn, $3::pg_lsn, now()) ON CONFLICT (slot_name) DO UPDATE SET lsn = excluded.lsn, "
+      "snapshot_lsn = coalesce(excluded.snapshot_lsn, c.snapshot_lsn), updated_at = now()",
+      {slot, format_lsn(lsn), snapshot_lsn ? std::optional<std::string>(format_lsn(*snapshot_lsn)) : std::nullopt});
 }
 
 void PostgresSink::begin(const TxnInfo&) {}

@@ -104,27 +104,29 @@ void RollupAggregator::add(const TxnInfo& txn, const Change& change) {
     add_customer(txn, change);
     delta_.last_commit_us = txn.commit_time_us;
   } else if (is_table(change, "plans")) {
-    add_plan(change);
+    if (txn.end_lsn > state_from_) add_plan(change);
     delta_.last_commit_us = txn.commit_time_us;
   }
 }
 
 void RollupAggregator::add_customer(const TxnInfo& txn, const Change& change) {
   constexpr std::string_view kTable = "public.customer";
+  // Usage and plan changes come from history (the audit checkpoint decides);
+  // customer counts are table state, already counted up to a snapshot.
+  const bool count_state = txn.end_lsn > state_from_;
   switch (change.action) {
     case Action::Insert: {
-      if (auto plan = bigint_of(require(change.column("plan_id"), kTable, "plan_id", change), change)) {
-        ++delta_.customers[*plan];
-      }
+      const auto plan = bigint_of(require(change.column("plan_id"), kTable, "plan_id", change), change);
+      if (plan && count_state) ++delta_.customers[*plan];
       return;
     }
     case Action::Delete: {
-      if (auto plan = bigint_of(require(change.old_column("plan_id"), kTable, "plan_id", change), change)) {
-        --delta_.customers[*plan];
-      }
+      const auto plan = bigint_of(require(change.old_column("plan_id"), kTable, "plan_id", change), change);
+      if (plan && count_state) --delta_.customers[*plan];
       return;
     }
     case Action::Truncate:
+      if (!count_state) return;
       delta_.customers_truncated = true;
       delta_.customers.clear();
       return;
@@ -133,8 +135,8 @@ void RollupAggregator::add_customer(const TxnInfo& txn, const Change& change) {
       const auto new_plan = bigint_of(require(change.column("plan_id"), kTable, "plan_id", change), change);
       const std::string day = format_date_utc(txn.commit_time_us);
       if (old_plan != new_plan) {
-        if (old_plan) --delta_.customers[*old_plan];
-        if (new_plan) ++delta_.customers[*new_plan];
+        if (old_plan && count_state) --delta_.customers[*old_plan];
+        if (new_plan && count_state) ++delta_.customers[*new_plan];
         ++delta_.plan_changes[{day, old_plan.value_or(0), new_plan.value_or(0)}];
         return;
       }

@@ -62,13 +62,18 @@ std::optional<SlotState> ReplicationStream::slot_state(const std::string& slot) 
   return state;
 }
 
-Lsn ReplicationStream::create_slot(const std::string& slot, const std::string& plugin) {
-  const pg::Result result = conn_.exec(
-      fmt::format("CREATE_REPLICATION_SLOT \"{}\" LOGICAL {} (SNAPSHOT 'nothing')", slot, plugin));
-  if (result.rows() != 1 || result.columns() < 2) {
+CreatedSlot ReplicationStream::create_slot(const std::string& slot, const std::string& plugin,
+                                       bool export_snapshot, bool temporary) {
+  const pg::Result result = conn_.exec(fmt::format("CREATE_REPLICATION_SLOT \"{}\" {}LOGICAL {} (SNAPSHOT '{}')",
+                                                   slot, temporary ? "TEMPORARY " : "", plugin,
+                                                   export_snapshot ? "export" : "nothing"));
+  if (result.rows() != 1 || result.columns() < 3) {
     throw pg::Error("CREATE_REPLICATION_SLOT returned an unexpected result", "", false);
   }
-  return parse_lsn(result.value(0, 1)).value_or(0);
+  CreatedSlot created;
+  created.consistent_point = parse_lsn(result.value(0, 1)).value_or(0);
+  if (!result.is_null(0, 2)) created.snapshot_name = result.value(0, 2);
+  return created;
 }
 
 void ReplicationStream::drop_slot(const std::string& slot) {

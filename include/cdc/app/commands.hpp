@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 #include <optional>
 #include <string>
 
@@ -12,5 +13,6 @@ int cmd_slot_create(const Config& config);
 int cmd_slot_drop(const Config& config);
 int cmd_slot_status(const Config& config);
 int cmd_rebuild_rollups(const Config& config);
+int cmd_snapshot(const Config& config, const std::atomic<bool>& stop);
 
 }  // namespace cdc::app

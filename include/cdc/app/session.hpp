@@ -26,9 +26,7 @@ class SlotBusy : public std::runtime_error {
 };
 
 struct SessionOptions {
-  std::string dsn;
   std::string slot;
-  bool create_slot = true;
   std::vector<std::string> tables;
   std::chrono::milliseconds status_interval{10000};
   /// wal2json bytes buffered between reader and writer (decoded changes take
@@ -43,15 +41,17 @@ struct SessionOptions {
 /// wal2json options for START_REPLICATION.
 stream::PluginOptions wal2json_options(const std::vector<std::string>& tables);
 
-/// Makes sure the slot exists and is usable; creates it when allowed.
-/// Returns its state. Throws FatalError or SlotBusy.
-stream::SlotState prepare_slot(stream::ReplicationStream& stream, const std::string& slot, bool create);
+/// Throws FatalError for a slot of another plugin or with lost WAL, SlotBusy
+/// when another process streams from it.
+void check_slot_usable(const stream::SlotState& state);
 
-/// One replication connection from start to stop: streams the slot into the
-/// sinks (a reader thread here, a writer thread for the sinks) until `stop` is
-/// set (returns normally after flushing and a final status update) or
-/// something fails (throws; nothing past the durable position is acknowledged).
-void run_session(const SessionOptions& options, const std::vector<sinks::Sink*>& sinks,
-                 const std::atomic<bool>& stop, pipeline::Progress& progress);
+/// One replication connection from start to stop: streams the slot from its
+/// confirmed position `start` into the sinks (a reader thread here, a writer
+/// thread for the sinks) until `stop` is set (returns normally after flushing
+/// and a final status update) or something fails (throws; nothing past the
+/// durable position is acknowledged).
+void run_session(const SessionOptions& options, stream::ReplicationStream& stream, Lsn start,
+                 const std::vector<sinks::Sink*>& sinks, const std::atomic<bool>& stop,
+                 pipeline::Progress& progress);
 
 }  // namespace cdc::app

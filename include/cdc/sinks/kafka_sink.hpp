@@ -64,6 +64,10 @@ class KafkaSink : public Sink {
   void drain(std::chrono::milliseconds timeout) override;
   Lsn durable_lsn() const override { return durable_; }
 
+  /// Publishes one existing row as a snapshot read (op "r", source.snapshot
+  /// "true") inside the open transaction (begin .. commit), without audit entry.
+  void snapshot_row(const TxnInfo& txn, const decode::Change& row);
+
   /// Messages waiting for a delivery report.
   std::size_t queue_depth() const override;
 

@@ -18,6 +18,10 @@ class PgPart {
   virtual bool has_pending() const = 0;
   /// Forgets buffered rows (the batch is rolled back).
   virtual void discard() = 0;
+  /// The sink's positions at start: `snapshot_lsn` is the consistent point of
+  /// the last snapshot (0 when none), whose effects on table-state rows are
+  /// already written.
+  virtual void resume(Lsn /*checkpoint*/, Lsn /*snapshot_lsn*/) {}
 };
 
 }  // namespace cdc::sinks

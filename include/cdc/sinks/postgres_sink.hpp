@@ -1,6 +1,8 @@
 #pragma once
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,24 @@ struct PostgresSinkOptions {
   std::size_t flush_rows = 50000;   ///< flush a batch once it holds this many row changes
   std::chrono::milliseconds flush_age{250};  ///< ... or once its first transaction is this old
 };
+
+/// Another process (a second daemon, or a running `snapshot`) writes for the
+/// same slot; wait and retry.
+class SinkLocked : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// What customer_cdc.checkpoint holds for a slot.
+struct Checkpoint {
+  Lsn lsn = 0;           ///< end of the last source transaction written
+  Lsn snapshot_lsn = 0;  ///< consistent point of the last snapshot, 0 when none
+  bool exists = false;
+};
+
+/// Session advisory lock that one writer of a slot's tables holds at a time
+/// (released when the connection closes). False when someone else holds it.
+bool try_lock_slot_writer(pg::Connection& conn, const std::string& slot);
 
 /// Audit entries and rollups, written per batch of source transactions in one
 /// Postgres transaction together with the checkpoint (customer_cdc.checkpoint),
@@ -35,8 +55,12 @@ class PostgresSink : public Sink {
   void abort() override;
   Lsn durable_lsn() const override { return durable_; }
 
-  /// Reads the checkpoint of `slot` (0 when none).
-  static Lsn read_checkpoint(pg::Connection& conn, const std::string& slot);
+  static Checkpoint read_checkpoint(pg::Connection& conn, const std::string& slot);
+  /// Sets the checkpoint of `slot` to `lsn` (a slot created at `lsn` streams
+  /// nothing before it; an older checkpoint from a dropped slot must not
+  /// make it skip anything). snapshot_lsn is set when given, else kept.
+  static void write_checkpoint(pg::Connection& conn, const std::string& slot, Lsn lsn,
+                               std::optional<Lsn> snapshot_lsn);
 
  private:
   bool batch_has_rows() const;

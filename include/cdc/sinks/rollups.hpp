@@ -38,6 +38,9 @@ struct RollupDelta {
 ///  - plan price: the last price written or deleted in commit order.
 class RollupAggregator {
  public:
+  /// Customer counts and prices of transactions ending at or below `lsn` are
+  /// already in plan_rollup (rebuilt by a snapshot at that point).
+  void set_state_from(Lsn lsn) { state_from_ = lsn; }
   /// Throws MappingError when a needed column is missing or not a number.
   void add(const TxnInfo& txn, const decode::Change& change);
   const RollupDelta& delta() const { return delta_; }
@@ -47,6 +50,7 @@ class RollupAggregator {
   void add_customer(const TxnInfo& txn, const decode::Change& change);
   void add_plan(const decode::Change& change);
   RollupDelta delta_;
+  Lsn state_from_ = 0;
 };
 
 /// Writes the rollup deltas into the Postgres sink's batch transaction.
@@ -60,6 +64,7 @@ class RollupPart : public PgPart {
   void write(PgBatch& batch) override;
   bool has_pending() const override { return !aggregator_.delta().empty(); }
   void discard() override { aggregator_.clear(); }
+  void resume(Lsn, Lsn snapshot_lsn) override { aggregator_.set_state_from(snapshot_lsn); }
 
  private:
   std::size_t max_keys_;

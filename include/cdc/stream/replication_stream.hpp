@@ -40,6 +40,14 @@ struct Received {
 
 using PluginOptions = std::vector<std::pair<std::string, std::string>>;
 
+/// What CREATE_REPLICATION_SLOT returned.
+struct CreatedSlot {
+  Lsn consistent_point = 0;
+  /// Exported snapshot (when asked for): readable with SET TRANSACTION
+  /// SNAPSHOT until this connection runs its next command.
+  std::string snapshot_name;
+};
+
 /// A logical replication connection (replication=database) and its CopyBoth
 /// loop. No JSON and no sinks: it moves bytes and positions.
 class ReplicationStream {
@@ -48,8 +56,11 @@ class ReplicationStream {
 
   /// nullopt when the slot does not exist.
   std::optional<SlotState> slot_state(const std::string& slot);
-  /// CREATE_REPLICATION_SLOT ... LOGICAL <plugin>; returns the consistent point.
-  Lsn create_slot(const std::string& slot, const std::string& plugin);
+  /// CREATE_REPLICATION_SLOT ... LOGICAL <plugin>. With export_snapshot the
+  /// result names a snapshot that sees exactly the transactions committed
+  /// before the consistent point; a temporary slot vanishes with the connection.
+  CreatedSlot create_slot(const std::string& slot, const std::string& plugin, bool export_snapshot = false,
+                          bool temporary = false);
   void drop_slot(const std::string& slot);
 
   /// START_REPLICATION SLOT ... LOGICAL start (options). start 0 means the

@@ -1,0 +1,55 @@
+#include "cdc/app/sink_factory.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "cdc/pg.hpp"
+#include "cdc/sinks/audit_part.hpp"
+#include "cdc/sinks/postgres_sink.hpp"
+#include "cdc/sinks/rollups.hpp"
+
+namespace cdc::app {
+
+sinks::KafkaSinkOptions kafka_options(const Config& config) {
+  sinks::KafkaSinkOptions options;
+  options.brokers = config.kafka.brokers;
+  options.topic_prefix = config.kafka.topic_prefix;
+  options.tombstones_on_delete = config.kafka.tombstones_on_delete;
+  options.properties = config.kafka.properties;
+  options.context.name = config.kafka.topic_prefix;
+
+  pg::Connection conn(config.postgres.dsn);
+  options.context.db = PQdb(conn.get());
+  const pg::Result keys = conn.exec_params(
+      "SELECT n.nspname || '.' || c.relname, a.attname "
+      "FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+      "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey) "
+      "WHERE i.indisprimary AND n.nspname || '.' || c.relname = ANY($1::text[]) "
+      "ORDER BY 1, array_position(i.indkey::int2[], a.attnum)",
+      {sinks::array_literal(config.postgres.tables)});
+  for (int row = 0; row < keys.rows(); ++row) {
+    options.primary_keys[std::string(keys.value(row, 0))].emplace_back(keys.value(row, 1));
+  }
+  for (const auto& table : config.postgres.tables) {
+    if (!options.primary_keys.contains(table)) {
+      spdlog::warn("{} has no primary key: its Kafka messages have no key (no per-key ordering)", table);
+    }
+  }
+  return options;
+}
+
+std::vector<std::unique_ptr<sinks::Sink>> make_sinks(const Config& config) {
+  std::vector<std::unique_ptr<sinks::Sink>> out;
+  std::vector<std::unique_ptr<sinks::PgPart>> parts;
+  if (config.audit.enabled) parts.push_back(std::make_unique<sinks::AuditPart>());
+  if (config.rollups.enabled) parts.push_back(std::make_unique<sinks::RollupPart>());
+  if (!parts.empty()) {
+    sinks::PostgresSinkOptions options;
+    options.dsn = config.postgres.dsn;
+    options.slot = config.postgres.slot;
+    out.push_back(std::make_unique<sinks::PostgresSink>(std::move(options), std::move(parts)));
+  }
+  if (config.kafka.enabled) out.push_back(std::make_unique<sinks::KafkaSink>(kafka_options(config)));
+  return out;
+}
+
+}  // namespace cdc::app

@@ -1,0 +1,206 @@
+#include "cdc/app/snapshot.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "cdc/app/session.hpp"
+#include "cdc/app/sink_factory.hpp"
+#include "cdc/pg.hpp"
+#include "cdc/sinks/audit_mapping.hpp"
+#include "cdc/sinks/kafka_sink.hpp"
+#include "cdc/sinks/postgres_sink.hpp"
+#include "cdc/sinks/rollups.hpp"
+
+namespace cdc::app {
+namespace {
+
+constexpr int kFetchRows = 2000;
+constexpr auto kDeliveryWait = std::chrono::milliseconds(200);
+
+std::int64_t unix_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool is_numeric_type(const std::string& type) {
+  return type == "smallint" || type == "integer" || type == "bigint" || type == "real" ||
+         type == "double precision" || type == "oid" || type.rfind("numeric", 0) == 0;
+}
+
+struct TableColumn {
+  std::string name;
+  std::string type;  ///< format_type(), as wal2json prints it
+};
+
+std::vector<TableColumn> table_columns(pg::Connection& conn, const std::string& table) {
+  const pg::Result result = conn.exec_params(
+      "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+      "WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+      {table});
+  std::vector<TableColumn> columns;
+  for (int row = 0; row < result.rows(); ++row) {
+    columns.push_back({std::string(result.value(row, 0)), std::string(result.value(row, 1))});
+  }
+  return columns;
+}
+
+/// One row of a SELECT as the stream would decode it (an insert of every column).
+decode::Column column_value(const TableColumn& column, const pg::Result& result, int row, int col) {
+  decode::Column value{column.name, column.type, decode::ValueKind::Null, {}};
+  if (result.is_null(row, col)) return value;
+  value.text = result.value(row, col);
+  if (column.type == "boolean") {
+    value.kind = decode::ValueKind::Bool;
+    value.text = value.text == "t" ? "true" : "false";
+  } else if (is_numeric_type(column.type) && sinks::canonical_number(value.text)) {
+    value.kind = decode::ValueKind::Number;  // NaN / Infinity stay strings
+  } else {
+    value.kind = decode::ValueKind::String;
+  }
+  return value;
+}
+
+std::pair<std::string, std::string> split_table(const std::string& table) {
+  const auto dot = table.find('.');
+  return {table.substr(0, dot), table.substr(dot + 1)};
+}
+
+/// Streams every row of `table` through a cursor into the Kafka sink.
+std::uint64_t publish_table(pg::Connection& conn, const std::string& table, sinks::KafkaSink& kafka,
+                            const sinks::TxnInfo& txn, const std::atomic<bool>& stop) {
+  const std::vector<TableColumn> columns = table_columns(conn, table);
+  std::string select;
+  for (const auto& column : columns) {
+    if (!select.empty()) select += ", ";
+    select += conn.quote_identifier(column.name);
+  }
+  const auto [schema, name] = split_table(table);
+  conn.exec(fmt::format("DECLARE cdc_snapshot NO SCROLL CURSOR FOR SELECT {} FROM {}.{}", select,
+                        conn.quote_identifier(schema), conn.quote_identifier(name)));
+  std::uint64_t rows = 0;
+  decode::Change change;
+  change.action = decode::Action::Insert;
+  change.schema = schema;
+  change.table = name;
+  change.xid = txn.xid;
+  change.lsn = txn.end_lsn;
+  change.timestamp_us = txn.commit_time_us;
+  for (;;) {
+    if (stop.load()) throw SnapshotStopped("stopped during the snapshot of " + table);
+    const pg::Result batch = conn.exec(fmt::format("FETCH FORWARD {} FROM cdc_snapshot", kFetchRows));
+    if (batch.rows() == 0) break;
+    for (int row = 0; row < batch.rows(); ++row) {
+      change.columns.clear();
+      for (std::size_t col = 0; col < columns.size(); ++col) {
+        change.columns.push_back(column_value(columns[col], batch, row, static_cast<int>(col)));
+      }
+      kafka.snapshot_row(txn, change);
+    }
+    rows += static_cast<std::uint64_t>(batch.rows());
+    kafka.flush();
+  }
+  conn.exec("CLOSE cdc_snapshot");
+  return rows;
+}
+
+std::uint64_t count_rows(pg::Connection& conn, const std::string& table) {
+  const auto [schema, name] = split_table(table);
+  const pg::Result result = conn.exec(
+      fmt::format("SELECT count(*) FROM {}.{}", conn.quote_identifier(schema), conn.quote_identifier(name)));
+  return std::stoull(std::string(result.value(0, 0)));
+}
+
+}  // namespace
+
+SnapshotStats run_snapshot(const Config& config, const std::string& snapshot_name, Lsn consistent_point,
+                           bool slot_created, const std::atomic<bool>& stop) {
+  SnapshotStats stats;
+  stats.consistent_point = consistent_point;
+  pg::Connection conn(config.postgres.dsn, {{"options", "-c DateStyle=ISO -c TimeZone=UTC"}});
+  if (!sinks::try_lock_slot_writer(conn, config.postgres.slot)) {
+    throw sinks::SinkLocked(fmt::format("a customer-cdc daemon is writing for slot \"{}\": stop it before "
+                                        "`customer-cdc snapshot`",
+                                        config.postgres.slot));
+  }
+  conn.exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
+  conn.exec("SET TRANSACTION SNAPSHOT " + conn.quote_literal(snapshot_name));
+  spdlog::info("snapshot at {} of {}", format_lsn(consistent_point), fmt::join(config.postgres.tables, ", "));
+
+  std::unique_ptr<sinks::KafkaSink> kafka;
+  if (config.kafka.enabled) kafka = std::make_unique<sinks::KafkaSink>(kafka_options(config));
+  const sinks::TxnInfo txn{0, consistent_point, consistent_point, unix_now_us()};
+  if (kafka) kafka->begin(txn);
+  for (const auto& table : config.postgres.tables) {
+    stats.rows[table] = kafka ? publish_table(conn, table, *kafka, txn, stop) : count_rows(conn, table);
+    spdlog::info("snapshot: {} rows of {}", stats.rows[table], table);
+  }
+  if (kafka) {
+    kafka->commit(txn);
+    // Commit nothing until Kafka holds every row: a failure redoes the whole snapshot.
+    while (kafka->durable_lsn() < consistent_point) {
+      if (stop.load()) throw SnapshotStopped("stopped while Kafka confirmed the snapshot");
+      kafka->drain(kDeliveryWait);
+      kafka->flush();
+    }
+  }
+  if (config.rollups.enabled) sinks::rebuild_rollups(conn);
+  const Lsn checkpoint = slot_created
+                             ? consistent_point
+                             : sinks::PostgresSink::read_checkpoint(conn, config.postgres.slot).lsn;
+  sinks::PostgresSink::write_checkpoint(conn, config.postgres.slot, checkpoint, consistent_point);
+  conn.exec("COMMIT");
+  spdlog::info("snapshot at {} complete", format_lsn(consistent_point));
+  return stats;
+}
+
+SnapshotStats snapshot_existing_slot(const Config& config, const std::atomic<bool>& stop) {
+  stream::ReplicationStream exporter(config.postgres.dsn);
+  const std::string temporary = fmt::format("{}_snapshot_{}", config.postgres.slot, ::getpid());
+  const stream::CreatedSlot created = exporter.create_slot(temporary, "wal2json", true, true);
+  return run_snapshot(config, created.snapshot_name, created.consistent_point, false, stop);
+}
+
+Lsn prepare_stream(stream::ReplicationStream& stream, const Config& config, const std::atomic<bool>& stop) {
+  const std::string& slot = config.postgres.slot;
+  const std::string& mode = config.postgres.snapshot_mode;
+  std::optional<stream::SlotState> state = stream.slot_state(slot);
+  if (!state) {
+    if (!config.postgres.create_slot) {
+      throw FatalError(fmt::format("replication slot \"{}\" does not exist and postgres.create_slot is false: "
+                                   "create it with `customer-cdc slot create`, then backfill with "
+                                   "`customer-cdc snapshot` (if the slot was dropped or lost in a failover, "
+                                   "changes since its last position were not captured)",
+                                   slot));
+    }
+    const bool snapshot = mode != "never";
+    const stream::CreatedSlot created = stream.create_slot(slot, "wal2json", snapshot);
+    spdlog::info("created replication slot \"{}\" (wal2json) at {}", slot, format_lsn(created.consistent_point));
+    if (snapshot) {
+      run_snapshot(config, created.snapshot_name, created.consistent_point, true, stop);
+    } else if (config.audit.enabled || config.rollups.enabled) {
+      pg::Connection conn(config.postgres.dsn);
+      sinks::PostgresSink::write_checkpoint(conn, slot, created.consistent_point, std::nullopt);
+    }
+    state = stream.slot_state(slot);
+    if (!state) throw FatalError(fmt::format("replication slot \"{}\" vanished right after creation", slot));
+    check_slot_usable(*state);
+    return state->confirmed_flush_lsn;
+  }
+  check_slot_usable(*state);
+  bool snapshot = mode == "always";
+  if (mode == "initial" && (config.rollups.enabled || config.kafka.enabled)) {
+    pg::Connection conn(config.postgres.dsn);
+    const sinks::Checkpoint checkpoint = sinks::PostgresSink::read_checkpoint(conn, slot);
+    snapshot = checkpoint.snapshot_lsn == 0;
+    if (snapshot) spdlog::info("snapshot_mode = initial and no snapshot completed yet for slot \"{}\"", slot);
+  }
+  if (snapshot) snapshot_existing_slot(config, stop);
+  return state->confirmed_flush_lsn;
+}
+
+}  // namespace cdc::app
