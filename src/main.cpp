@@ -75,8 +75,11 @@ int main(int argc, char** argv) {
   try {
     config = load_config(config_path, process_environment(), /*allow_missing=*/!explicit_config);
     setup_logging(config.log_level, config.log_format);
+    if (const auto problem = cdc::pg::conninfo_problem(config.postgres.dsn)) {
+      throw ConfigError("postgres.dsn: " + *problem);
+    }
   } catch (const ConfigError& e) {
-    std::cerr << "error configuration: " << e.what() << "\n";
+    std::cerr << "error: " << e.what() << "\n";
     return kExitUsage;
   }
 

@@ -82,6 +82,9 @@ class Connection {
   PGconn* conn_ = nullptr;
 };
 
+/// Why libpq cannot parse a conninfo (never quoting it), or nullopt when it can.
+std::optional<std::string> conninfo_problem(const std::string& conninfo);
+
 /// Host, port and database named by a conninfo, for log lines (never the password).
 std::string describe_conninfo(const std::string& conninfo);
 

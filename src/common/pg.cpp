@@ -133,6 +133,15 @@ std::string Connection::quote_identifier(std::string_view text) const {
   return out;
 }
 
+std::optional<std::string> conninfo_problem(const std::string& conninfo) {
+  try {
+    parse_conninfo(conninfo);
+  } catch (const Error& e) {
+    return std::string(e.what()).substr(std::string("invalid postgres.dsn: ").size());
+  }
+  return std::nullopt;
+}
+
 std::string describe_conninfo(const std::string& conninfo) {
   std::string host = "(default host)";
   std::string port;
