@@ -90,7 +90,9 @@ int main(int argc, char** argv) {
       cdc::pipeline::Progress progress;
       std::unique_ptr<MetricsServer> metrics;
       if (!config.metrics.listen.empty()) metrics = std::make_unique<MetricsServer>(config.metrics.listen, progress);
-      return run_daemon(config, signals, progress);
+      return run_daemon(config, signals, progress, [&] {
+        return load_config(config_path, process_environment(), /*allow_missing=*/!explicit_config);
+      });
     }
     if (*migrate) return cmd_migrate(config, schema_dir.empty() ? std::nullopt : std::optional(schema_dir));
     if (*slot_create) return cmd_slot_create(config);

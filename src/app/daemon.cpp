@@ -116,7 +116,8 @@ void install_signal_handlers(Signals& signals) {
   std::signal(SIGPIPE, SIG_IGN);
 }
 
-int run_daemon(const Config& config, Signals& signals, pipeline::Progress& progress) {
+int run_daemon(const Config& config, Signals& signals, pipeline::Progress& progress,
+               std::function<Config()> reload_config) {
   Notifier notifier(progress);
   SessionOptions options;
   options.slot = config.postgres.slot;
@@ -125,8 +126,13 @@ int run_daemon(const Config& config, Signals& signals, pipeline::Progress& progr
   options.on_tick = [&] {
     notifier.tick();
     if (signals.reload.exchange(false)) {
-      set_log_level(config.log_level);
-      spdlog::info("SIGHUP: log level {} reapplied", config.log_level);
+      try {
+        const std::string level = reload_config ? reload_config().log_level : config.log_level;
+        set_log_level(level);
+        spdlog::info("SIGHUP: configuration re-read, log level {} (other changes apply at restart)", level);
+      } catch (const std::exception& e) {
+        spdlog::error("SIGHUP: configuration not reloaded, keeping the running one: {}", e.what());
+      }
     }
   };
 

@@ -92,11 +92,11 @@ std::optional<std::map<std::string, std::string>> numeric_members(const Column& 
 
 bool RollupDelta::empty() const {
   return !customers_truncated && !plans_truncated && customers.empty() && prices.empty() && usage.empty() &&
-         plan_changes.empty();
+         wide_usage.empty() && plan_changes.empty();
 }
 
 std::size_t RollupDelta::keys() const {
-  return customers.size() + prices.size() + usage.size() + plan_changes.size();
+  return customers.size() + prices.size() + usage.size() + wide_usage.size() + plan_changes.size();
 }
 
 void RollupAggregator::add(const TxnInfo& txn, const Change& change) {
@@ -150,15 +150,16 @@ void RollupAggregator::add_customer(const TxnInfo& txn, const Change& change) {
       for (const auto& [resource, old_text] : *before) {
         const auto other = after->find(resource);
         if (other == after->end()) continue;
+        UsageKey key{day, uuid, resource};
         const auto old_value = Decimal::parse(old_text);
         const auto new_value = Decimal::parse(other->second);
-        if (!old_value || !new_value) {
-          throw MappingError(fmt::format("remaining_resources.{} at LSN {} is out of the supported range "
-                                         "(20 integer and 18 fractional digits)",
-                                         resource, format_lsn(change.lsn)));
+        const auto consumed = old_value && new_value ? old_value->minus(*new_value) : std::nullopt;
+        if (consumed && !consumed->positive()) continue;
+        if (consumed) {
+          const auto [slot, inserted] = delta_.usage.try_emplace(key, *consumed);
+          if (inserted || slot->second.add(*consumed)) continue;
         }
-        const Decimal consumed = *old_value - *new_value;
-        if (consumed.positive()) delta_.usage[{day, uuid, resource}] += consumed;
+        delta_.wide_usage.push_back({std::move(key), old_text, other->second});
       }
       return;
     }
@@ -290,6 +291,24 @@ void RollupPart::write(PgBatch& batch) {
         "SELECT * FROM unnest($1::date[], $2::uuid[], $3::text[], $4::numeric[]) "
         "ON CONFLICT (day, customer_uuid, resource) DO UPDATE SET consumed = u.consumed + excluded.consumed",
         {array_literal(days), array_literal(uuids), array_literal(resources), array_literal(amounts)});
+  }
+  if (!delta.wide_usage.empty()) {
+    std::vector<std::string> days, uuids, resources, olds, news;
+    for (const auto& wide : delta.wide_usage) {
+      days.push_back(std::get<0>(wide.key));
+      uuids.push_back(std::get<1>(wide.key));
+      resources.push_back(std::get<2>(wide.key));
+      olds.push_back(wide.old_value);
+      news.push_back(wide.new_value);
+    }
+    batch.exec_params(
+        "INSERT INTO analytics.usage_daily AS u (day, customer_uuid, resource, consumed) "
+        "SELECT d, c, r, sum(greatest(0, o - n)) "
+        "FROM unnest($1::date[], $2::uuid[], $3::text[], $4::numeric[], $5::numeric[]) AS t(d, c, r, o, n) "
+        "GROUP BY d, c, r HAVING sum(greatest(0, o - n)) > 0 "
+        "ON CONFLICT (day, customer_uuid, resource) DO UPDATE SET consumed = u.consumed + excluded.consumed",
+        {array_literal(days), array_literal(uuids), array_literal(resources), array_literal(olds),
+         array_literal(news)});
   }
   if (!delta.plan_changes.empty()) {
     std::vector<std::string> days, from, to, counts;

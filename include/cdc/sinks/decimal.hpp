@@ -14,10 +14,18 @@ class Decimal {
   /// digits after normalisation, or does not fit.
   static std::optional<Decimal> parse(std::string_view text);
 
-  Decimal operator-(const Decimal& other) const { return Decimal(units_ - other.units_); }
-  Decimal& operator+=(const Decimal& other) {
-    units_ += other.units_;
-    return *this;
+  /// nullopt when the result does not fit.
+  std::optional<Decimal> minus(const Decimal& other) const {
+    __int128 result = 0;
+    if (__builtin_sub_overflow(units_, other.units_, &result)) return std::nullopt;
+    return Decimal(result);
+  }
+  /// Adds `other`; false (and unchanged) when the sum does not fit.
+  bool add(const Decimal& other) {
+    __int128 result = 0;
+    if (__builtin_add_overflow(units_, other.units_, &result)) return false;
+    units_ = result;
+    return true;
   }
   bool operator<(const Decimal& other) const { return units_ < other.units_; }
   bool operator==(const Decimal& other) const { return units_ == other.units_; }

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "cdc/sinks/decimal.hpp"
 #include "cdc/sinks/pg_part.hpp"
@@ -22,6 +23,14 @@ struct RollupDelta {
   std::map<std::int64_t, std::int64_t> customers;                ///< plan id -> change of its customer count
   std::map<std::int64_t, std::optional<std::string>> prices;     ///< plan id -> new price; nullopt: deleted
   std::map<UsageKey, Decimal> usage;                             ///< consumption to add
+  /// A resource update whose numbers exceed Decimal (jsonb numbers have any
+  /// precision): old and new text, subtracted by Postgres in numeric.
+  struct WideUsage {
+    UsageKey key;
+    std::string old_value;
+    std::string new_value;
+  };
+  std::vector<WideUsage> wide_usage;
   std::map<PlanChangeKey, std::int64_t> plan_changes;            ///< plan changes to add
   std::int64_t last_commit_us = 0;
 
