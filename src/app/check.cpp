@@ -7,6 +7,7 @@
 #include <libpq-fe.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
@@ -39,6 +41,7 @@ namespace {
 
 constexpr std::int64_t kRetainedWalWarnBytes = std::int64_t{1} << 30;  // 1 GiB
 constexpr int kKafkaTimeoutMs = 5000;
+constexpr std::chrono::milliseconds kSlotCreateTimeout{15000};
 constexpr const char* kRerun = "then run `customer-cdc check` again";
 
 using Emit = std::function<void(const CheckItem&)>;
@@ -132,6 +135,38 @@ std::optional<std::map<std::string, std::string>> conninfo_options(const std::st
 }
 
 void ignore_notice(void*, const char*) {}
+
+/// Runs one command, giving up after `timeout`: then the command is cancelled
+/// and nullopt returned. Throws pg::Error when it fails.
+std::optional<pg::Result> exec_with_deadline(pg::Connection& conn, const std::string& sql,
+                                             std::chrono::milliseconds timeout) {
+  PGconn* c = conn.get();
+  if (PQsendQuery(c, sql.c_str()) == 0) conn.fail("query failed");
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool timed_out = false;
+  while (PQisBusy(c) != 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd fd{PQsocket(c), POLLIN, 0};
+    if (::poll(&fd, 1, static_cast<int>(left.count())) < 0 && errno != EINTR) conn.fail("poll failed");
+    if (PQconsumeInput(c) == 0) conn.fail("query failed");
+  }
+  if (timed_out) {
+    if (PGcancel* cancel = PQgetCancel(c)) {
+      char error[256];
+      PQcancel(cancel, error, sizeof error);
+      PQfreeCancel(cancel);
+    }
+    while (PGresult* r = PQgetResult(c)) PQclear(r);  // the cancelled command's error
+    return std::nullopt;
+  }
+  PGresult* result = PQgetResult(c);
+  while (PGresult* extra = PQgetResult(c)) PQclear(extra);
+  return conn.check(result, "query failed", PGRES_TUPLES_OK, PGRES_COMMAND_OK);
+}
 
 /// Secrets that must never reach the output: the DSN password and the values
 /// of Kafka properties. Applied to every line as a last line of defence (the
@@ -251,10 +286,16 @@ class Checker {
     if (r.rows() == 0 || r.is_null(0, 0)) return "";
     return std::string(r.value(0, 0));
   }
-  bool exists(const std::string& table) {
+  /// The table's oid, looked up in the catalog (unlike to_regclass() or a
+  /// ::regclass cast, this needs no USAGE on its schema); "" if it does not exist.
+  std::string table_oid(const std::string& table) {
     const auto [schema, name] = split_table(table);
-    return scalar("SELECT to_regclass(format('%I.%I', $1::text, $2::text)) IS NOT NULL", {schema, name}) == "t";
+    return scalar(
+        "SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = $1 AND c.relname = $2",
+        {schema, name});
   }
+  bool exists(const std::string& table) { return !table_oid(table).empty(); }
   std::string role() const { return ident(user_); }
 
   // -- items -------------------------------------------------------------------
@@ -481,7 +522,17 @@ class Checker {
             ? fmt::format("CREATE_REPLICATION_SLOT \"{}\" TEMPORARY LOGICAL wal2json (SNAPSHOT 'nothing')", slot)
             : fmt::format("CREATE_REPLICATION_SLOT \"{}\" TEMPORARY LOGICAL wal2json NOEXPORT_SNAPSHOT", slot);
     try {
-      repl.exec(create);
+      if (!exec_with_deadline(repl, create, kSlotCreateTimeout)) {
+        fail("wal2json",
+             fmt::format("creating a temporary wal2json slot did not finish within {} s: logical slot creation "
+                         "waits until every transaction that was running when it started has ended, so a "
+                         "long-running transaction is open (it would delay the daemon's slot creation as well)",
+                         kSlotCreateTimeout.count() / 1000),
+             "find it with `SELECT pid, xact_start, state, query FROM pg_stat_activity WHERE backend_xid IS NOT "
+             "NULL ORDER BY xact_start;`, let it finish or end it (`SELECT pg_terminate_backend(<pid>);`), " +
+                 std::string(kRerun));
+        return;
+      }
     } catch (const pg::Error& e) {
       const std::string message = e.what();
       std::string fix = fmt::format("install the wal2json output plugin on the database server (Debian/Ubuntu: "
@@ -555,8 +606,9 @@ class Checker {
     }
     if (config_.audit.enabled && !missing_.contains("public.audit_logs")) {
       const std::string columns = scalar(
-          "SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = 'public.audit_logs'::regclass "
-          "AND attname IN ('source_lsn', 'source_xid') AND NOT attisdropped");
+          "SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = $1::oid "
+          "AND attname IN ('source_lsn', 'source_xid') AND NOT attisdropped",
+          {table_oid("public.audit_logs")});
       if (columns != "2") missing_migrate.push_back("public.audit_logs.source_lsn/source_xid");
     }
     if (missing_migrate.empty() && missing_other.empty()) {
@@ -583,8 +635,9 @@ class Checker {
     const std::string triggers = scalar(
         "SELECT string_agg(t.tgname, ', ' ORDER BY t.tgname) FROM pg_catalog.pg_trigger t "
         "JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid "
-        "WHERE t.tgrelid = 'public.customer'::regclass AND NOT t.tgisinternal "
-        "AND (t.tgname = 'on_customer_changes' OR p.proname = 'log_customer_changes')");
+        "WHERE t.tgrelid = $1::oid AND NOT t.tgisinternal "
+        "AND (t.tgname = 'on_customer_changes' OR p.proname = 'log_customer_changes')",
+        {table_oid("public.customer")});
     if (triggers.empty()) {
       ok("audit trigger", "the seed's on_customer_changes trigger is not installed (customer-cdc writes the "
                           "audit entries)");
@@ -599,12 +652,12 @@ class Checker {
   }
 
   void replica_identity() {
-    if (missing_.contains("public.customer") || !exists("public.customer")) {
+    const std::string oid = missing_.contains("public.customer") ? "" : table_oid("public.customer");
+    if (oid.empty()) {
       fail("replica identity", "public.customer does not exist (see schema)", "`customer-cdc migrate`");
       return;
     }
-    const std::string identity = scalar("SELECT relreplident FROM pg_catalog.pg_class WHERE oid = "
-                                        "'public.customer'::regclass");
+    const std::string identity = scalar("SELECT relreplident FROM pg_catalog.pg_class WHERE oid = $1::oid", {oid});
     static const std::map<std::string, std::string> names = {
         {"d", "DEFAULT"}, {"n", "NOTHING"}, {"f", "FULL"}, {"i", "USING INDEX"}};
     const auto name = names.contains(identity) ? names.at(identity) : identity;
@@ -638,26 +691,26 @@ class Checker {
     std::set<std::string> schemas_done;
     std::size_t checked = 0;
     for (const auto& need : needs) {
-      if (missing_.contains(need.table) || !exists(need.table)) {
+      const std::string oid = missing_.contains(need.table) ? "" : table_oid(need.table);
+      if (oid.empty()) {
         skipped.push_back(need.table);
         continue;
       }
-      const auto [schema, name] = split_table(need.table);
+      const std::string schema = split_table(need.table).first;
       if (schemas_done.insert(schema).second &&
           scalar("SELECT has_schema_privilege($1::text, 'USAGE')", {schema}) != "t") {
         lacking.push_back("USAGE on schema " + schema);
         grants.push_back(fmt::format("GRANT USAGE ON SCHEMA {} TO {};", ident(schema), role()));
       }
-      const std::string regclass = scalar("SELECT format('%I.%I', $1::text, $2::text)", {schema, name});
       std::vector<std::string> missing_privileges;
       for (const auto& privilege : need.privileges) {
         ++checked;
-        if (scalar("SELECT has_table_privilege($1::text, $2::text)", {regclass, privilege}) != "t") {
+        if (scalar("SELECT has_table_privilege($1::oid, $2::text)", {oid, privilege}) != "t") {
           missing_privileges.push_back(privilege);
-          lacking.push_back(privilege + " on " + need.table);
         }
       }
       if (!missing_privileges.empty()) {
+        lacking.push_back(join(missing_privileges, ", ") + " on " + need.table);
         grants.push_back(fmt::format("GRANT {} ON {} TO {};", join(missing_privileges, ", "), qualified(need.table),
                                      role()));
       }
@@ -685,12 +738,12 @@ class Checker {
     }
     std::vector<std::string> filtered;
     for (const auto& table : config_.postgres.tables) {
-      if (missing_.contains(table)) continue;
-      const auto [schema, name] = split_table(table);
+      const std::string oid = missing_.contains(table) ? "" : table_oid(table);
+      if (oid.empty()) continue;
       const pg::Result r = query(
           "SELECT c.relrowsecurity, c.relforcerowsecurity, pg_has_role(c.relowner, 'USAGE') "
-          "FROM pg_catalog.pg_class c WHERE c.oid = to_regclass(format('%I.%I', $1::text, $2::text))",
-          {schema, name});
+          "FROM pg_catalog.pg_class c WHERE c.oid = $1::oid",
+          {oid});
       if (r.rows() == 0) continue;
       const bool rls = r.value(0, 0) == "t";
       const bool forced = r.value(0, 1) == "t";
@@ -702,9 +755,9 @@ class Checker {
       return;
     }
     fail("row level security",
-         fmt::format("row level security is enabled on {} and role {} neither owns it nor has BYPASSRLS: "
+         fmt::format("row level security is enabled on {} and role {} neither owns {} nor has BYPASSRLS: "
                      "`snapshot` and `rebuild-rollups` would read only the rows a policy lets through",
-                     join(filtered, ", "), user_),
+                     join(filtered, ", "), user_, filtered.size() == 1 ? "it" : "them"),
          fmt::format("`ALTER ROLE {} BYPASSRLS;` as a superuser (or a policy such as `CREATE POLICY "
                      "customer_cdc_read ON {} FOR SELECT TO {} USING (true);`)",
                      role(), qualified(filtered.front()), role()));

@@ -79,6 +79,13 @@ int cmd_slot_drop(const Config& config) {
   }
   stream.drop_slot(config.postgres.slot);
   std::cout << fmt::format("dropped slot \"{}\"\n", config.postgres.slot);
+  // A deliberate drop: forget the checkpoint too, so the next start creates a
+  // fresh slot instead of reporting a vanished one.
+  pg::Connection conn(config.postgres.dsn);
+  if (conn.exec("SELECT to_regclass('customer_cdc.checkpoint') IS NOT NULL").value(0, 0) == "t") {
+    conn.exec_params("DELETE FROM customer_cdc.checkpoint WHERE slot_name = $1", {config.postgres.slot});
+    std::cout << "removed its checkpoint\n";
+  }
   return 0;
 }
 

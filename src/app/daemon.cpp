@@ -53,11 +53,14 @@ class Backoff {
   std::mt19937_64 rng_{std::random_device{}()};
 };
 
-/// Sleeps up to `duration`, returning early when a stop is requested.
-void interruptible_sleep(std::chrono::milliseconds duration, const std::atomic<bool>& stop) {
+/// Sleeps up to `duration`, returning early when a stop is requested;
+/// `tick` keeps the systemd watchdog fed meanwhile (retrying is not hanging).
+void interruptible_sleep(std::chrono::milliseconds duration, const std::atomic<bool>& stop,
+                         const std::function<void()>& tick) {
   const auto until = std::chrono::steady_clock::now() + duration;
   while (!stop.load() && std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    tick();
   }
 }
 
@@ -88,8 +91,11 @@ class Notifier {
     if (now - last_status_ >= std::chrono::seconds(2)) {
       const Lsn ack = progress_.acknowledged_lsn.load();
       const Lsn end = progress_.server_wal_end.load();
-      const std::string status = "STATUS=streaming, acknowledged " + format_lsn(ack) + ", lag " +
-                                 std::to_string(end > ack ? end - ack : 0) + " bytes";
+      const std::string status =
+          progress_.streaming.load()
+              ? "STATUS=streaming, acknowledged " + format_lsn(ack) + ", lag " +
+                    std::to_string(end > ack ? end - ack : 0) + " bytes"
+              : "STATUS=not streaming (waiting or reconnecting), acknowledged " + format_lsn(ack);
       sd_notify(0, status.c_str());
       last_status_ = now;
     }
@@ -189,7 +195,7 @@ int run_daemon(const Config& config, Signals& signals, pipeline::Progress& progr
     ++progress.reconnects;
     spdlog::warn("{}; reconnecting in {} ms (attempt {})", failure, delay.count(), backoff.attempts());
     sd_notify(0, ("STATUS=reconnecting: " + failure).c_str());
-    interruptible_sleep(delay, signals.stop);
+    interruptible_sleep(delay, signals.stop, options.on_tick);
   }
   return 0;
 }

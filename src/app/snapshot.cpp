@@ -177,6 +177,21 @@ Lsn prepare_stream(stream::ReplicationStream& stream, const Config& config, cons
                                    "changes since its last position were not captured)",
                                    slot));
     }
+    if (config.audit.enabled || config.rollups.enabled) {
+      // A checkpoint means this slot was streamed before: it vanished (dropped,
+      // or a failover to a replica without it). A fresh slot would silently
+      // skip every change since, so stop and say how to recover.
+      pg::Connection conn(config.postgres.dsn);
+      const sinks::Checkpoint checkpoint = sinks::PostgresSink::read_checkpoint(conn, slot);
+      if (checkpoint.exists) {
+        throw FatalError(fmt::format(
+            "replication slot \"{}\" disappeared (dropped, or a failover to a server without it): its checkpoint "
+            "is at {}, changes after that were not captured and a new slot cannot replay them. To recover: "
+            "`customer-cdc snapshot` (creates the slot and republishes the current state), then start again; "
+            "audit entries for the missed changes cannot be rebuilt",
+            slot, format_lsn(checkpoint.lsn)));
+      }
+    }
     const bool snapshot = mode != "never";
     const stream::CreatedSlot created = stream.create_slot(slot, "wal2json", snapshot);
     spdlog::info("created replication slot \"{}\" (wal2json) at {}", slot, format_lsn(created.consistent_point));

@@ -17,11 +17,26 @@ struct ConninfoOptions {
   std::vector<std::string> values;
 };
 
+/// libpq's parse errors quote the offending token, which may be the password.
+std::string without_quoted_text(const std::string& message) {
+  std::string out;
+  bool quoted = false;
+  for (const char c : message) {
+    if (c == '"') {
+      if (!quoted) out += "\"...\"";
+      quoted = !quoted;
+    } else if (!quoted) {
+      out += c;
+    }
+  }
+  return out;
+}
+
 ConninfoOptions parse_conninfo(const std::string& conninfo) {
   char* err = nullptr;
   PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &err);
   if (options == nullptr) {
-    std::string message = err != nullptr ? trim(err) : "out of memory";
+    std::string message = err != nullptr ? without_quoted_text(trim(err)) : "out of memory";
     if (err != nullptr) PQfreemem(err);
     throw Error("invalid postgres.dsn: " + message, "", false);
   }

@@ -242,5 +242,44 @@ TEST(Operations, StandbyTakesOverWhenTheActiveInstanceDies) {
   EXPECT_EQ(*pg.scalar("SELECT count(*) FROM public.audit_logs WHERE action = 'resource_update'"), "10");
 }
 
+TEST(Operations, VanishedSlotStopsWithRecoveryAdvice) {
+  PgCluster pg;
+  const std::string config = daemon_config(pg);
+  {
+    DaemonProcess daemon({"--config", config, "run"});
+    ASSERT_TRUE(daemon.wait_for_output("streaming slot", 30s)) << daemon.log_text();
+    create_customers(pg, 5);
+    ASSERT_TRUE(caught_up(pg));
+    daemon.terminate();
+    ASSERT_EQ(daemon.wait_exit(30s), 0);
+  }
+  // The slot disappears behind the daemon's back (as after a failover).
+  pg.exec("SELECT pg_drop_replication_slot('customer_cdc')");
+  create_customers(pg, 0);
+  const auto refused = DaemonProcess::run_to_completion({"--config", config, "run"}, {}, 30s);
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_NE(refused.output.find("disappeared"), std::string::npos) << refused.output;
+  EXPECT_NE(refused.output.find("customer-cdc snapshot"), std::string::npos) << refused.output;
+  EXPECT_EQ(*pg.scalar("SELECT count(*) FROM pg_replication_slots"), "0");  // no silent new slot
+
+  const auto snapshot = DaemonProcess::run_to_completion({"--config", config, "snapshot"}, {}, 60s);
+  ASSERT_EQ(snapshot.exit_code, 0) << snapshot.output;
+  EXPECT_NE(snapshot.output.find("public.customer: 5 rows"), std::string::npos) << snapshot.output;
+  DaemonProcess resumed({"--config", config, "run"});
+  ASSERT_TRUE(resumed.wait_for_output("streaming slot", 30s)) << resumed.log_text();
+  PgConn conn = pg.connect();
+  decrement(conn, 1);
+  ASSERT_TRUE(caught_up(pg)) << resumed.log_text();
+  EXPECT_EQ(*pg.scalar("SELECT count(*) FROM public.audit_logs WHERE action = 'resource_update'"), "1");
+
+  // A deliberate `slot drop` forgets the checkpoint: the next start creates a fresh slot.
+  resumed.terminate();
+  ASSERT_EQ(resumed.wait_exit(30s), 0);
+  const auto dropped = DaemonProcess::run_to_completion({"--config", config, "slot", "drop"}, {}, 30s);
+  ASSERT_EQ(dropped.exit_code, 0) << dropped.output;
+  DaemonProcess fresh({"--config", config, "run"});
+  EXPECT_TRUE(fresh.wait_for_output("streaming slot", 30s)) << fresh.log_text();
+}
+
 }  // namespace
 }  // namespace cdc::testing

@@ -1,0 +1,332 @@
+// `customer-cdc check` against real PostgreSQL 15 clusters (and Kafka: an
+// unreachable broker and librdkafka's in-process mock cluster), run as the
+// built binary.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <utility>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "support/daemon_process.hpp"
+#include "support/kafka_mock.hpp"
+#include "support/pg_cluster.hpp"
+
+namespace cdc::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct CheckOptions {
+  std::string dsn;
+  bool kafka = false;
+  std::string brokers = "127.0.0.1:9092";
+  std::string kafka_properties;  ///< lines of the [kafka.properties] table
+  bool create_slot = true;
+
+  explicit CheckOptions(std::string dsn_) : dsn(std::move(dsn_)) {}
+  CheckOptions& without_create_slot() {
+    create_slot = false;
+    return *this;
+  }
+  CheckOptions& with_kafka(std::string brokers_, std::string properties = "") {
+    kafka = true;
+    brokers = std::move(brokers_);
+    kafka_properties = std::move(properties);
+    return *this;
+  }
+};
+
+std::string config_for(const CheckOptions& o) {
+  std::ostringstream toml;
+  toml << "log_level = \"info\"\n"
+       << "[postgres]\n"
+       << "dsn = \"" << o.dsn << "\"\n"
+       << "slot = \"customer_cdc\"\n"
+       << "create_slot = " << (o.create_slot ? "true" : "false") << "\n"
+       << "[kafka]\n"
+       << "enabled = " << (o.kafka ? "true" : "false") << "\n"
+       << "brokers = \"" << o.brokers << "\"\n"
+       << "[kafka.properties]\n"
+       << o.kafka_properties << "\n"
+       << "[metrics]\n"
+       << "listen = \"127.0.0.1:9187\"\n";
+  return toml.str();
+}
+
+RunResult run_check(const CheckOptions& options, std::chrono::milliseconds timeout = 60s) {
+  const std::string config = write_temp_file(config_for(options), ".toml");
+  return DaemonProcess::run_to_completion({"--config", config, "check"}, {}, timeout);
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+/// The line of `item` ("OK   item: ..." or "FAIL item: ..."), "" if absent.
+std::string line_of(const std::string& output, const std::string& item) {
+  for (const auto& line : lines_of(output)) {
+    if (line.starts_with("OK   " + item + ":") || line.starts_with("FAIL " + item + ":")) return line;
+  }
+  return "";
+}
+
+bool has_fail(const std::string& output, const std::string& item) {
+  return line_of(output, item).starts_with("FAIL ");
+}
+
+bool has_ok(const std::string& output, const std::string& item) {
+  return line_of(output, item).starts_with("OK   ");
+}
+
+std::string dsn_of(const PgCluster& pg, const std::string& user) {
+  return "host=127.0.0.1 port=" + std::to_string(pg.port()) + " dbname=app user=" + user;
+}
+
+TEST(Check, AllOkOnFreshClusterWithSchema) {
+  PgCluster pg;
+  const RunResult r = run_check(CheckOptions(pg.conninfo()));
+  ASSERT_FALSE(r.timed_out) << r.output;
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  const auto lines = lines_of(r.output);
+  ASSERT_GE(lines.size(), 12u) << r.output;
+  for (const auto& line : lines) EXPECT_TRUE(line.starts_with("OK   ")) << line << "\n" << r.output;
+  for (const char* item : {"connect", "server version", "wal_level", "max_replication_slots", "max_wal_senders",
+                           "replication privilege", "wal2json", "schema", "replica identity", "privileges",
+                           "slot", "kafka", "metrics"}) {
+    EXPECT_TRUE(has_ok(r.output, item)) << item << "\n" << r.output;
+  }
+  EXPECT_NE(line_of(r.output, "server version").find("PostgreSQL 15"), std::string::npos) << r.output;
+  EXPECT_NE(line_of(r.output, "slot").find("will be created"), std::string::npos) << r.output;
+  EXPECT_NE(line_of(r.output, "metrics").find("loopback"), std::string::npos) << r.output;
+  // The temporary test slot is gone with the check's connection.
+  EXPECT_EQ(pg.scalar("SELECT count(*) FROM pg_replication_slots"), "0");
+
+  // Once the slot exists, its state is reported.
+  const RunResult created = DaemonProcess::run_to_completion(
+      {"--config", write_temp_file(config_for(CheckOptions(pg.conninfo())), ".toml"), "slot", "create"});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  const RunResult again = run_check(CheckOptions(pg.conninfo()).without_create_slot());
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  const std::string slot = line_of(again.output, "slot");
+  EXPECT_TRUE(slot.starts_with("OK   slot: \"customer_cdc\" exists (wal2json")) << again.output;
+  EXPECT_NE(slot.find("inactive"), std::string::npos) << slot;
+  EXPECT_NE(slot.find("confirmed_flush_lsn"), std::string::npos) << slot;
+  EXPECT_NE(slot.find("retains"), std::string::npos) << slot;
+}
+
+TEST(Check, MissingSlotWithoutCreateSlotFails) {
+  PgCluster pg;
+  const RunResult r = run_check(CheckOptions(pg.conninfo()).without_create_slot());
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(has_fail(r.output, "slot")) << r.output;
+  EXPECT_NE(line_of(r.output, "slot").find("customer-cdc slot create"), std::string::npos) << r.output;
+}
+
+TEST(Check, ClusterWithoutSchemaFails) {
+  PgCluster::Options opts;
+  opts.apply_schema = false;
+  PgCluster pg(opts);
+  const RunResult r = run_check(CheckOptions(pg.conninfo()));
+  ASSERT_FALSE(r.timed_out) << r.output;
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(has_ok(r.output, "connect")) << r.output;
+  EXPECT_TRUE(has_ok(r.output, "wal2json")) << r.output;
+  EXPECT_TRUE(has_fail(r.output, "schema")) << r.output;
+  EXPECT_NE(line_of(r.output, "schema").find("public.customer"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("customer-cdc migrate"), std::string::npos) << r.output;
+  EXPECT_TRUE(has_fail(r.output, "replica identity")) << r.output;
+}
+
+TEST(Check, ReplicaIdentityDefaultFails) {
+  PgCluster pg;
+  pg.exec("ALTER TABLE public.customer REPLICA IDENTITY DEFAULT");
+  const RunResult r = run_check(CheckOptions(pg.conninfo()));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  const std::string line = line_of(r.output, "replica identity");
+  EXPECT_TRUE(line.starts_with("FAIL replica identity:")) << r.output;
+  EXPECT_NE(line.find("DEFAULT"), std::string::npos) << line;
+  EXPECT_NE(line.find("ALTER TABLE public.customer REPLICA IDENTITY FULL;"), std::string::npos) << line;
+  // Everything else is fine.
+  for (const auto& l : lines_of(r.output)) {
+    if (!l.starts_with("FAIL replica identity")) {
+      EXPECT_TRUE(l.starts_with("OK   ")) << l;
+    }
+  }
+}
+
+TEST(Check, WalLevelAndSlotLimitFail) {
+  PgCluster::Options opts;
+  opts.extra_conf = {"wal_level = replica", "max_replication_slots = 1"};
+  PgCluster pg(opts);
+  pg.exec("SELECT pg_create_physical_replication_slot('other')");  // the only slot is taken
+  const RunResult r = run_check(CheckOptions(pg.conninfo()));
+  ASSERT_FALSE(r.timed_out) << r.output;
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  const std::string wal_level = line_of(r.output, "wal_level");
+  EXPECT_TRUE(wal_level.starts_with("FAIL wal_level: wal_level is 'replica'")) << r.output;
+  EXPECT_NE(wal_level.find("ALTER SYSTEM SET wal_level = logical;"), std::string::npos) << wal_level;
+  EXPECT_NE(wal_level.find("restart"), std::string::npos) << wal_level;
+  const std::string slots = line_of(r.output, "max_replication_slots");
+  EXPECT_TRUE(slots.starts_with("FAIL max_replication_slots: 1 of 1 in use")) << r.output;
+  EXPECT_NE(slots.find("other"), std::string::npos) << slots;
+  EXPECT_NE(slots.find("pg_drop_replication_slot"), std::string::npos) << slots;
+  EXPECT_TRUE(has_fail(r.output, "wal2json")) << r.output;
+  EXPECT_NE(line_of(r.output, "wal2json").find("not verified"), std::string::npos) << r.output;
+  EXPECT_TRUE(has_ok(r.output, "schema")) << r.output;
+}
+
+TEST(Check, OpenTransactionDoesNotHangTheSlotTest) {
+  PgCluster pg;
+  // A transaction holding an xid: logical slot creation waits for it to end.
+  PgConn open = pg.connect();
+  open.exec("BEGIN; SELECT txid_current()");
+  const auto started = Clock::now();
+  const RunResult r = run_check(CheckOptions(pg.conninfo()), 60s);
+  ASSERT_FALSE(r.timed_out) << r.output;
+  EXPECT_LT(Clock::now() - started, 40s) << r.output;
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  const std::string line = line_of(r.output, "wal2json");
+  EXPECT_TRUE(line.starts_with("FAIL wal2json:")) << r.output;
+  EXPECT_NE(line.find("long-running transaction"), std::string::npos) << line;
+  EXPECT_NE(line.find("pg_stat_activity"), std::string::npos) << line;
+  EXPECT_TRUE(has_ok(r.output, "slot")) << r.output;  // the items after it still ran
+  open.exec("COMMIT");
+  EXPECT_EQ(pg.scalar("SELECT count(*) FROM pg_replication_slots"), "0");
+}
+
+TEST(Check, SeedAuditTriggerFails) {
+  PgCluster pg;
+  pg.exec("CREATE TRIGGER on_customer_changes AFTER UPDATE ON public.customer "
+          "FOR EACH ROW EXECUTE FUNCTION public.log_customer_changes()");
+  const RunResult r = run_check(CheckOptions(pg.conninfo()));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  const std::string line = line_of(r.output, "audit trigger");
+  EXPECT_TRUE(line.starts_with("FAIL ")) << r.output;
+  EXPECT_NE(line.find("DROP TRIGGER on_customer_changes ON public.customer;"), std::string::npos) << line;
+}
+
+TEST(Check, RoleWithoutReplicationFails) {
+  PgCluster pg;
+  // Every table privilege it needs, and BYPASSRLS, but no REPLICATION.
+  pg.exec(
+      "CREATE ROLE cdc_norepl LOGIN BYPASSRLS; "
+      "GRANT USAGE ON SCHEMA customer_cdc, analytics TO cdc_norepl; "
+      "GRANT SELECT ON public.customer, public.plans TO cdc_norepl; "
+      "GRANT INSERT ON public.audit_logs TO cdc_norepl; "
+      "GRANT SELECT, INSERT, UPDATE ON customer_cdc.checkpoint TO cdc_norepl; "
+      "GRANT SELECT, INSERT, DELETE ON customer_cdc.plan_price TO cdc_norepl; "
+      "GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA analytics TO cdc_norepl");
+  const RunResult r = run_check(CheckOptions(dsn_of(pg, "cdc_norepl")));
+  ASSERT_FALSE(r.timed_out) << r.output;
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  const std::string line = line_of(r.output, "replication privilege");
+  EXPECT_TRUE(line.starts_with("FAIL ")) << r.output;
+  EXPECT_NE(line.find("ALTER ROLE cdc_norepl REPLICATION;"), std::string::npos) << line;
+  // wal2json cannot be verified without it (and says so), the rest is fine.
+  EXPECT_TRUE(has_fail(r.output, "wal2json")) << r.output;
+  EXPECT_NE(line_of(r.output, "wal2json").find("REPLICATION"), std::string::npos) << r.output;
+  EXPECT_TRUE(has_ok(r.output, "privileges")) << r.output;
+  EXPECT_TRUE(has_ok(r.output, "row level security")) << r.output;
+  EXPECT_TRUE(has_ok(r.output, "schema")) << r.output;
+
+  // With REPLICATION it passes entirely.
+  pg.exec("ALTER ROLE cdc_norepl REPLICATION");
+  const RunResult fixed = run_check(CheckOptions(dsn_of(pg, "cdc_norepl")));
+  EXPECT_EQ(fixed.exit_code, 0) << fixed.output;
+}
+
+TEST(Check, RoleWithoutTablePrivilegesFails) {
+  PgCluster pg;
+  pg.exec("CREATE ROLE cdc_bare LOGIN REPLICATION");
+  const RunResult r = run_check(CheckOptions(dsn_of(pg, "cdc_bare")));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(has_ok(r.output, "replication privilege")) << r.output;
+  EXPECT_TRUE(has_ok(r.output, "wal2json")) << r.output;
+  const std::string line = line_of(r.output, "privileges");
+  EXPECT_TRUE(line.starts_with("FAIL ")) << r.output;
+  EXPECT_NE(line.find("INSERT on public.audit_logs"), std::string::npos) << line;
+  EXPECT_NE(line.find("GRANT INSERT ON public.audit_logs TO cdc_bare;"), std::string::npos) << line;
+  EXPECT_NE(line.find("GRANT USAGE ON SCHEMA analytics TO cdc_bare;"), std::string::npos) << line;
+  // public.customer has row level security (seed) and the role does not own it.
+  EXPECT_TRUE(has_fail(r.output, "row level security")) << r.output;
+  EXPECT_NE(line_of(r.output, "row level security").find("BYPASSRLS"), std::string::npos) << r.output;
+}
+
+TEST(Check, UnreachablePostgresFailsQuicklyWithoutPassword) {
+  const int port = pick_free_port();  // nothing listens there
+  const auto started = Clock::now();
+  const RunResult r = run_check(
+      CheckOptions("host=127.0.0.1 port=" + std::to_string(port) + " dbname=app user=cdc password=supersecret"),
+      30s);
+  const auto elapsed = Clock::now() - started;
+  ASSERT_FALSE(r.timed_out) << r.output;
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_LT(elapsed, 15s) << r.output;
+  const std::string line = line_of(r.output, "connect");
+  EXPECT_TRUE(line.starts_with("FAIL connect:")) << r.output;
+  EXPECT_NE(line.find(std::to_string(port)), std::string::npos) << line;
+  EXPECT_NE(line.find("postgres.dsn"), std::string::npos) << line;
+  EXPECT_NE(line.find("pg_hba.conf"), std::string::npos) << line;
+  EXPECT_TRUE(has_fail(r.output, "wal_level")) << r.output;
+  EXPECT_NE(line_of(r.output, "wal_level").find("skipped"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("supersecret"), std::string::npos) << r.output;
+  // Items that need no PostgreSQL still run.
+  EXPECT_TRUE(has_ok(r.output, "metrics")) << r.output;
+}
+
+TEST(Check, PasswordInDsnIsNeverPrinted) {
+  PgCluster pg;  // trust authentication: any password is accepted
+  const std::string dsn = pg.conninfo() + " password=supersecret";
+  const RunResult r = run_check(CheckOptions(dsn));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find("supersecret"), std::string::npos) << r.output;
+  // Nor when the DSN cannot be parsed (the configuration loader rejects it,
+  // exit 2; libpq's message names the keyword, not the value).
+  const std::string unparsable = "host=127.0.0.1 port=" + std::to_string(pg.port()) + " password supersecret";
+  const RunResult bad = run_check(CheckOptions(unparsable));
+  EXPECT_NE(bad.exit_code, 0) << bad.output;
+  EXPECT_EQ(bad.output.find("supersecret"), std::string::npos) << bad.output;
+}
+
+TEST(Check, KafkaUnreachableBrokerFails) {
+  const int port = pick_free_port();
+  const int pg_port = pick_free_port();
+  const auto started = Clock::now();
+  const RunResult r = run_check(CheckOptions("host=127.0.0.1 port=" + std::to_string(pg_port) + " dbname=app")
+                                    .with_kafka("127.0.0.1:" + std::to_string(port),
+                                                "\"sasl.username\" = \"cdc\"\n"
+                                                "\"sasl.password\" = \"kafkasecret\"\n"),
+                                30s);
+  ASSERT_FALSE(r.timed_out) << r.output;
+  EXPECT_LT(Clock::now() - started, 20s) << r.output;
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  const std::string line = line_of(r.output, "kafka");
+  EXPECT_TRUE(line.starts_with("FAIL kafka:")) << r.output;
+  EXPECT_NE(line.find("127.0.0.1:" + std::to_string(port)), std::string::npos) << line;
+  EXPECT_NE(line.find("kafka.brokers"), std::string::npos) << line;
+  EXPECT_NE(line.find("sasl.password"), std::string::npos) << line;  // the name, never the value
+  EXPECT_EQ(r.output.find("kafkasecret"), std::string::npos) << r.output;
+}
+
+TEST(Check, KafkaMockBrokerOk) {
+  PgCluster pg;
+  MockKafka kafka;
+  kafka.create_topic("saas.public.customer", 1);
+  const RunResult r = run_check(CheckOptions(pg.conninfo()).with_kafka(kafka.bootstraps()));
+  ASSERT_FALSE(r.timed_out) << r.output;
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  const std::string line = line_of(r.output, "kafka");
+  EXPECT_TRUE(line.starts_with("OK   kafka: 1 broker reachable")) << r.output;
+  EXPECT_NE(line.find("saas.public.customer"), std::string::npos) << line;
+}
+
+}  // namespace
+}  // namespace cdc::testing
