@@ -143,18 +143,49 @@ void KafkaSink::produce(const std::string& topic, const std::string& key, const 
   ++ring_.back().pending;
 }
 
-void KafkaSink::change(const TxnInfo& txn, const decode::Change& change) {
-  if (!change.is_row_change() && change.action != decode::Action::Truncate) return;
-  const std::string table = change.schema + "." + change.table;
-  const auto keys = options_.primary_keys.find(table);
-  const std::string key = change.is_row_change() && keys != options_.primary_keys.end()
-                              ? debezium_key(change, keys->second)
-                              : std::string();
-  const std::string& topic = topic_for(change);
+namespace {
+
+bool key_changed(const decode::Change& change, const std::vector<std::string>& key_columns) {
+  for (const auto& name : key_columns) {
+    const decode::Column* now = change.column(name);
+    const decode::Column* before = change.old_column(name);
+    if (now != nullptr && before != nullptr && (now->kind != before->kind || now->text != before->text)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void KafkaSink::publish_row(const TxnInfo& txn, const decode::Change& change, const std::string& topic,
+                            const std::vector<std::string>* key_columns) {
+  const std::string key =
+      change.is_row_change() && key_columns != nullptr ? debezium_key(change, *key_columns) : std::string();
   const std::string value = debezium_value(change, txn, options_.context, /*snapshot=*/false, now_ms());
   produce(topic, key, &value);
   if (change.action == decode::Action::Delete && options_.tombstones_on_delete && !key.empty()) {
     produce(topic, key, nullptr);
+  }
+}
+
+void KafkaSink::change(const TxnInfo& txn, const decode::Change& change) {
+  if (!change.is_row_change() && change.action != decode::Action::Truncate) return;
+  const std::string table = change.schema + "." + change.table;
+  const auto keys = options_.primary_keys.find(table);
+  const std::vector<std::string>* key_columns = keys != options_.primary_keys.end() ? &keys->second : nullptr;
+  const std::string& topic = topic_for(change);
+  if (change.action == decode::Action::Update && key_columns != nullptr && key_changed(change, *key_columns)) {
+    // As Debezium does: a delete (and tombstone) of the old key, then a create
+    // of the new one, so compacted topics do not keep the old key forever.
+    decode::Change removed = change;
+    removed.action = decode::Action::Delete;
+    removed.columns.clear();
+    publish_row(txn, removed, topic, key_columns);
+    decode::Change created = change;
+    created.action = decode::Action::Insert;
+    created.identity.clear();
+    publish_row(txn, created, topic, key_columns);
+  } else {
+    publish_row(txn, change, topic, key_columns);
   }
   if (options_.audit_topic && change.is_row_change() && table == "public.customer") {
     if (const std::optional<AuditEntry> entry = audit_entry_for(change)) {

@@ -82,6 +82,9 @@ class KafkaSink : public Sink {
   static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   void delivered(std::uint64_t txn_seq, rd_kafka_resp_err_t err, const rd_kafka_message_t* message);
   void produce(const std::string& topic, const std::string& key, const std::string* value);
+  /// One envelope (and the tombstone after a delete) on `topic`.
+  void publish_row(const TxnInfo& txn, const decode::Change& change, const std::string& topic,
+                   const std::vector<std::string>* key_columns);
   void advance();
   void throw_if_failed();
   const std::string& topic_for(const decode::Change& change);

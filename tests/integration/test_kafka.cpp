@@ -1,0 +1,1297 @@
+// Black-box tests of the Kafka sink: the daemon (`customer-cdc --config F run`,
+// a child process) streams a throwaway PostgreSQL 15 cluster into librdkafka's
+// mock cluster (a real Kafka-protocol broker living in this test process), and
+// what lands in the topics is read back with a real consumer and checked
+// against three independent references:
+//
+//   * the WAL itself: a second logical slot (wal2json, created before the
+//     workload) peeked at the end gives every change of public.customer and
+//     public.plans with its exact LSN, transaction id and commit position;
+//   * a test-only trigger recording, per row change, (table, key, op, txid) in
+//     statement order (the workload runs sequentially from one connection, so
+//     its order is the commit order);
+//   * public.audit_logs, which the daemon writes exactly once (section 5).
+//
+// Checked (CONTRACT.md section 7): one envelope per row change, keyed by the
+// primary key, with the change's source.lsn / txId; a tombstone right after
+// every delete; per key, messages in commit order; the audit topic mirrors
+// public.audit_logs; the slot is acknowledged only past what Kafka holds.
+// Duplicates are accepted only where a restart can explain them: a
+// transaction not yet acknowledged when the daemon was killed.
+
+#include <gtest/gtest.h>
+
+#include <librdkafka/rdkafka.h>
+#include <rapidjson/document.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "cdc/decode/wal2json.hpp"
+#include "cdc/lsn.hpp"
+#include "support/daemon_process.hpp"
+#include "support/kafka_mock.hpp"
+#include "support/pg_cluster.hpp"
+
+namespace cdc::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kSlot = "customer_cdc";
+constexpr const char* kOracleSlot = "test_kafka_oracle";
+constexpr const char* kCustomerTopic = "saas.public.customer";
+constexpr const char* kPlansTopic = "saas.public.plans";
+constexpr const char* kAuditTopic = "saas.audit";
+constexpr int kPartitions = 3;
+constexpr auto kStreamingTimeout = std::chrono::seconds(90);
+constexpr auto kCatchUpTimeout = std::chrono::seconds(120);
+constexpr auto kConsumeTimeout = std::chrono::seconds(60);
+constexpr std::size_t kMaxProblemsShown = 25;
+
+const std::vector<std::string>& all_topics() {
+  static const std::vector<std::string> topics = {kCustomerTopic, kPlansTopic, kAuditTopic};
+  return topics;
+}
+
+Lsn lsn_of(const std::string& text) {
+  const auto lsn = parse_lsn(text);
+  if (!lsn) throw std::runtime_error("not an LSN: " + text);
+  return *lsn;
+}
+
+std::string show(const Value& v) { return v ? *v : std::string("NULL"); }
+
+// ---------------------------------------------------------------------------
+// Environment: mock Kafka with the three topics, a cluster with the recorder
+// trigger and the oracle slot, the daemon's config.
+
+/// Test-only recorder: one row per row change of the captured tables.
+constexpr const char* kRecorderSql = R"sql(
+CREATE SCHEMA test_kafka;
+CREATE TABLE test_kafka.changes (
+    seq bigserial PRIMARY KEY,
+    tbl text NOT NULL,
+    key text NOT NULL,
+    op text NOT NULL,
+    txid bigint NOT NULL
+);
+CREATE FUNCTION test_kafka.record() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  r jsonb;
+BEGIN
+  IF TG_OP = 'DELETE' THEN r := to_jsonb(OLD); ELSE r := to_jsonb(NEW); END IF;
+  INSERT INTO test_kafka.changes (tbl, key, op, txid)
+  VALUES (TG_TABLE_NAME,
+          r ->> (CASE WHEN TG_TABLE_NAME = 'customer' THEN 'uuid' ELSE 'id' END),
+          CASE TG_OP WHEN 'INSERT' THEN 'c' WHEN 'UPDATE' THEN 'u' ELSE 'd' END,
+          txid_current());
+  RETURN NULL;
+END;
+$$;
+CREATE TRIGGER test_kafka_record AFTER INSERT OR UPDATE OR DELETE ON public.customer
+  FOR EACH ROW EXECUTE FUNCTION test_kafka.record();
+CREATE TRIGGER test_kafka_record AFTER INSERT OR UPDATE OR DELETE ON public.plans
+  FOR EACH ROW EXECUTE FUNCTION test_kafka.record();
+)sql";
+
+class KafkaEnv {
+ public:
+  KafkaEnv() : kafka_(1), pg_() {
+    for (const std::string& topic : all_topics()) kafka_.create_topic(topic, kPartitions);
+    pg_.exec(kRecorderSql);
+    // (a transaction of its own: slot creation needs a clean one)
+    pg_.exec(std::string("SELECT 'x' FROM pg_create_logical_replication_slot('") + kOracleSlot + "', 'wal2json')");
+    std::ostringstream toml;
+    toml << "log_level = \"info\"\n"
+         << "[postgres]\n"
+         << "dsn = \"" << pg_.conninfo() << "\"\n"
+         << "status_interval_ms = 1000\n"
+         << "[kafka]\n"
+         << "enabled = true\n"
+         << "brokers = \"" << kafka_.bootstraps() << "\"\n"
+         << "topic_prefix = \"saas\"\n"
+         << "[metrics]\n"
+         << "listen = \"\"\n";
+    config_ = write_temp_file(toml.str(), ".toml");
+  }
+
+  MockKafka& kafka() { return kafka_; }
+  PgCluster& pg() { return pg_; }
+
+  std::unique_ptr<DaemonProcess> start_daemon() {
+    if (daemon_starts_ == 0) {
+      // snapshot_mode = "initial" (the default): the first start publishes these rows as op "r".
+      for (const Row& r : pg_.query("SELECT 'plans', id::text FROM public.plans UNION ALL "
+                                    "SELECT 'customer', uuid::text FROM public.customer")) {
+        existing_rows_.insert({*r[0], *r[1]});
+      }
+    }
+    auto daemon = std::make_unique<DaemonProcess>(std::vector<std::string>{"--config", config_, "run"});
+    ++daemon_starts_;
+    return daemon;
+  }
+  int daemon_starts() const { return daemon_starts_; }
+  /// (table, key) of the rows that existed when the daemon first started.
+  const std::set<std::pair<std::string, std::string>>& existing_rows() const { return existing_rows_; }
+
+  Lsn checkpoint() {
+    const Value v = pg_.scalar("SELECT lsn::text FROM customer_cdc.checkpoint WHERE slot_name = $1", {kSlot});
+    return v ? lsn_of(*v) : 0;
+  }
+
+  Lsn confirmed() {
+    const Value v = pg_.scalar("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1",
+                               {kSlot});
+    return v ? lsn_of(*v) : 0;
+  }
+
+  Lsn current_wal() { return lsn_of(*pg_.scalar("SELECT pg_current_wal_lsn()::text")); }
+
+  std::string diagnostics(DaemonProcess* daemon) {
+    std::ostringstream out;
+    try {
+      const Rows slot = pg_.query(
+          "SELECT active::text, confirmed_flush_lsn::text, pg_current_wal_lsn()::text FROM pg_replication_slots "
+          "WHERE slot_name = $1",
+          {kSlot});
+      if (slot.empty()) {
+        out << "slot " << kSlot << " does not exist\n";
+      } else {
+        out << "slot active=" << show(slot[0][0]) << " confirmed_flush_lsn=" << show(slot[0][1])
+            << " current_wal_lsn=" << show(slot[0][2]) << "\n";
+      }
+      out << "checkpoint=" << show(pg_.scalar("SELECT max(lsn)::text FROM customer_cdc.checkpoint"))
+          << " audit rows=" << show(pg_.scalar("SELECT count(*) FROM public.audit_logs")) << "\n";
+    } catch (const std::exception& e) {
+      out << "(diagnostic query failed: " << e.what() << ")\n";
+    }
+    if (daemon != nullptr) {
+      out << "daemon " << (daemon->running() ? "running" : "exited");
+      if (auto status = daemon->exit_status()) out << " with status " << *status;
+      out << "; log tail:\n" << tail_lines(daemon->log_text(), 60);
+    }
+    return out.str();
+  }
+
+  /// Waits until the slot is acknowledged up to the current WAL position: the
+  /// daemon acknowledges only what both Postgres (audit) and Kafka (delivery
+  /// reports) hold, so every change committed so far is then in Kafka.
+  ::testing::AssertionResult wait_caught_up(DaemonProcess* daemon) {
+    const Lsn target = current_wal();
+    const bool ok = wait_until([&] { return confirmed() >= target; }, kCatchUpTimeout,
+                               std::chrono::milliseconds(200));
+    if (ok) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "slot did not reach " << format_lsn(target) << " within "
+                                         << kCatchUpTimeout.count() << " s\n"
+                                         << diagnostics(daemon);
+  }
+
+ private:
+  MockKafka kafka_;
+  PgCluster pg_;
+  std::string config_;
+  int daemon_starts_ = 0;
+  std::set<std::pair<std::string, std::string>> existing_rows_;
+};
+
+// ---------------------------------------------------------------------------
+// Workload: ~5 row changes per transaction, each transaction committed before
+// the next starts (one connection).
+
+class Workload {
+ public:
+  Workload(PgConn& conn, std::uint32_t seed) : c_(conn), rng_(seed) {}
+
+  void run(int transactions) {
+    for (int i = 0; i < transactions; ++i) step();
+  }
+
+  /// Runs transactions until `stop` is set or `max` transactions ran, pausing
+  /// `pause` between them.
+  void run_until(const std::atomic<bool>& stop, int max, std::chrono::milliseconds pause) {
+    for (int i = 0; i < max && !stop.load(); ++i) {
+      step();
+      std::this_thread::sleep_for(pause);
+    }
+  }
+
+  int transactions() const { return transactions_; }
+
+ private:
+  int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
+
+  std::string random_uuid() { return live_[static_cast<std::size_t>(pick(0, static_cast<int>(live_.size()) - 1))]; }
+
+  /// "{u1,u2,...}" of up to n distinct live customers.
+  std::string some_uuids(int n) {
+    std::set<std::string> chosen;
+    for (int i = 0; i < n * 2 && static_cast<int>(chosen.size()) < n; ++i) chosen.insert(random_uuid());
+    std::string out = "{";
+    for (const auto& u : chosen) out += (out.size() > 1 ? "," : "") + u;
+    return out + "}";
+  }
+
+  std::string random_plan() {
+    const int p = pick(0, 3);
+    return p == 0 ? "NULL" : std::to_string(p);
+  }
+
+  void signup(int n) {
+    std::string sql = "INSERT INTO auth.users (email, raw_user_meta_data) VALUES ";
+    for (int i = 0; i < n; ++i) {
+      const int id = counter_++;
+      if (i > 0) sql += ", ";
+      sql += "('k" + std::to_string(id) + "@example.com', '{\"signup\": " + std::to_string(id) + "}')";
+    }
+    for (const Row& r : c_.query(sql + " RETURNING id::text")) live_.push_back(*r[0]);
+  }
+
+  void plan_change(int n) {
+    c_.query("UPDATE public.customer SET plan_id = " + random_plan() + " WHERE uuid = ANY($1::uuid[])",
+             {some_uuids(n)});
+  }
+
+  void decrement(int n) {
+    c_.query("UPDATE public.customer SET remaining_resources = jsonb_set(coalesce(remaining_resources, '{}'), "
+             "'{api_calls}', to_jsonb(coalesce((remaining_resources->>'api_calls')::numeric, 100) - " +
+                 std::to_string(pick(1, 9)) + ")), updated_at = now() WHERE uuid = ANY($1::uuid[])",
+             {some_uuids(n)});
+  }
+
+  void email_update() {
+    c_.query("UPDATE auth.users SET email = 'k" + std::to_string(counter_++) + "@example.org' WHERE id = $1",
+             {random_uuid()});
+  }
+
+  void remove(int n) {
+    const std::string uuids = some_uuids(n);
+    c_.query("DELETE FROM public.customer WHERE uuid = ANY($1::uuid[])", {uuids});
+    const std::string inner = uuids.substr(1, uuids.size() - 2);
+    std::stringstream list(inner);
+    for (std::string u; std::getline(list, u, ',');) live_.erase(std::remove(live_.begin(), live_.end(), u), live_.end());
+  }
+
+  void step() {
+    ++transactions_;
+    if (live_.size() < 12) return signup(pick(3, 6));
+    const int roll = pick(0, 99);
+    if (roll < 18) return signup(pick(2, 6));
+    if (roll < 36) return plan_change(pick(3, 7));
+    if (roll < 60) return decrement(pick(3, 8));
+    if (roll < 66) return email_update();
+    if (roll < 78) {
+      // Several changes of the same customers in one transaction.
+      const std::string who = some_uuids(pick(1, 3));
+      c_.exec("BEGIN");
+      c_.query("UPDATE public.customer SET remaining_resources = jsonb_set(coalesce(remaining_resources, '{}'), "
+               "'{api_calls}', '1') WHERE uuid = ANY($1::uuid[])",
+               {who});
+      c_.query("UPDATE public.customer SET plan_id = " + random_plan() + " WHERE uuid = ANY($1::uuid[])", {who});
+      c_.query("UPDATE public.customer SET metadata = jsonb_build_object('n', " + std::to_string(counter_++) +
+                   ") WHERE uuid = ANY($1::uuid[])",
+               {who});
+      decrement(2);
+      c_.exec("COMMIT");
+      return;
+    }
+    if (roll < 89) {
+      // A delete, sometimes right after a change of the same row.
+      if (pick(0, 1) == 0) {
+        const std::string u = random_uuid();
+        c_.exec("BEGIN");
+        c_.query("UPDATE public.customer SET plan_id = 3 WHERE uuid = $1", {u});
+        c_.query("DELETE FROM public.customer WHERE uuid = $1", {u});
+        c_.exec("COMMIT");
+        live_.erase(std::remove(live_.begin(), live_.end(), u), live_.end());
+        return;
+      }
+      return remove(pick(1, 2));
+    }
+    if (roll < 93) {
+      c_.exec("UPDATE public.plans SET price = price + 1.01, updated_at = now() WHERE id = " +
+              std::to_string(pick(1, 3)));
+      return;
+    }
+    if (roll < 96) {
+      // Rolled back: nothing of it may appear anywhere.
+      c_.exec("BEGIN");
+      c_.query("DELETE FROM public.customer WHERE uuid = $1", {random_uuid()});
+      signup(2);
+      live_.resize(live_.size() - 2);
+      c_.exec("ROLLBACK");
+      return;
+    }
+    // Plan change, decrement and a price change together.
+    c_.exec("BEGIN");
+    plan_change(pick(2, 4));
+    c_.exec("UPDATE public.plans SET price = price + 0.50 WHERE id = " + std::to_string(pick(1, 3)));
+    decrement(pick(2, 4));
+    c_.exec("COMMIT");
+  }
+
+  PgConn& c_;
+  std::mt19937 rng_;
+  std::vector<std::string> live_;
+  int counter_ = 0;
+  int transactions_ = 0;
+};
+
+// ---------------------------------------------------------------------------
+// References
+
+struct OracleChange {
+  std::string table;  ///< customer | plans
+  char op = '?';
+  Lsn lsn = 0;
+  std::uint32_t xid = 0;
+  std::string key;    ///< uuid or id, as text
+  std::size_t txn = 0;
+};
+
+struct OracleTxn {
+  std::uint32_t xid = 0;
+  Lsn commit_lsn = 0;
+  Lsn end_lsn = 0;
+  std::int64_t commit_ms = 0;
+};
+
+struct Oracle {
+  std::vector<OracleTxn> txns;      ///< only transactions with captured changes
+  std::vector<OracleChange> changes;  ///< in WAL (= commit, for this workload) order
+};
+
+/// Every change of public.customer / public.plans since the oracle slot was
+/// created, from wal2json (peek: the slot stays where it is).
+Oracle read_oracle(PgCluster& pg) {
+  const Rows rows = pg.query(
+      "SELECT data FROM pg_logical_slot_peek_changes($1, NULL, NULL, 'format-version', '2', 'include-xids', '1', "
+      "'include-lsn', '1', 'include-timestamp', '1', 'include-transaction', '1', "
+      "'add-tables', 'public.customer,public.plans')",
+      {kOracleSlot});
+  Oracle oracle;
+  std::optional<OracleTxn> open;
+  std::vector<OracleChange> pending;
+  for (const Row& row : rows) {
+    rapidjson::Document doc;
+    doc.Parse(row[0]->c_str());
+    if (doc.HasParseError() || !doc.IsObject()) throw std::runtime_error("oracle: bad wal2json line " + *row[0]);
+    const std::string action = doc["action"].GetString();
+    if (action == "B") {
+      open = OracleTxn{};
+      open->xid = doc["xid"].GetUint();
+      const auto us = decode::parse_pg_timestamp(doc["timestamp"].GetString());
+      open->commit_ms = us ? *us / 1000 : 0;
+      pending.clear();
+    } else if (action == "C") {
+      if (!open) throw std::runtime_error("oracle: C without B");
+      open->commit_lsn = lsn_of(doc["lsn"].GetString());
+      open->end_lsn = lsn_of(doc["nextlsn"].GetString());
+      if (!pending.empty()) {
+        oracle.txns.push_back(*open);
+        for (auto& change : pending) {
+          change.txn = oracle.txns.size() - 1;
+          oracle.changes.push_back(change);
+        }
+      }
+      open.reset();
+    } else if (action == "I" || action == "U" || action == "D") {
+      OracleChange change;
+      change.table = doc["table"].GetString();
+      change.op = action == "I" ? 'c' : action == "U" ? 'u' : 'd';
+      change.lsn = lsn_of(doc["lsn"].GetString());
+      change.xid = doc["xid"].GetUint();
+      const char* tuple = action == "D" ? "identity" : "columns";
+      const std::string key_column = change.table == "customer" ? "uuid" : "id";
+      for (const auto& column : doc[tuple].GetArray()) {
+        if (key_column != column["name"].GetString()) continue;
+        const rapidjson::Value& v = column["value"];
+        change.key = v.IsString() ? v.GetString() : std::to_string(v.GetInt64());
+      }
+      pending.push_back(change);
+    }
+  }
+  return oracle;
+}
+
+struct Recorded {
+  std::string table;
+  std::string key;
+  char op = '?';
+  std::uint64_t txid = 0;
+};
+
+std::vector<Recorded> read_recorder(PgCluster& pg) {
+  std::vector<Recorded> out;
+  for (const Row& r : pg.query("SELECT tbl, key, op, txid::text FROM test_kafka.changes ORDER BY seq")) {
+    out.push_back(Recorded{*r[0], *r[1], (*r[2])[0], std::stoull(*r[3])});
+  }
+  return out;
+}
+
+struct AuditRow {
+  std::string customer_uuid;
+  std::string action;
+  Lsn source_lsn = 0;
+  std::uint64_t source_xid = 0;
+  std::optional<std::string> old_value;
+  std::optional<std::string> new_value;
+  std::int64_t created_us = 0;
+};
+
+std::vector<AuditRow> read_audit_rows(PgCluster& pg) {
+  std::vector<AuditRow> out;
+  for (const Row& r : pg.query("SELECT customer_uuid::text, action, source_lsn::text, source_xid::text, "
+                               "old_value::text, new_value::text, "
+                               "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00' "
+                               "FROM public.audit_logs ORDER BY id")) {
+    AuditRow a;
+    a.customer_uuid = *r[0];
+    a.action = *r[1];
+    a.source_lsn = r[2] ? lsn_of(*r[2]) : 0;
+    a.source_xid = r[3] ? std::stoull(*r[3]) : 0;
+    a.old_value = r[4];
+    a.new_value = r[5];
+    a.created_us = decode::parse_pg_timestamp(*r[6]).value_or(-1);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Consumed messages
+
+struct RowMessage {
+  std::string table;
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+  std::string key;  ///< uuid or id from the message key
+  bool tombstone = false;
+  char op = '?';
+  Lsn lsn = 0;
+  std::uint64_t txid = 0;
+  std::int64_t source_ts_ms = 0;
+};
+
+struct AuditMessage {
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+  std::string key;
+  AuditRow row;
+  rapidjson::Document old_value;
+  rapidjson::Document new_value;
+};
+
+std::string describe(const KafkaMessage& m) {
+  std::ostringstream out;
+  out << m.topic << "[" << m.partition << "]@" << m.offset << " key=" << (m.key ? *m.key : "(none)")
+      << " value=" << (m.value ? m.value->substr(0, 400) : "(null)");
+  return out.str();
+}
+
+const rapidjson::Value* member(const rapidjson::Value& object, const char* name) {
+  if (!object.IsObject()) return nullptr;
+  auto it = object.FindMember(name);
+  return it == object.MemberEnd() ? nullptr : &it->value;
+}
+
+/// Parses and validates an envelope message of the customer or plans topic.
+std::optional<RowMessage> parse_row_message(const KafkaMessage& m, std::vector<std::string>& problems) {
+  RowMessage out;
+  out.table = m.topic == kCustomerTopic ? "customer" : "plans";
+  out.partition = m.partition;
+  out.offset = m.offset;
+  const std::string key_column = out.table == "customer" ? "uuid" : "id";
+  auto fail = [&](const std::string& why) {
+    problems.push_back(why + ": " + describe(m));
+    return std::nullopt;
+  };
+  if (!m.key) return fail("message without a key");
+  rapidjson::Document key;
+  key.Parse(m.key->c_str(), m.key->size());
+  if (key.HasParseError() || !key.IsObject() || key.MemberCount() != 1 || !key.HasMember(key_column.c_str())) {
+    return fail("key is not {\"" + key_column + "\": ..}");
+  }
+  const rapidjson::Value& k = key[key_column.c_str()];
+  if (out.table == "customer" ? !k.IsString() : !k.IsInt64()) return fail("key value has the wrong JSON type");
+  out.key = k.IsString() ? k.GetString() : std::to_string(k.GetInt64());
+  if (!m.value) {
+    out.tombstone = true;
+    return out;
+  }
+  rapidjson::Document value;
+  value.Parse(m.value->c_str(), m.value->size());
+  if (value.HasParseError() || !value.IsObject()) return fail("value is not a JSON object");
+  const rapidjson::Value* op = member(value, "op");
+  const rapidjson::Value* source = member(value, "source");
+  const rapidjson::Value* before = member(value, "before");
+  const rapidjson::Value* after = member(value, "after");
+  const rapidjson::Value* ts = member(value, "ts_ms");
+  if (op == nullptr || !op->IsString() || op->GetStringLength() != 1) return fail("no op");
+  if (source == nullptr || !source->IsObject() || before == nullptr || after == nullptr || ts == nullptr ||
+      !ts->IsInt64()) {
+    return fail("not a Debezium envelope");
+  }
+  out.op = op->GetString()[0];
+  const bool shape_ok = ((out.op == 'c' || out.op == 'r') && before->IsNull() && after->IsObject()) ||
+                        (out.op == 'u' && before->IsObject() && after->IsObject()) ||
+                        (out.op == 'd' && before->IsObject() && after->IsNull());
+  if (!shape_ok) return fail(std::string("before/after do not fit op ") + out.op);
+  auto source_string = [&](const char* name) -> std::string {
+    const rapidjson::Value* v = member(*source, name);
+    return v != nullptr && v->IsString() ? v->GetString() : "(missing)";
+  };
+  if (source_string("connector") != "customer-cdc" || source_string("db") != "app" ||
+      source_string("schema") != "public" || source_string("table") != out.table ||
+      source_string("snapshot") != (out.op == 'r' ? "true" : "false")) {
+    return fail("source connector/db/schema/table/snapshot wrong");
+  }
+  const rapidjson::Value* lsn = member(*source, "lsn");
+  const rapidjson::Value* txid = member(*source, "txId");
+  const rapidjson::Value* source_ts = member(*source, "ts_ms");
+  if (lsn == nullptr || !lsn->IsUint64() || txid == nullptr || !txid->IsUint64() || source_ts == nullptr ||
+      !source_ts->IsInt64()) {
+    return fail("source.lsn / txId / ts_ms not integers");
+  }
+  out.lsn = lsn->GetUint64();
+  out.txid = txid->GetUint64();
+  out.source_ts_ms = source_ts->GetInt64();
+  // The row's own key column agrees with the message key.
+  const rapidjson::Value& row = out.op == 'd' ? *before : *after;
+  const rapidjson::Value* row_key = member(row, key_column.c_str());
+  if (row_key == nullptr) return fail("row has no " + key_column);
+  const std::string row_key_text = row_key->IsString() ? row_key->GetString()
+                                   : row_key->IsInt64() ? std::to_string(row_key->GetInt64())
+                                                        : "(bad)";
+  if (row_key_text != out.key) return fail("message key differs from the row's " + key_column);
+  return out;
+}
+
+std::optional<AuditMessage> parse_audit_message(const KafkaMessage& m, std::vector<std::string>& problems) {
+  AuditMessage out;
+  out.partition = m.partition;
+  out.offset = m.offset;
+  auto fail = [&](const std::string& why) {
+    problems.push_back(why + ": " + describe(m));
+    return std::nullopt;
+  };
+  if (!m.key || !m.value) return fail("audit message without key or value");
+  out.key = *m.key;
+  rapidjson::Document value;
+  value.Parse(m.value->c_str(), m.value->size());
+  if (value.HasParseError() || !value.IsObject()) return fail("audit value is not a JSON object");
+  for (const char* name : {"created_at", "customer_uuid", "action", "source_lsn"}) {
+    const rapidjson::Value* v = member(value, name);
+    if (v == nullptr || !v->IsString()) return fail(std::string("audit ") + name + " missing or not a string");
+  }
+  const rapidjson::Value* xid = member(value, "source_xid");
+  if (xid == nullptr || !xid->IsUint64()) return fail("audit source_xid missing or not an integer");
+  out.row.customer_uuid = value["customer_uuid"].GetString();
+  out.row.action = value["action"].GetString();
+  const auto lsn = parse_lsn(value["source_lsn"].GetString());
+  if (!lsn) return fail("audit source_lsn is not pg_lsn text");
+  out.row.source_lsn = *lsn;
+  out.row.source_xid = xid->GetUint64();
+  std::string created = value["created_at"].GetString();
+  if (created.empty() || created.back() != 'Z') return fail("audit created_at is not ISO-8601 UTC");
+  created.pop_back();
+  out.row.created_us = decode::parse_pg_timestamp(created + "+00").value_or(-1);
+  for (const char* name : {"old_value", "new_value"}) {
+    const rapidjson::Value* v = member(value, name);
+    if (v == nullptr || !(v->IsNull() || v->IsObject())) return fail(std::string("audit ") + name + " not object/null");
+    rapidjson::Document& target = std::string(name) == "old_value" ? out.old_value : out.new_value;
+    target.CopyFrom(*v, target.GetAllocator());
+  }
+  return out;
+}
+
+bool json_equal(const rapidjson::Document& message_value, const std::optional<std::string>& pg_text) {
+  if (!pg_text) return message_value.IsNull();
+  rapidjson::Document pg;
+  pg.Parse(pg_text->c_str());
+  return !pg.HasParseError() && pg == message_value;
+}
+
+// ---------------------------------------------------------------------------
+// The verification
+
+struct Expectations {
+  /// Duplicates allowed (the daemon was killed); the bound per transaction is
+  /// 1 + number of kills that found it unacknowledged (end LSN > confirmed).
+  bool allow_duplicates = false;
+  std::vector<Lsn> kill_positions;
+};
+
+struct Summary {
+  std::size_t row_messages = 0;
+  std::size_t tombstones = 0;
+  std::size_t snapshot_reads = 0;
+  std::size_t audit_messages = 0;
+  std::size_t duplicate_rows = 0;
+  std::size_t duplicate_audits = 0;
+  std::size_t oracle_changes = 0;
+};
+
+class Verifier {
+ public:
+  Verifier(const Oracle& oracle, const std::vector<Recorded>& recorded, const std::vector<AuditRow>& audit,
+           const std::set<std::pair<std::string, std::string>>& existing_rows, const Expectations& expect)
+      : oracle_(oracle), recorded_(recorded), audit_(audit), existing_rows_(existing_rows), expect_(expect) {
+    for (std::size_t i = 0; i < oracle_.changes.size(); ++i) {
+      const OracleChange& c = oracle_.changes[i];
+      if (!by_lsn_.emplace(std::make_pair(c.table, c.lsn), i).second) {
+        problem("oracle: two changes of " + c.table + " at " + format_lsn(c.lsn));
+      }
+      oracle_by_key_[{c.table, c.key}].push_back(i);
+    }
+    for (const Recorded& r : recorded_) recorded_by_key_[{r.table, r.key}].push_back(&r);
+    for (std::size_t i = 0; i < audit_.size(); ++i) {
+      if (!audit_by_lsn_.emplace(audit_[i].source_lsn, i).second) {
+        problem("public.audit_logs: two rows with source_lsn " + format_lsn(audit_[i].source_lsn));
+      }
+    }
+  }
+
+  /// Copies of a transaction's messages a correct daemon may have produced.
+  std::size_t max_copies(std::size_t txn) const {
+    if (!expect_.allow_duplicates) return 1;
+    std::size_t copies = 1;
+    for (Lsn confirmed : expect_.kill_positions) {
+      if (oracle_.txns[txn].end_lsn > confirmed) ++copies;
+    }
+    return copies;
+  }
+
+  Summary verify(const std::vector<KafkaMessage>& messages) {
+    Summary summary;
+    summary.oracle_changes = oracle_.changes.size();
+    check_references();
+
+    // Row topics.
+    std::map<std::pair<std::string, std::string>, std::vector<RowMessage>> per_key;
+    std::vector<std::size_t> copies(oracle_.changes.size(), 0);
+    std::map<std::pair<std::string, std::string>, std::size_t> snapshot_copies;
+    std::vector<AuditMessage> audits;
+    for (const KafkaMessage& m : messages) {
+      if (m.topic == kAuditTopic) {
+        if (auto a = parse_audit_message(m, problems_)) audits.push_back(std::move(*a));
+        continue;
+      }
+      std::optional<RowMessage> row = parse_row_message(m, problems_);
+      if (!row) continue;
+      if (row->tombstone) {
+        ++summary.tombstones;
+      } else if (row->op == 'r') {
+        ++summary.snapshot_reads;
+        ++snapshot_copies[{row->table, row->key}];
+      } else {
+        ++summary.row_messages;
+        auto found = by_lsn_.find({row->table, row->lsn});
+        if (found == by_lsn_.end()) {
+          problem("message for no change in the WAL: " + describe(m));
+          continue;
+        }
+        const OracleChange& change = oracle_.changes[found->second];
+        const OracleTxn& txn = oracle_.txns[change.txn];
+        if (change.op != row->op || change.key != row->key || change.xid != row->txid ||
+            txn.commit_ms != row->source_ts_ms) {
+          problem("message disagrees with the WAL change at " + format_lsn(change.lsn) + " (op " + change.op +
+                  ", key " + change.key + ", xid " + std::to_string(change.xid) + ", commit ms " +
+                  std::to_string(txn.commit_ms) + "): " + describe(m));
+        }
+        ++copies[found->second];
+      }
+      per_key[{row->table, row->key}].push_back(*row);
+    }
+
+    // Every change present; repeats only where a restart explains them.
+    for (std::size_t i = 0; i < oracle_.changes.size(); ++i) {
+      const OracleChange& c = oracle_.changes[i];
+      if (copies[i] == 0) {
+        problem("missing: " + c.table + " " + c.op + " key " + c.key + " lsn " + format_lsn(c.lsn) + " xid " +
+                std::to_string(c.xid));
+      } else if (copies[i] > max_copies(c.txn)) {
+        problem("duplicated " + std::to_string(copies[i]) + "x (at most " + std::to_string(max_copies(c.txn)) +
+                " explainable): " + c.table + " " + c.op + " key " + c.key + " lsn " + format_lsn(c.lsn) +
+                " (transaction end " + format_lsn(oracle_.txns[c.txn].end_lsn) + ")");
+      }
+      if (copies[i] > 1) summary.duplicate_rows += copies[i] - 1;
+    }
+
+    // Snapshot reads: each row that existed at the first start, once (the
+    // snapshot completes before streaming starts, so kills do not repeat it).
+    for (const auto& [table_key, n] : snapshot_copies) {
+      if (existing_rows_.count(table_key) == 0) {
+        problem("snapshot read of " + table_key.first + " " + table_key.second + ", which did not exist at start");
+      } else if (n != 1) {
+        problem("snapshot read of " + table_key.first + " " + table_key.second + " " + std::to_string(n) + "x");
+      }
+    }
+    for (const auto& table_key : existing_rows_) {
+      if (snapshot_copies.count(table_key) == 0) {
+        problem("no snapshot read (op r) of " + table_key.first + " " + table_key.second);
+      }
+    }
+
+    // Per key: one partition, commit order, tombstones after deletes.
+    for (auto& [table_key, events] : per_key) {
+      check_key(table_key.first, table_key.second, events);
+    }
+    for (const auto& [table_key, indexes] : oracle_by_key_) {
+      if (per_key.count(table_key) == 0) problem("no message at all for " + table_key.first + " key " + table_key.second);
+    }
+
+    check_audit(audits, summary);
+    summary.audit_messages = audits.size();
+    return summary;
+  }
+
+  const std::vector<std::string>& problems() const { return problems_; }
+
+  std::string report() const {
+    std::ostringstream out;
+    out << problems_.size() << " problem(s):\n";
+    for (std::size_t i = 0; i < problems_.size() && i < kMaxProblemsShown; ++i) out << "  " << problems_[i] << "\n";
+    if (problems_.size() > kMaxProblemsShown) out << "  ...\n";
+    return out.str();
+  }
+
+ private:
+  void problem(std::string text) { problems_.push_back(std::move(text)); }
+
+  /// The oracle (WAL) and the recorder (trigger) must agree before anything is
+  /// checked against them.
+  void check_references() {
+    if (oracle_.changes.size() != recorded_.size()) {
+      problem("references disagree: " + std::to_string(oracle_.changes.size()) + " changes in the WAL, " +
+              std::to_string(recorded_.size()) + " recorded by the trigger");
+    }
+    for (const auto& [table_key, indexes] : oracle_by_key_) {
+      const auto rec = recorded_by_key_.find(table_key);
+      std::string wal_ops, rec_ops;
+      for (std::size_t i : indexes) wal_ops += oracle_.changes[i].op;
+      if (rec != recorded_by_key_.end()) {
+        for (const Recorded* r : rec->second) rec_ops += r->op;
+      }
+      if (wal_ops != rec_ops) {
+        problem("references disagree for " + table_key.first + " " + table_key.second + ": WAL " + wal_ops +
+                ", trigger " + rec_ops);
+      }
+    }
+  }
+
+  void check_key(const std::string& table, const std::string& key, std::vector<RowMessage>& events) {
+    const std::string who = table + " key " + key;
+    std::sort(events.begin(), events.end(), [](const RowMessage& a, const RowMessage& b) {
+      return std::tie(a.partition, a.offset) < std::tie(b.partition, b.offset);
+    });
+    if (events.front().partition != events.back().partition) {
+      problem(who + ": messages spread over partitions " + std::to_string(events.front().partition) + " and " +
+              std::to_string(events.back().partition));
+    }
+    // Drop repeats: a message whose LSN is not above the last kept one must be
+    // a copy of one already seen; anything else is out of order.
+    std::vector<const RowMessage*> kept;
+    std::set<Lsn> seen;
+    std::set<Lsn> deletes_with_tombstone;
+    Lsn last = 0;
+    bool streamed = false;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      const RowMessage& e = events[i];
+      if (e.op == 'r') {
+        if (streamed) problem(who + ": snapshot read at offset " + std::to_string(e.offset) + " after streamed changes");
+        continue;
+      }
+      streamed = true;
+      if (e.tombstone) {
+        if (i == 0 || events[i - 1].tombstone || events[i - 1].op != 'd') {
+          problem(who + ": tombstone at offset " + std::to_string(e.offset) + " does not follow a delete");
+        } else {
+          deletes_with_tombstone.insert(events[i - 1].lsn);
+        }
+        continue;
+      }
+      if (!expect_.allow_duplicates && e.op == 'd' && (i + 1 == events.size() || !events[i + 1].tombstone)) {
+        problem(who + ": delete at offset " + std::to_string(e.offset) + " not followed by its tombstone");
+      }
+      if (e.lsn > last) {
+        kept.push_back(&e);
+        seen.insert(e.lsn);
+        last = e.lsn;
+      } else if (seen.count(e.lsn) == 0) {
+        problem(who + ": out of commit order: lsn " + format_lsn(e.lsn) + " at offset " + std::to_string(e.offset) +
+                " after lsn " + format_lsn(last));
+      }
+    }
+    // The kept sequence is exactly the key's changes, in commit order.
+    const auto wal = oracle_by_key_.find({table, key});
+    const auto rec = recorded_by_key_.find({table, key});
+    std::vector<Lsn> expected_lsns;
+    if (wal != oracle_by_key_.end()) {
+      for (std::size_t i : wal->second) expected_lsns.push_back(oracle_.changes[i].lsn);
+    }
+    std::vector<Lsn> got_lsns;
+    std::string got_ops, recorded_ops;
+    std::vector<std::uint64_t> got_txids, recorded_txids;
+    for (const RowMessage* e : kept) {
+      got_lsns.push_back(e->lsn);
+      got_ops += e->op;
+      got_txids.push_back(e->txid);
+    }
+    if (rec != recorded_by_key_.end()) {
+      for (const Recorded* r : rec->second) {
+        recorded_ops += r->op;
+        recorded_txids.push_back(r->txid & 0xFFFFFFFFu);  // txid_current() carries the epoch
+      }
+    }
+    if (got_lsns != expected_lsns) {
+      std::string text = who + ": per-key sequence differs from the WAL's; got lsns";
+      for (Lsn l : got_lsns) text += " " + format_lsn(l);
+      text += ", expected";
+      for (Lsn l : expected_lsns) text += " " + format_lsn(l);
+      problem(text);
+    }
+    if (got_ops != recorded_ops || got_txids != recorded_txids) {
+      problem(who + ": per-key ops " + got_ops + " (or their txIds) differ from the trigger's " + recorded_ops);
+    }
+    // Every delete has its tombstone.
+    if (wal != oracle_by_key_.end()) {
+      for (std::size_t i : wal->second) {
+        const OracleChange& c = oracle_.changes[i];
+        if (c.op == 'd' && deletes_with_tombstone.count(c.lsn) == 0) {
+          problem(who + ": no tombstone after the delete at " + format_lsn(c.lsn));
+        }
+      }
+    }
+  }
+
+  void check_audit(std::vector<AuditMessage>& audits, Summary& summary) {
+    std::vector<std::size_t> copies(audit_.size(), 0);
+    std::map<std::string, std::vector<const AuditMessage*>> per_key;
+    for (const AuditMessage& a : audits) {
+      const std::string where = "audit message " + std::to_string(a.partition) + "@" + std::to_string(a.offset);
+      if (a.key != a.row.customer_uuid) problem(where + ": key " + a.key + " is not the customer uuid");
+      const auto found = audit_by_lsn_.find(a.row.source_lsn);
+      if (found == audit_by_lsn_.end()) {
+        problem(where + ": source_lsn " + format_lsn(a.row.source_lsn) + " is in no public.audit_logs row");
+        continue;
+      }
+      const AuditRow& row = audit_[found->second];
+      if (row.customer_uuid != a.row.customer_uuid || row.action != a.row.action ||
+          row.source_xid != a.row.source_xid || row.created_us != a.row.created_us ||
+          !json_equal(a.old_value, row.old_value) || !json_equal(a.new_value, row.new_value)) {
+        problem(where + " differs from its public.audit_logs row (" + row.customer_uuid + ", " + row.action +
+                ", " + format_lsn(row.source_lsn) + ", old " + show(row.old_value) + ", new " + show(row.new_value) +
+                ")");
+      }
+      ++copies[found->second];
+      per_key[a.key].push_back(&a);
+    }
+    for (std::size_t i = 0; i < audit_.size(); ++i) {
+      const AuditRow& row = audit_[i];
+      std::size_t allowed = 1;
+      const auto change = by_lsn_.find({"customer", row.source_lsn});
+      if (change == by_lsn_.end()) {
+        problem("public.audit_logs row with source_lsn " + format_lsn(row.source_lsn) + " matches no WAL change");
+      } else {
+        allowed = max_copies(oracle_.changes[change->second].txn);
+      }
+      if (copies[i] == 0) {
+        problem("audit topic misses " + row.customer_uuid + " " + row.action + " " + format_lsn(row.source_lsn));
+      } else if (copies[i] > allowed) {
+        problem("audit message for " + format_lsn(row.source_lsn) + " appears " + std::to_string(copies[i]) +
+                "x (at most " + std::to_string(allowed) + " explainable)");
+      }
+      if (copies[i] > 1) summary.duplicate_audits += copies[i] - 1;
+    }
+    for (auto& [key, list] : per_key) {
+      std::sort(list.begin(), list.end(), [](const AuditMessage* a, const AuditMessage* b) {
+        return std::tie(a->partition, a->offset) < std::tie(b->partition, b->offset);
+      });
+      Lsn last = 0;
+      std::set<Lsn> seen;
+      for (const AuditMessage* a : list) {
+        if (a->partition != list.front()->partition) problem("audit key " + key + " spread over partitions");
+        if (a->row.source_lsn > last) {
+          last = a->row.source_lsn;
+          seen.insert(last);
+        } else if (seen.count(a->row.source_lsn) == 0) {
+          problem("audit key " + key + ": out of commit order at offset " + std::to_string(a->offset));
+        }
+      }
+    }
+  }
+
+  const Oracle& oracle_;
+  const std::vector<Recorded>& recorded_;
+  const std::vector<AuditRow>& audit_;
+  const std::set<std::pair<std::string, std::string>>& existing_rows_;
+  Expectations expect_;
+  std::map<std::pair<std::string, Lsn>, std::size_t> by_lsn_;
+  std::map<std::pair<std::string, std::string>, std::vector<std::size_t>> oracle_by_key_;
+  std::map<std::pair<std::string, std::string>, std::vector<const Recorded*>> recorded_by_key_;
+  std::map<Lsn, std::size_t> audit_by_lsn_;
+  std::vector<std::string> problems_;
+};
+
+/// The references and everything in the topics, read after the daemon caught up.
+struct Collected {
+  Oracle oracle;
+  std::vector<Recorded> recorded;
+  std::vector<AuditRow> audit;
+  std::vector<KafkaMessage> messages;
+  std::size_t deletes = 0;
+};
+
+Collected collect(KafkaEnv& env) {
+  Collected c;
+  c.oracle = read_oracle(env.pg());
+  c.recorded = read_recorder(env.pg());
+  c.audit = read_audit_rows(env.pg());
+  for (const auto& change : c.oracle.changes) c.deletes += change.op == 'd' ? 1 : 0;
+  const std::size_t expected_min =
+      env.existing_rows().size() + c.oracle.changes.size() + c.deletes + c.audit.size();
+  ConsumeStats stats;
+  c.messages = env.kafka().consume_all(all_topics(), expected_min, kConsumeTimeout, &stats);
+  EXPECT_EQ(stats.partitions, all_topics().size() * kPartitions);
+  EXPECT_TRUE(stats.errors.empty()) << "consumer errors, first: " << stats.errors.front();
+  return c;
+}
+
+/// Checks what was collected. `min_changes` guards against a vacuous pass (a
+/// workload that did less than intended).
+void verify_all(KafkaEnv& env, const Collected& c, const Expectations& expect, std::size_t min_changes,
+                const char* label) {
+  Verifier verifier(c.oracle, c.recorded, c.audit, env.existing_rows(), expect);
+  const Summary s = verifier.verify(c.messages);
+  std::cout << "[" << label << "] " << c.oracle.txns.size() << " transactions, " << s.oracle_changes
+            << " row changes (" << c.deletes << " deletes), " << c.audit.size() << " audit rows; consumed "
+            << c.messages.size() << " messages: " << s.snapshot_reads << " snapshot reads, " << s.row_messages
+            << " envelopes, " << s.tombstones << " tombstones, " << s.audit_messages << " audit; repeats: "
+            << s.duplicate_rows << " envelopes, " << s.duplicate_audits << " audit" << std::endl;
+  EXPECT_TRUE(verifier.problems().empty()) << verifier.report();
+  EXPECT_GE(s.oracle_changes, min_changes) << "the workload produced fewer changes than intended";
+  EXPECT_GT(c.deletes, 0u);
+  if (!expect.allow_duplicates) {
+    std::size_t customer_envelopes = 0, customer_changes = 0, customer_tombstones = 0, audit_messages = 0;
+    for (const KafkaMessage& m : c.messages) {
+      const bool snapshot_read = m.value && m.value->find("\"op\":\"r\"") != std::string::npos;
+      if (m.topic == kCustomerTopic && !snapshot_read) (m.value ? customer_envelopes : customer_tombstones) += 1;
+      if (m.topic == kAuditTopic) ++audit_messages;
+    }
+    for (const Recorded& r : c.recorded) customer_changes += r.table == "customer" ? 1 : 0;
+    EXPECT_EQ(customer_envelopes, customer_changes) << "customer-topic envelopes vs trigger-recorded changes";
+    EXPECT_EQ(customer_tombstones, c.deletes) << "one tombstone per delete";
+    EXPECT_EQ(audit_messages, c.audit.size()) << "audit-topic messages vs public.audit_logs rows";
+  }
+}
+
+void collect_and_verify(KafkaEnv& env, const Expectations& expect, std::size_t min_changes, const char* label) {
+  verify_all(env, collect(env), expect, min_changes, label);
+}
+
+/// The verifier must reject `messages` (a tampered copy of good data).
+void expect_rejected(KafkaEnv& env, const Collected& c, const std::vector<KafkaMessage>& messages,
+                     const char* tampering) {
+  Verifier verifier(c.oracle, c.recorded, c.audit, env.existing_rows(), Expectations{});
+  verifier.verify(messages);
+  EXPECT_FALSE(verifier.problems().empty()) << "the checks did not notice: " << tampering;
+}
+
+std::unique_ptr<DaemonProcess> start_streaming(KafkaEnv& env) {
+  auto daemon = env.start_daemon();
+  EXPECT_TRUE(daemon->wait_for_output("streaming slot", kStreamingTimeout)) << env.diagnostics(daemon.get());
+  return daemon;
+}
+
+void stop_daemon(KafkaEnv& env, DaemonProcess& daemon) {
+  daemon.terminate();
+  EXPECT_EQ(daemon.wait_exit(std::chrono::seconds(60)), 0) << env.diagnostics(&daemon);
+}
+
+// ---------------------------------------------------------------------------
+
+TEST(Kafka, EveryChangeOnceInCommitOrderPerKey) {
+  KafkaEnv env;
+  auto daemon = start_streaming(env);
+  ASSERT_TRUE(daemon->running());
+
+  PgConn conn = env.pg().connect();
+  Workload workload(conn, 20261125);
+  workload.run(100);
+  ASSERT_TRUE(env.wait_caught_up(daemon.get()));
+  ASSERT_TRUE(daemon->running()) << env.diagnostics(daemon.get());
+
+  const Collected data = collect(env);
+  verify_all(env, data, Expectations{}, 400, "once");
+  stop_daemon(env, *daemon);
+
+  // The checks are not vacuous: tampered copies of the same data fail them.
+  auto find = [&](auto pred) {
+    return std::find_if(data.messages.begin(), data.messages.end(), pred) - data.messages.begin();
+  };
+  const auto envelope = find([](const KafkaMessage& m) { return m.topic == kCustomerTopic && m.value; });
+  const auto tombstone = find([](const KafkaMessage& m) { return m.topic == kCustomerTopic && !m.value; });
+  const auto audit = find([](const KafkaMessage& m) { return m.topic == kAuditTopic; });
+  ASSERT_LT(static_cast<std::size_t>(envelope), data.messages.size());
+  ASSERT_LT(static_cast<std::size_t>(tombstone), data.messages.size());
+  ASSERT_LT(static_cast<std::size_t>(audit), data.messages.size());
+  {
+    auto m = data.messages;
+    m.erase(m.begin() + envelope);
+    expect_rejected(env, data, m, "a lost envelope");
+  }
+  {
+    auto m = data.messages;
+    m.push_back(m[envelope]);
+    m.back().offset = 1 << 30;
+    expect_rejected(env, data, m, "a repeated envelope without a restart");
+  }
+  {
+    auto m = data.messages;
+    m.erase(m.begin() + tombstone);
+    expect_rejected(env, data, m, "a lost tombstone");
+  }
+  {
+    auto m = data.messages;
+    m.erase(m.begin() + audit);
+    expect_rejected(env, data, m, "a lost audit message");
+  }
+  {
+    // Two changes of one customer in swapped order.
+    std::map<std::string, std::vector<std::size_t>> by_key;
+    for (std::size_t i = 0; i < data.messages.size(); ++i) {
+      const KafkaMessage& msg = data.messages[i];
+      if (msg.topic == kCustomerTopic && msg.value && msg.key) by_key[*msg.key].push_back(i);
+    }
+    auto it = std::find_if(by_key.begin(), by_key.end(), [](const auto& kv) { return kv.second.size() >= 2; });
+    ASSERT_NE(it, by_key.end());
+    auto m = data.messages;
+    std::swap(m[it->second[0]].offset, m[it->second[1]].offset);
+    expect_rejected(env, data, m, "two changes of one key in swapped order");
+  }
+}
+
+TEST(Kafka, ProduceErrorsLoseNothing) {
+  KafkaEnv env;
+  auto daemon = start_streaming(env);
+  ASSERT_TRUE(daemon->running());
+  PgConn conn = env.pg().connect();
+  Workload workload(conn, 7);
+
+  // Retriable errors on the produce path, cluster-wide and (countable) on the broker.
+  env.kafka().push_produce_errors(10, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
+  workload.run(30);
+  env.kafka().push_produce_errors(10, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
+  workload.run(30);
+  env.kafka().push_broker_produce_errors(1, 4, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, 20);
+  env.kafka().push_broker_produce_errors(1, 4, RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE, 0);
+  env.kafka().push_broker_produce_errors(1, 4, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, 50);
+  workload.run(40);
+
+  ASSERT_TRUE(env.wait_caught_up(daemon.get()));
+  ASSERT_TRUE(daemon->running()) << env.diagnostics(daemon.get());
+  EXPECT_EQ(env.kafka().broker_produce_errors_pending(1), 0u) << "the injected errors were not all hit";
+  EXPECT_EQ(env.daemon_starts(), 1);
+  collect_and_verify(env, Expectations{}, 400, "produce-errors");
+  stop_daemon(env, *daemon);
+}
+
+TEST(Kafka, BrokerDownThenUpLosesNothing) {
+  KafkaEnv env;
+  auto daemon = start_streaming(env);
+  ASSERT_TRUE(daemon->running());
+  PgConn conn = env.pg().connect();
+  Workload workload(conn, 99);
+
+  // A first part delivered and acknowledged, a second one still in flight when the broker goes.
+  workload.run(25);
+  const Lsn first_part = env.current_wal();
+  ASSERT_TRUE(wait_until([&] { return env.confirmed() >= first_part; }, std::chrono::seconds(60),
+                         std::chrono::milliseconds(20)))
+      << env.diagnostics(daemon.get());
+  workload.run(15);
+  env.kafka().broker_down(1);
+  const Lsn down_at = env.current_wal();  // everything committed later cannot be delivered until up
+  workload.run(30);
+  Lsn confirmed_while_down = 0;
+  const auto down_until = Clock::now() + std::chrono::seconds(5);
+  while (Clock::now() < down_until) {
+    confirmed_while_down = std::max(confirmed_while_down, env.confirmed());
+    ASSERT_TRUE(daemon->running()) << env.diagnostics(daemon.get());
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  confirmed_while_down = std::max(confirmed_while_down, env.confirmed());
+  env.kafka().broker_up(1);
+  workload.run(30);
+
+  ASSERT_TRUE(env.wait_caught_up(daemon.get()));
+  ASSERT_TRUE(daemon->running()) << env.diagnostics(daemon.get());
+
+  // The slot did not move past what Kafka held: no transaction committed after
+  // the broker went down was acknowledged while it was down.
+  const Oracle oracle = read_oracle(env.pg());
+  std::optional<Lsn> first_undeliverable;
+  std::size_t committed_while_down = 0;
+  for (const OracleTxn& t : oracle.txns) {
+    if (t.commit_lsn > down_at) {
+      if (!first_undeliverable) first_undeliverable = t.commit_lsn;
+      ++committed_while_down;
+    }
+  }
+  ASSERT_TRUE(first_undeliverable.has_value());
+  EXPECT_GE(committed_while_down, 25u);
+  EXPECT_GE(confirmed_while_down, first_part);
+  EXPECT_LE(confirmed_while_down, *first_undeliverable)
+      << "slot acknowledged " << format_lsn(confirmed_while_down) << " while the broker was down, past the commit "
+      << format_lsn(*first_undeliverable) << " of a transaction that could not be delivered";
+  std::cout << "[broker-down] down at WAL " << format_lsn(down_at) << ", confirmed while down "
+            << format_lsn(confirmed_while_down) << ", first undeliverable commit " << format_lsn(*first_undeliverable)
+            << std::endl;
+
+  // No restart of the process: no repeats expected. (A session restart inside
+  // the daemon would repeat messages; the log tells.)
+  const bool session_restarted = daemon->log_text().find("reconnecting in") != std::string::npos;
+  if (session_restarted) std::cout << "[broker-down] the daemon restarted its session:\n" << tail_lines(daemon->log_text(), 20);
+  Expectations expect;
+  if (session_restarted) {
+    expect.allow_duplicates = true;
+    expect.kill_positions = {confirmed_while_down};
+  }
+  // Everything at or below the position acknowledged while down is present
+  // (as is everything else: verify_all checks every change).
+  collect_and_verify(env, expect, 400, "broker-down");
+  stop_daemon(env, *daemon);
+}
+
+TEST(Kafka, Kill9RepeatsButNeverLoses) {
+  KafkaEnv env;
+  auto daemon = start_streaming(env);
+  ASSERT_TRUE(daemon->running());
+
+  // The workload runs on its own thread while the daemon is killed and restarted.
+  std::atomic<bool> stop{false};
+  std::string workload_error;
+  PgConn conn = env.pg().connect();
+  Workload workload(conn, 4242);
+  std::thread writer([&] {
+    try {
+      workload.run_until(stop, 250, std::chrono::milliseconds(30));
+    } catch (const std::exception& e) {
+      workload_error = e.what();
+    }
+  });
+  struct Joiner {
+    std::thread& t;
+    std::atomic<bool>& stop;
+    ~Joiner() {
+      stop.store(true);
+      if (t.joinable()) t.join();
+    }
+  } joiner{writer, stop};
+
+  std::vector<Lsn> kill_positions;
+  auto kill_and_record = [&](const char* when) {
+    daemon->kill9();
+    ASSERT_EQ(daemon->wait_exit(std::chrono::seconds(30)), 128 + 9);
+    // Once the walsender has let go of the slot, its position is final.
+    ASSERT_TRUE(wait_until(
+        [&] {
+          return env.pg().scalar("SELECT active FROM pg_replication_slots WHERE slot_name = $1", {kSlot}) == "f";
+        },
+        std::chrono::seconds(30), std::chrono::milliseconds(50)));
+    kill_positions.push_back(env.confirmed());
+    std::cout << "[kill9] killed " << when << " after " << workload.transactions()
+              << " transactions: slot confirmed at " << format_lsn(kill_positions.back()) << ", Postgres checkpoint "
+              << format_lsn(env.checkpoint()) << std::endl;
+  };
+
+  // Kills while the daemon is streaming: each time once it has acknowledged
+  // something since its start, a random moment later.
+  std::mt19937 rng(1);
+  for (int kill = 0; kill < 3; ++kill) {
+    const Lsn from = env.confirmed();
+    ASSERT_TRUE(wait_until([&] { return env.confirmed() > from; }, std::chrono::seconds(60),
+                           std::chrono::milliseconds(20)))
+        << "the daemon made no progress\n" << env.diagnostics(daemon.get());
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(50, 350)(rng)));
+    kill_and_record("while streaming");
+    if (::testing::Test::HasFatalFailure()) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // changes pile up meanwhile
+    daemon = start_streaming(env);
+    ASSERT_TRUE(daemon->running()) << env.diagnostics(daemon.get());
+  }
+
+  // A kill while Kafka is unreachable: the Postgres sink commits (its
+  // checkpoint moves past the slot) while the Kafka sink holds nothing; the
+  // restart must still deliver those changes to Kafka.
+  env.kafka().broker_down(1);
+  const Lsn held = env.confirmed();
+  const bool pg_ahead = wait_until([&] { return env.checkpoint() > held; }, std::chrono::seconds(30),
+                                   std::chrono::milliseconds(50));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  kill_and_record("with the broker down");
+  if (::testing::Test::HasFatalFailure()) return;
+  EXPECT_TRUE(pg_ahead) << "the Postgres checkpoint never got ahead of the slot while Kafka was down";
+  EXPECT_GT(env.checkpoint(), kill_positions.back()) << "the case 'Postgres holds it, Kafka does not' was not set up";
+  env.kafka().broker_up(1);
+  daemon = start_streaming(env);
+  ASSERT_TRUE(daemon->running()) << env.diagnostics(daemon.get());
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  stop.store(true);
+  writer.join();
+  ASSERT_TRUE(workload_error.empty()) << workload_error;
+  ASSERT_TRUE(env.wait_caught_up(daemon.get()));
+  ASSERT_TRUE(daemon->running()) << env.diagnostics(daemon.get());
+
+  Expectations expect;
+  expect.allow_duplicates = true;
+  expect.kill_positions = kill_positions;
+  collect_and_verify(env, expect, 400, "kill9");
+  stop_daemon(env, *daemon);
+}
+
+// Reproducer of a known deviation from Debezium (reported, not fixed here: see
+// the Kafka sink): an UPDATE that changes the primary key must be published as
+// a delete of the old key (+ tombstone) and a create of the new key, or a
+// compacted topic keeps the old key's row forever. Today the sink publishes
+// one "u" under the new key only. Enable once KafkaSink::change handles it.
+TEST(Kafka, PrimaryKeyChangeIsDeleteTombstoneCreate) {
+  KafkaEnv env;
+  auto daemon = start_streaming(env);
+  const std::string old_uuid = "00000000-0000-4000-8000-00000000000a";
+  const std::string new_uuid = "00000000-0000-4000-8000-00000000000b";
+  env.pg().exec("INSERT INTO public.customer (uuid, email) VALUES ('" + old_uuid + "', 'pk@example.com')");
+  env.pg().exec("UPDATE public.customer SET uuid = '" + new_uuid + "' WHERE uuid = '" + old_uuid + "'");
+  ASSERT_TRUE(env.wait_caught_up(daemon.get()));
+  std::map<std::string, std::string> ops;  // key -> ops in partition order, "-" = tombstone
+  for (const KafkaMessage& m : env.kafka().consume_all({kCustomerTopic}, 1, kConsumeTimeout)) {
+    rapidjson::Document value;
+    std::string op = "-";
+    if (m.value) {
+      value.Parse(m.value->c_str());
+      op = value["op"].GetString();
+    }
+    ops[m.key.value_or("(none)")] += op;
+  }
+  EXPECT_EQ(ops["{\"uuid\":\"" + old_uuid + "\"}"], "cd-");
+  EXPECT_EQ(ops["{\"uuid\":\"" + new_uuid + "\"}"], "c");
+  stop_daemon(env, *daemon);
+}
+
+}  // namespace
+}  // namespace cdc::testing
