@@ -1,0 +1,199 @@
+// RollupAggregator: what row changes do to the rollup tables, without a database.
+#include <gtest/gtest.h>
+
+#include "cdc/sinks/audit_mapping.hpp"
+#include "cdc/sinks/decimal.hpp"
+#include "cdc/sinks/rollups.hpp"
+
+namespace cdc::sinks {
+namespace {
+
+using decode::Action;
+using decode::Change;
+using decode::Column;
+using decode::ValueKind;
+
+constexpr std::int64_t kNoon = 1795608000LL * 1000000;  // 2026-11-25 12:00:00 UTC
+const std::string kDay = "2026-11-25";
+const std::string kUuid = "a16edb6b-9623-4f78-abc5-d6139c7684c0";
+
+Column number(const std::string& name, const std::string& text) { return {name, "bigint", ValueKind::Number, text}; }
+Column null(const std::string& name, const std::string& type) { return {name, type, ValueKind::Null, ""}; }
+Column jsonb(const std::string& name, const std::string& text) { return {name, "jsonb", ValueKind::String, text}; }
+Column uuid() { return {"uuid", "uuid", ValueKind::String, kUuid}; }
+
+Column plan_column(std::optional<int> plan) { return plan ? number("plan_id", std::to_string(*plan)) : null("plan_id", "bigint"); }
+Column remaining(const std::optional<std::string>& json) {
+  return json ? jsonb("remaining_resources", *json) : null("remaining_resources", "jsonb");
+}
+
+Change customer(Action action, std::vector<Column> columns, std::vector<Column> identity = {}) {
+  Change change;
+  change.action = action;
+  change.schema = "public";
+  change.table = "customer";
+  change.lsn = 0x1000;
+  change.columns = std::move(columns);
+  change.identity = std::move(identity);
+  return change;
+}
+
+Change update(std::optional<int> old_plan, std::optional<std::string> old_remaining, std::optional<int> new_plan,
+              std::optional<std::string> new_remaining) {
+  return customer(Action::Update, {uuid(), plan_column(new_plan), remaining(new_remaining)},
+                  {uuid(), plan_column(old_plan), remaining(old_remaining)});
+}
+
+Change plan_change(Action action, int id, const std::optional<std::string>& price, int old_id = -1) {
+  Change change;
+  change.action = action;
+  change.schema = "public";
+  change.table = "plans";
+  const Column price_column =
+      price ? Column{"price", "numeric(10,2)", ValueKind::Number, *price} : null("price", "numeric(10,2)");
+  if (action != Action::Delete) change.columns = {number("id", std::to_string(id)), price_column};
+  if (action != Action::Insert) {
+    change.identity = {number("id", std::to_string(old_id < 0 ? id : old_id)), price_column};
+  }
+  return change;
+}
+
+TxnInfo txn(Lsn end = 0x2000) { return TxnInfo{7, end - 0x10, end, kNoon}; }
+
+std::string usage(const RollupDelta& delta, const std::string& resource) {
+  const auto it = delta.usage.find({kDay, kUuid, resource});
+  return it == delta.usage.end() ? "absent" : it->second.to_string();
+}
+
+TEST(RollupAggregator, CustomersFollowInsertsDeletesAndPlanSwitches) {
+  RollupAggregator aggregator;
+  aggregator.add(txn(), customer(Action::Insert, {uuid(), plan_column(1), remaining(std::nullopt)}));
+  aggregator.add(txn(), customer(Action::Insert, {uuid(), plan_column(std::nullopt), remaining(std::nullopt)}));
+  aggregator.add(txn(), update(1, std::nullopt, 2, std::nullopt));
+  aggregator.add(txn(), update(2, std::nullopt, std::nullopt, std::nullopt));
+  aggregator.add(txn(), customer(Action::Delete, {}, {uuid(), plan_column(3), remaining(std::nullopt)}));
+  const RollupDelta& delta = aggregator.delta();
+  EXPECT_EQ(delta.customers.at(1), 0);
+  EXPECT_EQ(delta.customers.at(2), 0);
+  EXPECT_EQ(delta.customers.at(3), -1);
+  EXPECT_FALSE(delta.customers.contains(0));  // no plan is not a plan
+  EXPECT_EQ(delta.plan_changes.at({kDay, 1, 2}), 1);
+  EXPECT_EQ(delta.plan_changes.at({kDay, 2, 0}), 1);  // to no plan is written as 0
+  EXPECT_EQ(delta.plan_changes.size(), 2u);
+  EXPECT_EQ(delta.last_commit_us, kNoon);
+}
+
+TEST(RollupAggregator, UsageIsTheSumOfDecrementsPerKey) {
+  RollupAggregator aggregator;
+  aggregator.add(txn(), update(1, R"({"api_calls": 1000, "storage_gb": 10})", 1, R"({"api_calls": 958, "storage_gb": 10})"));
+  aggregator.add(txn(), update(1, R"({"api_calls": 958, "storage_gb": 10})", 1, R"({"api_calls": 900.5, "storage_gb": 12})"));
+  const RollupDelta& delta = aggregator.delta();
+  EXPECT_EQ(usage(delta, "api_calls"), "99.5");
+  EXPECT_EQ(usage(delta, "storage_gb"), "absent");  // an increase is not consumption
+  EXPECT_TRUE(delta.plan_changes.empty());
+}
+
+TEST(RollupAggregator, PlanResetIsNotConsumption) {
+  RollupAggregator aggregator;
+  aggregator.add(txn(), update(1, R"({"api_calls": 3})", 2, R"({"api_calls": 1})"));
+  EXPECT_TRUE(aggregator.delta().usage.empty());
+  EXPECT_EQ(aggregator.delta().plan_changes.at({kDay, 1, 2}), 1);
+}
+
+TEST(RollupAggregator, OnlyKeysNumericOnBothSidesCount) {
+  RollupAggregator aggregator;
+  aggregator.add(txn(), update(1, R"({"api_calls": 10, "dropped": 5, "text": "7", "nested": {"x": 9}})", 1,
+                               R"({"api_calls": 4, "added": 1, "text": "1", "nested": {"x": 1}})"));
+  const RollupDelta& delta = aggregator.delta();
+  EXPECT_EQ(usage(delta, "api_calls"), "6");
+  EXPECT_EQ(usage(delta, "dropped"), "absent");
+  EXPECT_EQ(usage(delta, "added"), "absent");
+  EXPECT_EQ(usage(delta, "text"), "absent");
+  EXPECT_EQ(usage(delta, "nested"), "absent");
+  EXPECT_EQ(usage(delta, "x"), "absent");
+}
+
+TEST(RollupAggregator, NumbersBeyondTheExactDecimalGoToPostgres) {
+  RollupAggregator aggregator;
+  aggregator.add(txn(), update(1, R"({"a": 0.33333333333333333333, "b": 100000000000000000000000})", 1,
+                               R"({"a": 0.1, "b": 1})"));
+  const RollupDelta& delta = aggregator.delta();
+  ASSERT_EQ(delta.wide_usage.size(), 2u);
+  EXPECT_EQ(delta.wide_usage[0].old_value, "0.33333333333333333333");
+  EXPECT_EQ(delta.wide_usage[1].old_value, "100000000000000000000000");
+  EXPECT_TRUE(delta.usage.empty());
+  EXPECT_FALSE(delta.empty());
+}
+
+TEST(RollupAggregator, PricesKeepTheLastWriteAndDeletes) {
+  RollupAggregator aggregator;
+  aggregator.add(txn(), plan_change(Action::Insert, 4, "5.00"));
+  aggregator.add(txn(), plan_change(Action::Update, 4, "7.50"));
+  aggregator.add(txn(), plan_change(Action::Delete, 2, "19.99"));
+  aggregator.add(txn(), plan_change(Action::Update, 9, "1.00", /*old_id=*/3));
+  const RollupDelta& delta = aggregator.delta();
+  EXPECT_EQ(delta.prices.at(4), std::optional<std::string>("7.50"));
+  EXPECT_EQ(delta.prices.at(2), std::nullopt);
+  EXPECT_EQ(delta.prices.at(3), std::nullopt);  // a moved primary key leaves no price behind
+  EXPECT_EQ(delta.prices.at(9), std::optional<std::string>("1.00"));
+}
+
+TEST(RollupAggregator, TruncateRestartsCustomerCounts) {
+  RollupAggregator aggregator;
+  aggregator.add(txn(), customer(Action::Insert, {uuid(), plan_column(1), remaining(std::nullopt)}));
+  Change truncate = customer(Action::Truncate, {});
+  aggregator.add(txn(), truncate);
+  aggregator.add(txn(), customer(Action::Insert, {uuid(), plan_column(2), remaining(std::nullopt)}));
+  const RollupDelta& delta = aggregator.delta();
+  EXPECT_TRUE(delta.customers_truncated);
+  EXPECT_FALSE(delta.customers.contains(1));
+  EXPECT_EQ(delta.customers.at(2), 1);
+}
+
+TEST(RollupAggregator, StateUpToTheSnapshotIsNotCountedAgainButHistoryIs) {
+  RollupAggregator aggregator;
+  aggregator.set_state_from(0x2000);
+  aggregator.add(txn(0x2000), update(1, R"({"api_calls": 5})", 1, R"({"api_calls": 2})"));
+  aggregator.add(txn(0x2000), update(1, std::nullopt, 2, std::nullopt));
+  aggregator.add(txn(0x2000), plan_change(Action::Update, 2, "3.00"));
+  const RollupDelta& before = aggregator.delta();
+  EXPECT_TRUE(before.customers.empty());
+  EXPECT_TRUE(before.prices.empty());
+  EXPECT_EQ(usage(before, "api_calls"), "3");
+  EXPECT_EQ(before.plan_changes.at({kDay, 1, 2}), 1);
+  aggregator.add(txn(0x2001), update(2, std::nullopt, 1, std::nullopt));
+  EXPECT_EQ(aggregator.delta().customers.at(1), 1);
+  EXPECT_EQ(aggregator.delta().customers.at(2), -1);
+}
+
+TEST(RollupAggregator, MissingColumnIsAMappingError) {
+  RollupAggregator aggregator;
+  EXPECT_THROW(aggregator.add(txn(), customer(Action::Insert, {uuid()})), MappingError);
+  Change bad = customer(Action::Insert, {uuid(), {"plan_id", "bigint", ValueKind::String, "x"}});
+  EXPECT_THROW(aggregator.add(txn(), bad), MappingError);
+}
+
+TEST(Decimal, ParsesCanonicalisesAndDetectsOverflow) {
+  EXPECT_EQ(Decimal::parse("1.50")->to_string(), "1.5");
+  EXPECT_EQ(Decimal::parse("-0.000")->to_string(), "0");
+  EXPECT_EQ(Decimal::parse("12345678901234567890.123456789012345678")->to_string(),
+            "12345678901234567890.123456789012345678");
+  EXPECT_FALSE(Decimal::parse("123456789012345678901"));     // 21 integer digits
+  EXPECT_FALSE(Decimal::parse("0.1234567890123456789"));     // 19 fractional digits
+  EXPECT_FALSE(Decimal::parse("abc"));
+  auto big = *Decimal::parse("99999999999999999999");
+  EXPECT_EQ(Decimal::parse("5")->minus(*Decimal::parse("7.25"))->to_string(), "-2.25");
+  Decimal sum = big;
+  EXPECT_FALSE(sum.add(big));  // 2e38 units do not fit in 128 bits
+  EXPECT_EQ(sum.to_string(), "99999999999999999999");  // unchanged after a refused add
+  const auto negative = *Decimal::parse("-99999999999999999999");
+  EXPECT_FALSE(big.minus(negative).has_value());
+}
+
+TEST(ArrayLiteral, QuotesEveryElement) {
+  EXPECT_EQ(array_literal({}), "{}");
+  EXPECT_EQ(array_literal({"a", "b c", "q\"x", "back\\slash", ""}), R"({"a","b c","q\"x","back\\slash",""})");
+}
+
+}  // namespace
+}  // namespace cdc::sinks
