@@ -2,6 +2,9 @@
 
 #include <poll.h>
 
+#include <algorithm>
+#include <chrono>
+
 #include <fmt/format.h>
 
 namespace cdc::stream {
@@ -134,16 +137,31 @@ void ReplicationStream::send_status(Lsn written, Lsn flushed, bool reply_request
 void ReplicationStream::finish() {
   if (!streaming_) return;
   streaming_ = false;
-  if (PQputCopyEnd(conn_.get(), nullptr) <= 0) return;
+  PGconn* conn = conn_.get();
+  if (PQputCopyEnd(conn, nullptr) <= 0) return;
   flush_output();
-  // Drain what the server still sends until it ends the COPY too.
-  for (int i = 0; i < 1000; ++i) {
+  // Drain what the server still sends until it ends the COPY too. The backlog in
+  // flight can be any number of messages, so the drain is bounded by time, not by
+  // count; and while the COPY is open PQgetResult never returns NULL, so on
+  // timeout give up on the connection (the final status was already sent).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
     char* raw = nullptr;
-    const int length = PQgetCopyData(conn_.get(), &raw, 0);
+    const int length = PQgetCopyData(conn, &raw, 1);
     if (raw != nullptr) PQfreemem(raw);
-    if (length < 0) break;
+    if (length == -1) break;  // the server ended the COPY
+    if (length == -2) return;
+    if (length > 0) continue;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return;
+    pollfd fd{PQsocket(conn), POLLIN, 0};
+    if (::poll(&fd, 1, static_cast<int>(std::min<long long>(left.count(), 100))) > 0 && PQconsumeInput(conn) == 0) return;
   }
-  while (PGresult* result = PQgetResult(conn_.get())) PQclear(result);
+  while (PGresult* result = PQgetResult(conn)) {
+    const ExecStatusType status = PQresultStatus(result);
+    PQclear(result);
+    if (status == PGRES_COPY_BOTH || status == PGRES_COPY_OUT || status == PGRES_COPY_IN) break;
+  }
 }
 
 }  // namespace cdc::stream

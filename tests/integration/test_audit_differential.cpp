@@ -1,0 +1,852 @@
+// Differential tests of the audit sink: the daemon's public.audit_logs must hold
+// exactly the rows the seed's `log_customer_changes` trigger would have written
+// (plus customer_created / customer_deleted), in commit order, once each.
+//
+// The reference is a shadow of the seed trigger installed by the test only
+// (schema test_shadow): the seed's function body verbatim, writing into
+// test_shadow.audit_logs and also recording txid_current(), plus AFTER INSERT /
+// AFTER DELETE row triggers for customer_created / customer_deleted. The
+// workload runs from one connection, sequentially, so that the shadow's id
+// order is the commit order; the daemon's rows (ORDER BY id) are compared with
+// the shadow's row by row.
+
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/daemon_process.hpp"
+#include "support/pg_cluster.hpp"
+
+namespace cdc::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kSlot = "customer_cdc";
+constexpr auto kStreamingTimeout = std::chrono::seconds(60);
+constexpr auto kCatchUpTimeout = std::chrono::seconds(180);
+
+PgClusterOptions cluster_options() {
+  PgClusterOptions options;
+  options.extra_conf = {"track_commit_timestamp = on"};
+  return options;
+}
+
+std::string daemon_config(const PgCluster& pg) {
+  std::ostringstream toml;
+  toml << "log_level = \"debug\"\n"
+       << "[postgres]\n"
+       << "dsn = \"" << pg.conninfo() << "\"\n"
+       << "slot = \"" << kSlot << "\"\n"
+       << "status_interval_ms = 1000\n"
+       << "[rollups]\n"
+       << "enabled = true\n"
+       << "[metrics]\n"
+       << "listen = \"\"\n";
+  return write_temp_file(toml.str(), ".toml");
+}
+
+/// The reference: the seed trigger's logic, verbatim, into test_shadow.audit_logs.
+constexpr const char* kShadowSql = R"sql(
+CREATE SCHEMA test_shadow;
+CREATE TABLE test_shadow.audit_logs (
+    id bigserial PRIMARY KEY,
+    customer_uuid uuid,
+    action text,
+    old_value jsonb,
+    new_value jsonb,
+    xid bigint
+);
+
+-- Copy of the seed's public.log_customer_changes (schema/001_seed.sql): same
+-- logic; only the target table differs, and it records txid_current().
+CREATE FUNCTION test_shadow.log_customer_changes()
+RETURNS TRIGGER
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF (OLD.plan_id IS DISTINCT FROM NEW.plan_id) OR
+     (OLD.remaining_resources IS DISTINCT FROM NEW.remaining_resources) THEN
+    INSERT INTO test_shadow.audit_logs (customer_uuid, action, old_value, new_value, xid)
+    VALUES (
+      NEW.uuid,
+      CASE
+        WHEN OLD.plan_id IS DISTINCT FROM NEW.plan_id THEN 'plan_change'
+        ELSE 'resource_update'
+      END,
+      jsonb_build_object(
+        'plan_id', OLD.plan_id,
+        'remaining_resources', OLD.remaining_resources
+      ),
+      jsonb_build_object(
+        'plan_id', NEW.plan_id,
+        'remaining_resources', NEW.remaining_resources
+      ),
+      txid_current()
+    );
+  END IF;
+  RETURN NEW;
+END;
+$$;
+
+CREATE TRIGGER test_shadow_on_customer_changes
+AFTER UPDATE OF plan_id, remaining_resources ON public.customer
+FOR EACH ROW
+EXECUTE FUNCTION test_shadow.log_customer_changes();
+
+CREATE FUNCTION test_shadow.log_customer_created()
+RETURNS TRIGGER
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  INSERT INTO test_shadow.audit_logs (customer_uuid, action, old_value, new_value, xid)
+  VALUES (NEW.uuid, 'customer_created', NULL,
+          jsonb_build_object('plan_id', NEW.plan_id, 'remaining_resources', NEW.remaining_resources),
+          txid_current());
+  RETURN NEW;
+END;
+$$;
+
+CREATE TRIGGER test_shadow_on_customer_created
+AFTER INSERT ON public.customer
+FOR EACH ROW
+EXECUTE FUNCTION test_shadow.log_customer_created();
+
+CREATE FUNCTION test_shadow.log_customer_deleted()
+RETURNS TRIGGER
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  INSERT INTO test_shadow.audit_logs (customer_uuid, action, old_value, new_value, xid)
+  VALUES (OLD.uuid, 'customer_deleted',
+          jsonb_build_object('plan_id', OLD.plan_id, 'remaining_resources', OLD.remaining_resources),
+          NULL, txid_current());
+  RETURN OLD;
+END;
+$$;
+
+CREATE TRIGGER test_shadow_on_customer_deleted
+AFTER DELETE ON public.customer
+FOR EACH ROW
+EXECUTE FUNCTION test_shadow.log_customer_deleted();
+
+-- A table the daemon does not capture.
+CREATE TABLE public.unrelated_things (id bigserial PRIMARY KEY, note text, payload jsonb);
+)sql";
+
+void install_shadow(PgCluster& pg) { pg.exec(kShadowSql); }
+
+std::string show(const Value& v) { return v ? "'" + *v + "'" : std::string("NULL"); }
+
+std::unique_ptr<DaemonProcess> start_daemon(const std::string& config) {
+  return std::make_unique<DaemonProcess>(std::vector<std::string>{"--config", config, "run"});
+}
+
+/// Slot, checkpoint and daemon log, for failure messages.
+std::string diagnostics(PgCluster& pg, DaemonProcess* daemon) {
+  std::ostringstream out;
+  try {
+    const Rows slot = pg.query(
+        "SELECT active::text, active_pid::text, confirmed_flush_lsn::text, pg_current_wal_lsn()::text "
+        "FROM pg_replication_slots WHERE slot_name = $1",
+        {kSlot});
+    if (slot.empty()) {
+      out << "slot " << kSlot << " does not exist\n";
+    } else {
+      out << "slot active=" << show(slot[0][0]) << " pid=" << show(slot[0][1])
+          << " confirmed_flush_lsn=" << show(slot[0][2]) << " current_wal_lsn=" << show(slot[0][3]) << "\n";
+    }
+    out << "checkpoint lsn=" << show(pg.scalar("SELECT max(lsn)::text FROM customer_cdc.checkpoint"))
+        << ", our rows=" << show(pg.scalar("SELECT count(*) FROM public.audit_logs"))
+        << ", shadow rows=" << show(pg.scalar("SELECT count(*) FROM test_shadow.audit_logs")) << "\n";
+  } catch (const std::exception& e) {
+    out << "(diagnostic query failed: " << e.what() << ")\n";
+  }
+  if (daemon != nullptr) {
+    out << "daemon " << (daemon->running() ? "running" : "exited");
+    if (auto status = daemon->exit_status()) out << " with status " << *status;
+    out << "; log tail:\n" << tail_lines(daemon->log_text(), 60);
+  }
+  return out.str();
+}
+
+/// Waits until the slot's confirmed_flush_lsn reaches the current WAL position
+/// (taken after the workload). The daemon acknowledges only what its sinks hold
+/// durably, so this means every committed change so far is written.
+::testing::AssertionResult wait_caught_up(PgCluster& pg, DaemonProcess* daemon) {
+  const Value target = pg.scalar("SELECT pg_current_wal_lsn()::text");
+  if (!target) return ::testing::AssertionFailure() << "pg_current_wal_lsn() is NULL";
+  const bool ok = wait_until(
+      [&] {
+        if (daemon != nullptr && !daemon->running()) return true;  // fails below, without waiting out the timeout
+        return pg.scalar("SELECT confirmed_flush_lsn >= $1::pg_lsn FROM pg_replication_slots WHERE slot_name = $2",
+                         {*target, kSlot}) == "t";
+      },
+      kCatchUpTimeout, std::chrono::milliseconds(200));
+  if (ok && (daemon == nullptr || daemon->running())) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "slot did not reach " << *target
+                                       << (ok ? " (the daemon exited)" : " within " +
+                                                                             std::to_string(kCatchUpTimeout.count()) + " s")
+                                       << "\n"
+                                       << diagnostics(pg, daemon);
+}
+
+struct Comparison {
+  std::int64_t ours = 0;
+  std::int64_t shadow = 0;
+  std::int64_t differences = 0;
+  std::string first_differences;
+  std::int64_t null_lsn = 0;
+  std::int64_t distinct_lsn = 0;
+};
+
+/// Row-by-row comparison of public.audit_logs (ORDER BY id) with the shadow
+/// (ORDER BY id), in SQL.
+Comparison compare_with_shadow(PgCluster& pg) {
+  Comparison c;
+  c.ours = std::stoll(*pg.scalar("SELECT count(*) FROM public.audit_logs"));
+  c.shadow = std::stoll(*pg.scalar("SELECT count(*) FROM test_shadow.audit_logs"));
+  c.null_lsn = std::stoll(*pg.scalar("SELECT count(*) FROM public.audit_logs WHERE source_lsn IS NULL"));
+  c.distinct_lsn = std::stoll(*pg.scalar("SELECT count(DISTINCT source_lsn) FROM public.audit_logs"));
+  const Rows rows = pg.query(R"sql(
+WITH o AS (
+  SELECT row_number() OVER (ORDER BY id) AS n, id, customer_uuid, action, old_value, new_value,
+         source_xid, created_at, source_lsn
+  FROM public.audit_logs
+), s AS (
+  SELECT row_number() OVER (ORDER BY id) AS n, id, customer_uuid, action, old_value, new_value, xid,
+         pg_xact_commit_timestamp(xid::text::xid) AS commit_ts
+  FROM test_shadow.audit_logs
+)
+SELECT count(*) OVER ()::text,
+       coalesce(o.n, s.n)::text,
+       o.id::text, o.customer_uuid::text, o.action, o.old_value::text, o.new_value::text,
+       o.source_xid::text, o.created_at::text, o.source_lsn::text,
+       s.id::text, s.customer_uuid::text, s.action, s.old_value::text, s.new_value::text,
+       s.xid::text, s.commit_ts::text
+FROM o FULL JOIN s ON o.n = s.n
+WHERE o.n IS NULL OR s.n IS NULL
+   OR o.customer_uuid IS DISTINCT FROM s.customer_uuid
+   OR o.action IS DISTINCT FROM s.action
+   OR o.old_value IS DISTINCT FROM s.old_value
+   OR o.new_value IS DISTINCT FROM s.new_value
+   OR o.source_xid IS DISTINCT FROM s.xid
+   OR s.commit_ts IS NULL
+   OR o.created_at IS DISTINCT FROM s.commit_ts
+ORDER BY coalesce(o.n, s.n)
+LIMIT 10
+)sql");
+  if (!rows.empty()) c.differences = std::stoll(*rows[0][0]);
+  std::ostringstream out;
+  for (const Row& r : rows) {
+    out << "row #" << *r[1] << ":\n"
+        << "  ours:   id=" << show(r[2]) << " uuid=" << show(r[3]) << " action=" << show(r[4])
+        << " old=" << show(r[5]) << " new=" << show(r[6]) << " xid=" << show(r[7]) << " created_at=" << show(r[8])
+        << " lsn=" << show(r[9]) << "\n"
+        << "  shadow: id=" << show(r[10]) << " uuid=" << show(r[11]) << " action=" << show(r[12])
+        << " old=" << show(r[13]) << " new=" << show(r[14]) << " xid=" << show(r[15])
+        << " commit_ts=" << show(r[16]) << "\n";
+  }
+  c.first_differences = out.str();
+  return c;
+}
+
+/// All the checks of a comparison; `min_rows` guards against a vacuous pass.
+void expect_equal_to_shadow(PgCluster& pg, std::int64_t min_rows) {
+  const Comparison c = compare_with_shadow(pg);
+  std::cout << "[differential] ours=" << c.ours << " shadow=" << c.shadow << " differences=" << c.differences
+            << std::endl;
+  EXPECT_GE(c.shadow, min_rows) << "the workload produced fewer shadow rows than expected";
+  EXPECT_EQ(c.ours, c.shadow) << "row counts differ (lost or duplicated entries)";
+  EXPECT_EQ(c.differences, 0) << "first differences:\n" << c.first_differences;
+  EXPECT_EQ(c.null_lsn, 0) << "audit rows without source_lsn";
+  EXPECT_EQ(c.distinct_lsn, c.ours) << "source_lsn values are not unique";
+}
+
+// ---------------------------------------------------------------------------
+// Test 1: a hand-written workload covering the trigger's cases.
+
+constexpr const char* kDecrement =
+    "jsonb_set(coalesce(remaining_resources, '{}'), '{api_calls}', "
+    "to_jsonb(coalesce((remaining_resources->>'api_calls')::numeric, 0) - 1))";
+
+std::string decrement_where(const std::string& where) {
+  return std::string("UPDATE public.customer SET remaining_resources = ") + kDecrement + " WHERE " + where;
+}
+
+void run_mixed_workload(PgConn& c) {
+  auto plan = [](const char* name) { return std::string("(SELECT id FROM public.plans WHERE name = '") + name + "')"; };
+  auto who = [](const char* email) { return std::string("email = '") + email + "'"; };
+
+  // Customers created through auth.users (handle_new_user), one and two per transaction.
+  c.exec("INSERT INTO auth.users (email, raw_user_meta_data) VALUES ('alice@example.com', '{\"name\": \"Alice\"}')");
+  c.exec("INSERT INTO auth.users (email, raw_user_meta_data) VALUES ('bob@example.com', NULL), "
+         "('carol@example.com', '{\"x\": 1}')");
+  // Direct inserts, with and without plan_id.
+  c.exec("INSERT INTO public.customer (uuid, email) VALUES (gen_random_uuid(), 'dave@example.com')");
+  c.exec("INSERT INTO public.customer (uuid, email, plan_id, plan_resources, remaining_resources) "
+         "SELECT gen_random_uuid(), 'erin@example.com', id, resources, resources FROM public.plans WHERE name = 'Pro'");
+  c.exec("INSERT INTO public.customer (uuid, email, plan_id) SELECT gen_random_uuid(), 'frank@example.com', id "
+         "FROM public.plans WHERE name = 'Basic'");
+  c.exec("INSERT INTO public.customer (uuid, email, metadata, remaining_resources) VALUES "
+         "(gen_random_uuid(), 'grace@example.com', '{}', '{\"api_calls\": 3}')");
+
+  // Plan changes: null -> plan, plan -> plan, plan -> null, same plan (no row), several rows at once.
+  c.exec("UPDATE public.customer SET plan_id = " + plan("Basic") + " WHERE " + who("alice@example.com"));
+  c.exec("UPDATE public.customer SET plan_id = " + plan("Pro") + " WHERE " + who("alice@example.com"));
+  c.exec("UPDATE public.customer SET plan_id = NULL WHERE " + who("erin@example.com"));
+  c.exec("UPDATE public.customer SET plan_id = plan_id WHERE " + who("alice@example.com"));
+  c.exec("UPDATE public.customer SET plan_id = " + plan("Enterprise") +
+         " WHERE email IN ('bob@example.com', 'carol@example.com')");
+  c.exec("UPDATE public.customer SET plan_id = " + plan("Basic") + " WHERE " + who("dave@example.com"));
+  // Plan and resources in one statement (the plan-reset trigger overrides the resources).
+  c.exec("UPDATE public.customer SET plan_id = " + plan("Pro") +
+         ", remaining_resources = '{\"api_calls\": 1}' WHERE " + who("grace@example.com"));
+
+  // Resource decrements.
+  for (int i = 0; i < 3; ++i) c.exec(decrement_where(who("alice@example.com")));
+  c.exec(decrement_where("email IN ('bob@example.com', 'carol@example.com', 'erin@example.com')"));
+  // Equal jsonb, different text (dave is on Basic: {"api_calls": 1000, "storage_gb": 10}): no row.
+  c.exec("UPDATE public.customer SET remaining_resources = '{\"storage_gb\": 10.00, \"api_calls\": 1000.0}' WHERE " +
+         who("dave@example.com"));
+  // Same value: no row.
+  c.exec("UPDATE public.customer SET remaining_resources = remaining_resources WHERE " + who("alice@example.com"));
+  // Then a real change from the 1000.0 text.
+  c.exec(decrement_where(who("dave@example.com")));
+  // SQL NULL -> JSON null -> SQL NULL: distinct for the trigger (rows whose old and new values look alike).
+  c.exec("UPDATE public.customer SET remaining_resources = NULL WHERE " + who("frank@example.com"));
+  c.exec("UPDATE public.customer SET remaining_resources = 'null'::jsonb WHERE " + who("frank@example.com"));
+  c.exec("UPDATE public.customer SET remaining_resources = NULL WHERE " + who("frank@example.com"));
+  // Text that needs escaping on the way (COPY, JSON), numbers jsonb keeps exactly (within the
+  // rollups' 20 integer / 18 fractional digits: see NumbersBeyondRollupRangeDoNotStopTheStream).
+  c.exec(R"sql(UPDATE public.customer SET remaining_resources = '{"api_calls": 5, "note": "tab\there, newline\nthere, backslash \\ quote \" unicode ünïcødé ✓ \u0001", "big": 12345678901234567890.123456789012345678, "small": 1e-18, "neg": -98765432109876543210.5, "zero": -0.0, "arr": [1, "two", null, {"k": []}]}' WHERE email = 'grace@example.com')sql");
+  c.exec(decrement_where(who("grace@example.com")));
+  c.exec("UPDATE public.customer SET remaining_resources = jsonb_set(remaining_resources, '{big}', "
+         "to_jsonb((remaining_resources->>'big')::numeric - 0.5)) WHERE " + who("grace@example.com"));
+
+  // Email-only and metadata-only updates through auth.users (handle_user_update), and metadata directly: no rows.
+  c.exec("UPDATE auth.users SET email = 'alice2@example.com' WHERE email = 'alice@example.com'");
+  c.exec("UPDATE auth.users SET raw_user_meta_data = '{\"name\": \"Bob\"}' WHERE email = 'bob@example.com'");
+  c.exec("UPDATE public.customer SET metadata = '{\"vip\": true}', updated_at = now() WHERE " +
+         who("carol@example.com"));
+  c.exec("UPDATE public.customer SET stripe_customer_id = 'cus_123' WHERE " + who("carol@example.com"));
+  // Primary key change alone (no row), then with resources (row under the new uuid).
+  c.exec("UPDATE public.customer SET uuid = gen_random_uuid() WHERE " + who("erin@example.com"));
+  c.exec("UPDATE public.customer SET uuid = gen_random_uuid(), remaining_resources = '{\"api_calls\": 9}' WHERE " +
+         who("erin@example.com"));
+
+  // Several changes to one row in one transaction.
+  c.exec("BEGIN");
+  c.exec(decrement_where(who("carol@example.com")));
+  c.exec(decrement_where(who("carol@example.com")));
+  c.exec("UPDATE public.customer SET plan_id = " + plan("Basic") + " WHERE " + who("carol@example.com"));
+  c.exec(decrement_where(who("carol@example.com")));
+  c.exec("UPDATE public.customer SET metadata = '{\"vip\": false}' WHERE " + who("carol@example.com"));
+  c.exec("COMMIT");
+  // Subtransactions: a rolled-back savepoint's change is not written, a released one's is.
+  c.exec("BEGIN");
+  c.exec(decrement_where(who("carol@example.com")));
+  c.exec("SAVEPOINT a");
+  c.exec(decrement_where(who("carol@example.com")));
+  c.exec("UPDATE public.customer SET plan_id = NULL WHERE " + who("alice2@example.com"));
+  c.exec("ROLLBACK TO SAVEPOINT a");
+  c.exec("SAVEPOINT b");
+  c.exec("UPDATE public.customer SET plan_id = " + plan("Pro") + " WHERE " + who("carol@example.com"));
+  c.exec("RELEASE SAVEPOINT b");
+  c.exec(decrement_where(who("dave@example.com")));
+  c.exec("COMMIT");
+  // Insert, change and delete of one customer within a transaction; re-insert of a deleted uuid.
+  c.exec("BEGIN");
+  c.exec("INSERT INTO public.customer (uuid, email, remaining_resources) VALUES "
+         "('00000000-0000-4000-8000-000000000001', 'henry@example.com', '{\"api_calls\": 2}')");
+  c.exec(decrement_where(who("henry@example.com")));
+  c.exec("DELETE FROM public.customer WHERE " + who("henry@example.com"));
+  c.exec("INSERT INTO public.customer (uuid, email, plan_id) VALUES "
+         "('00000000-0000-4000-8000-000000000001', 'henry2@example.com', " + plan("Basic") + ")");
+  c.exec("COMMIT");
+
+  // Plan price change (plans are streamed, no audit row), and a plan delete:
+  // its customers go to plan NULL through ON DELETE SET NULL (the plan-reset
+  // trigger and the audit trigger fire).
+  c.exec("UPDATE public.plans SET price = 24.99, updated_at = now() WHERE name = 'Pro'");
+  c.exec("INSERT INTO public.plans (name, price, benefits, resources) VALUES "
+         "('Temp', 1.00, '[]', '{\"api_calls\": 7, \"storage_gb\": 1}')");
+  c.exec("UPDATE public.customer SET plan_id = " + plan("Temp") +
+         " WHERE email IN ('bob@example.com', 'dave@example.com', 'henry2@example.com')");
+  c.exec(decrement_where(who("bob@example.com")));
+  c.exec("DELETE FROM public.plans WHERE name = 'Temp'");
+
+  // Deletes.
+  c.exec("DELETE FROM public.customer WHERE " + who("erin@example.com"));
+  c.exec("DELETE FROM public.customer WHERE email IN ('frank@example.com', 'grace@example.com')");
+
+  // A rolled-back transaction: nothing is written.
+  c.exec("BEGIN");
+  c.exec("UPDATE public.customer SET plan_id = " + plan("Enterprise") + " WHERE " + who("alice2@example.com"));
+  c.exec("INSERT INTO public.customer (uuid, email) VALUES (gen_random_uuid(), 'ghost@example.com')");
+  c.exec("DELETE FROM public.customer WHERE " + who("bob@example.com"));
+  c.exec(decrement_where("true"));
+  c.exec("ROLLBACK");
+
+  // Unrelated table, alone and together with a customer change.
+  c.exec("INSERT INTO public.unrelated_things (note, payload) SELECT 'n' || g, jsonb_build_object('g', g) "
+         "FROM generate_series(1, 200) g");
+  c.exec("BEGIN");
+  c.exec("INSERT INTO public.unrelated_things (note) VALUES ('with a customer change')");
+  c.exec(decrement_where(who("alice2@example.com")));
+  c.exec("UPDATE public.unrelated_things SET note = 'x' WHERE id < 10");
+  c.exec("COMMIT");
+
+  // One big transaction: 50,000 customers, then one UPDATE of every customer.
+  c.exec("INSERT INTO auth.users (email, raw_user_meta_data) "
+         "SELECT 'bulk' || g || '@example.com', jsonb_build_object('n', g) FROM generate_series(1, 50000) g");
+  c.exec("UPDATE public.customer SET remaining_resources = jsonb_build_object('api_calls', 100, 'storage_gb', 1)");
+
+  // Small transactions after the big one.
+  c.exec(decrement_where(who("alice2@example.com")));
+  c.exec("DELETE FROM public.customer WHERE email = 'bulk17@example.com'");
+  c.exec("UPDATE public.customer SET plan_id = " + plan("Enterprise") + " WHERE email = 'bulk18@example.com'");
+}
+
+TEST(AuditDifferential, MixedWorkloadEqualsTrigger) {
+  PgCluster pg(cluster_options());
+  install_shadow(pg);
+  const std::string config = daemon_config(pg);
+  auto daemon = start_daemon(config);
+  ASSERT_TRUE(daemon->wait_for_output("streaming slot", kStreamingTimeout)) << diagnostics(pg, daemon.get());
+
+  const auto started = Clock::now();
+  run_mixed_workload(pg.conn());
+  const auto workload_seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  ASSERT_TRUE(wait_caught_up(pg, daemon.get()));
+  std::cout << "[differential] workload " << workload_seconds << " s, caught up after "
+            << std::chrono::duration<double>(Clock::now() - started).count() << " s" << std::endl;
+  ASSERT_TRUE(daemon->running()) << diagnostics(pg, daemon.get());
+
+  expect_equal_to_shadow(pg, 100000);
+  // Guards against a vacuous comparison (a shadow or workload that does less than intended).
+  EXPECT_EQ(pg.scalar("SELECT count(*) FROM test_shadow.audit_logs WHERE action = 'customer_created'"), "50009");
+  EXPECT_EQ(pg.scalar("SELECT count(*) FROM public.audit_logs WHERE action = 'customer_deleted'"), "5");
+
+  daemon->terminate();
+  EXPECT_EQ(daemon->wait_exit(std::chrono::seconds(60)), 0) << diagnostics(pg, daemon.get());
+}
+
+// ---------------------------------------------------------------------------
+// Random workload for the restart tests: each operation its own transaction.
+
+class RandomWorkload {
+ public:
+  RandomWorkload(PgConn& conn, std::uint32_t seed) : c_(conn), rng_(seed) {}
+
+  /// Loads the customers that exist now (after setup).
+  void load_pool() {
+    pool_.clear();
+    for (const Row& r : c_.query("SELECT c.uuid::text, (u.id IS NOT NULL)::text FROM public.customer c "
+                                 "LEFT JOIN auth.users u ON u.id = c.uuid ORDER BY c.email")) {
+      pool_.push_back(Customer{*r[0], *r[1] == "t"});
+    }
+  }
+
+  /// One random operation (one transaction, committed or rolled back).
+  void step() {
+    const int roll = pick(0, 99);
+    if (pool_.size() < 20 || roll < 10) return create_via_auth();
+    if (roll < 15) return insert_direct();
+    if (roll < 33) return single("UPDATE public.customer SET plan_id = " + random_plan() + " WHERE uuid = $1");
+    if (roll < 60) return single(decrement_where("uuid = $1::uuid"));
+    if (roll < 64) {
+      // equal value, different text (api_calls * 1.0): no row unless the key is missing
+      return single("UPDATE public.customer SET remaining_resources = jsonb_set(remaining_resources, '{api_calls}', "
+                    "to_jsonb((remaining_resources->>'api_calls')::numeric * 1.0)) WHERE uuid = $1 "
+                    "AND remaining_resources ? 'api_calls'");
+    }
+    if (roll < 69) return update_email();
+    if (roll < 73) return single("UPDATE public.customer SET metadata = jsonb_build_object('r', random()) "
+                                 "WHERE uuid = $1");
+    if (roll < 83) return multi_change();
+    if (roll < 87) return delete_one();
+    if (roll < 90) return rolled_back();
+    if (roll < 94) {
+      c_.exec("INSERT INTO public.unrelated_things (note) VALUES ('w" + std::to_string(counter_++) + "')");
+      return;
+    }
+    if (roll < 97) {
+      c_.exec("UPDATE public.plans SET price = price + 1, updated_at = now() WHERE id = " +
+              std::to_string(pick(1, 3)));
+      return;
+    }
+    if (roll < 98) return plan_delete();
+    return savepoints();
+  }
+
+  /// One transaction updating `rows` customers.
+  void big_update(int rows) {
+    c_.exec(std::string("UPDATE public.customer SET remaining_resources = ") + kDecrement +
+            " WHERE uuid IN (SELECT uuid FROM public.customer ORDER BY email LIMIT " + std::to_string(rows) + ")");
+  }
+
+ private:
+  struct Customer {
+    std::string uuid;
+    bool has_user = false;
+  };
+
+  int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
+  std::size_t pick_index() { return static_cast<std::size_t>(pick(0, static_cast<int>(pool_.size()) - 1)); }
+  std::string random_plan() {
+    const int p = pick(0, 3);
+    return p == 0 ? "NULL" : std::to_string(p);
+  }
+  void single(const std::string& sql) { c_.query(sql, {pool_[pick_index()].uuid}); }
+
+  void create_via_auth() {
+    const int n = pick(1, 3);
+    std::string sql = "INSERT INTO auth.users (email, raw_user_meta_data) VALUES ";
+    for (int i = 0; i < n; ++i) {
+      if (i > 0) sql += ", ";
+      sql += "('w" + std::to_string(counter_++) + "@example.com', '{\"w\": true}')";
+    }
+    for (const Row& r : c_.query(sql + " RETURNING id::text")) pool_.push_back(Customer{*r[0], true});
+  }
+
+  void insert_direct() {
+    const std::string plan = random_plan();
+    const Value uuid = c_.scalar(
+        "INSERT INTO public.customer (uuid, email, plan_id, remaining_resources) VALUES (gen_random_uuid(), $1, " +
+            plan + ", (SELECT resources FROM public.plans WHERE id = " + (plan == "NULL" ? "0" : plan) +
+            ")) RETURNING uuid::text",
+        {"d" + std::to_string(counter_++) + "@example.com"});
+    pool_.push_back(Customer{*uuid, false});
+  }
+
+  void update_email() {
+    const Customer& c = pool_[pick_index()];
+    if (c.has_user) {
+      c_.query("UPDATE auth.users SET email = $2 WHERE id = $1",
+               {c.uuid, "e" + std::to_string(counter_++) + "@example.com"});
+    } else {
+      c_.query("UPDATE public.customer SET email = $2 WHERE uuid = $1",
+               {c.uuid, "e" + std::to_string(counter_++) + "@example.com"});
+    }
+  }
+
+  void multi_change() {
+    const int n = pick(2, 5);
+    const std::size_t same = pick_index();
+    c_.exec("BEGIN");
+    for (int i = 0; i < n; ++i) {
+      const std::string& uuid = pool_[pick(0, 1) == 0 ? same : pick_index()].uuid;
+      if (pick(0, 2) == 0) {
+        c_.query("UPDATE public.customer SET plan_id = " + random_plan() + " WHERE uuid = $1", {uuid});
+      } else {
+        c_.query(decrement_where("uuid = $1::uuid"), {uuid});
+      }
+    }
+    c_.exec("COMMIT");
+  }
+
+  void delete_one() {
+    const std::size_t i = pick_index();
+    c_.query("DELETE FROM public.customer WHERE uuid = $1", {pool_[i].uuid});
+    pool_.erase(pool_.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+
+  void rolled_back() {
+    c_.exec("BEGIN");
+    c_.query(decrement_where("uuid = $1::uuid"), {pool_[pick_index()].uuid});
+    c_.query("UPDATE public.customer SET plan_id = " + random_plan() + " WHERE uuid = $1", {pool_[pick_index()].uuid});
+    c_.exec("INSERT INTO public.customer (uuid, email) VALUES (gen_random_uuid(), 'rb" + std::to_string(counter_++) +
+            "@example.com')");
+    c_.exec("ROLLBACK");
+  }
+
+  void plan_delete() {
+    const std::string name = "tmp" + std::to_string(counter_++);
+    c_.exec("INSERT INTO public.plans (name, price, benefits, resources) VALUES ('" + name +
+            "', 2.50, '[]', '{\"api_calls\": 11}')");
+    for (int i = 0; i < 3; ++i) {
+      c_.query("UPDATE public.customer SET plan_id = (SELECT id FROM public.plans WHERE name = $2) WHERE uuid = $1",
+               {pool_[pick_index()].uuid, name});
+    }
+    c_.exec("DELETE FROM public.plans WHERE name = '" + name + "'");
+  }
+
+  void savepoints() {
+    c_.exec("BEGIN");
+    c_.query(decrement_where("uuid = $1::uuid"), {pool_[pick_index()].uuid});
+    c_.exec("SAVEPOINT s");
+    c_.query(decrement_where("uuid = $1::uuid"), {pool_[pick_index()].uuid});
+    c_.exec("ROLLBACK TO SAVEPOINT s");
+    c_.query("UPDATE public.customer SET plan_id = " + random_plan() + " WHERE uuid = $1", {pool_[pick_index()].uuid});
+    c_.exec("COMMIT");
+  }
+
+  PgConn& c_;
+  std::mt19937 rng_;
+  std::vector<Customer> pool_;
+  std::uint64_t counter_ = 0;
+};
+
+/// Runs `steps` random transactions (plus two 5k-row transactions) on its own
+/// connection in a background thread.
+class WorkloadThread {
+ public:
+  /// The steps run in `chunks` chunks; chunk k starts once `events` >= k (or
+  /// after a bounded wait), so that the workload overlaps the kills however fast
+  /// the machine is.
+  WorkloadThread(const PgCluster& pg, std::uint32_t seed, int steps, int chunks, const std::atomic<int>& events)
+      : thread_([this, &pg, seed, steps, chunks, &events] { run(pg, seed, steps, chunks, events); }) {}
+  ~WorkloadThread() {
+    if (thread_.joinable()) thread_.join();
+  }
+  bool done() const { return done_.load(); }
+  int completed() const { return completed_.load(); }
+  void join() { thread_.join(); }
+  std::string error() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return error_;
+  }
+
+ private:
+  void run(const PgCluster& pg, std::uint32_t seed, int steps, int chunks, const std::atomic<int>& events) {
+    try {
+      PgConn conn = pg.connect();
+      RandomWorkload w(conn, seed);
+      w.load_pool();
+      const int chunk = (steps + chunks - 1) / chunks;
+      for (int i = 0; i < steps; ++i) {
+        if (i % chunk == 0) {
+          wait_until([&] { return events.load() >= i / chunk; }, std::chrono::seconds(30),
+                     std::chrono::milliseconds(5));
+        }
+        if (i == steps / 3 || i == 2 * steps / 3) w.big_update(5000);
+        w.step();
+        completed_.store(i + 1);
+      }
+    } catch (const std::exception& e) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      error_ = std::string("workload failed after ") + std::to_string(completed_.load()) + " steps: " + e.what();
+    }
+    done_.store(true);
+  }
+
+  std::atomic<bool> done_{false};
+  std::atomic<int> completed_{0};
+  mutable std::mutex mutex_;
+  std::string error_;
+  std::thread thread_;  // last: starts after the other members exist
+};
+
+void create_initial_customers(PgCluster& pg, int n) {
+  pg.exec("INSERT INTO auth.users (email, raw_user_meta_data) SELECT 'init' || g || '@example.com', '{}' "
+          "FROM generate_series(1, " + std::to_string(n) + ") g");
+  pg.exec("UPDATE public.customer SET plan_id = 1 + (hashtext(email) & 3) % 3 WHERE email LIKE 'init%'");
+}
+
+// ---------------------------------------------------------------------------
+// Test 2: kill -9 at random moments while a workload runs.
+
+TEST(AuditDifferential, SurvivesKill9Restarts) {
+  constexpr std::uint32_t kSeed = 20240601;
+  constexpr int kSteps = 3000;
+  constexpr int kMinKills = 8;
+  constexpr auto kKillPhaseLimit = std::chrono::seconds(90);
+
+  PgCluster pg(cluster_options());
+  install_shadow(pg);
+  const std::string config = daemon_config(pg);
+  std::vector<std::unique_ptr<DaemonProcess>> previous;  // kept for their logs
+  auto daemon = start_daemon(config);
+  ASSERT_TRUE(daemon->wait_for_output("streaming slot", kStreamingTimeout)) << diagnostics(pg, daemon.get());
+  create_initial_customers(pg, 6000);
+
+  std::mt19937 rng(kSeed);
+  int kills = 0;
+  int kills_while_streaming = 0;
+  int kills_after_workload = 0;
+  int kills_during_workload = 0;
+  bool sigterm_done = false;
+  int unexpected_exits = 0;
+  const auto started = Clock::now();
+  {
+    std::atomic<int> events{0};  // kills and stops so far
+    WorkloadThread workload(pg, kSeed + 1, kSteps, kMinKills + 2, events);
+    while ((!workload.done() || kills < kMinKills) && Clock::now() - started < kKillPhaseLimit) {
+      // Every other kill lands at a random moment after the daemon streams (in the
+      // middle of its work); the others at any moment, startup included.
+      if (kills % 2 == 0 && !daemon->wait_for_output("streaming slot", kStreamingTimeout)) {
+        ADD_FAILURE() << "the restarted daemon does not stream\n" << diagnostics(pg, daemon.get());
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(200, 1500)(rng)));
+      if (!daemon->running()) {
+        ++unexpected_exits;
+        ADD_FAILURE() << "the daemon exited by itself (kill #" << kills << ")\n" << diagnostics(pg, daemon.get());
+      } else if (!sigterm_done && kills >= kMinKills / 2) {
+        // One orderly stop/start cycle in the middle: wait until it streams, then SIGTERM.
+        EXPECT_TRUE(daemon->wait_for_output("streaming slot", kStreamingTimeout)) << diagnostics(pg, daemon.get());
+        daemon->terminate();
+        const std::optional<int> status = daemon->wait_exit(std::chrono::seconds(60));
+        EXPECT_EQ(status, 0) << "SIGTERM must stop the daemon with exit code 0\n" << diagnostics(pg, daemon.get());
+        EXPECT_NE(daemon->log_text().find("stopped"), std::string::npos) << diagnostics(pg, daemon.get());
+        if (!status) {
+          // Hung: end it so that the rest of the test still runs.
+          daemon->kill9();
+          daemon->wait_exit(std::chrono::seconds(10));
+        }
+        sigterm_done = true;
+      } else {
+        const bool was_streaming = daemon->log_text().find("streaming slot") != std::string::npos;
+        daemon->kill9();
+        EXPECT_EQ(daemon->wait_exit(std::chrono::seconds(10)), 128 + SIGKILL);
+        ++kills;
+        if (was_streaming) ++kills_while_streaming;
+        if (workload.done()) ++kills_after_workload;
+        if (workload.completed() > 0 && !workload.done()) ++kills_during_workload;
+      }
+      previous.push_back(std::move(daemon));
+      daemon = start_daemon(config);
+      events.fetch_add(1);
+    }
+    events.store(1 << 20);  // the rest of the workload (if any) runs unpaced
+    workload.join();
+    EXPECT_EQ(workload.error(), "");
+    EXPECT_EQ(workload.completed(), kSteps);
+  }
+  std::cout << "[differential] " << kills << " kills (" << kills_while_streaming << " while streaming, "
+            << kills_during_workload << " during the workload, " << kills_after_workload
+            << " after it), workload and kill phase "
+            << std::chrono::duration<double>(Clock::now() - started).count() << " s" << std::endl;
+  EXPECT_GE(kills, kMinKills);
+  EXPECT_GE(kills_while_streaming, kMinKills / 2);
+  EXPECT_GE(kills_during_workload, kMinKills / 2);
+  EXPECT_TRUE(sigterm_done);
+  EXPECT_EQ(unexpected_exits, 0);
+
+  ASSERT_TRUE(daemon->wait_for_output("streaming slot", kStreamingTimeout)) << diagnostics(pg, daemon.get());
+  ASSERT_TRUE(wait_caught_up(pg, daemon.get()));
+  ASSERT_TRUE(daemon->running()) << diagnostics(pg, daemon.get());
+  expect_equal_to_shadow(pg, 2 * 6000 + 2 * 5000 + kSteps / 2);
+
+  daemon->terminate();
+  EXPECT_EQ(daemon->wait_exit(std::chrono::seconds(60)), 0) << diagnostics(pg, daemon.get());
+}
+
+// ---------------------------------------------------------------------------
+// Test 3: an orderly stop mid-stream, changes while the daemon is down, restart.
+
+TEST(AuditDifferential, RestartResumesWithoutDuplicates) {
+  PgCluster pg(cluster_options());
+  install_shadow(pg);
+  const std::string config = daemon_config(pg);
+  auto daemon = start_daemon(config);
+  ASSERT_TRUE(daemon->wait_for_output("streaming slot", kStreamingTimeout)) << diagnostics(pg, daemon.get());
+
+  create_initial_customers(pg, 20000);
+  RandomWorkload w(pg.conn(), 7);
+  w.load_pool();
+  for (int i = 0; i < 300; ++i) w.step();
+  ASSERT_TRUE(wait_caught_up(pg, daemon.get()));
+  const std::int64_t after_first_batch = std::stoll(*pg.scalar("SELECT count(*) FROM public.audit_logs"));
+  ASSERT_GT(after_first_batch, 2 * 20000) << diagnostics(pg, daemon.get());
+
+  // More changes, then SIGTERM while the daemon lags behind: a lock on
+  // public.audit_logs (as a long migration would take) holds its writer, so the
+  // reader stops reading and thousands of messages wait in the socket buffers
+  // when it stops. The lock is released after the SIGTERM.
+  PgConn locker = pg.connect();
+  locker.exec("BEGIN; LOCK TABLE public.audit_logs IN EXCLUSIVE MODE");
+  for (int i = 0; i < 200; ++i) w.step();
+  w.big_update(20000);
+  {
+    const Value target = pg.scalar("SELECT pg_current_wal_lsn()::text");
+    // Until the server has sent everything or is blocked on the full socket (bounded; either is fine).
+    wait_until([&] {
+      return pg.scalar("SELECT r.sent_lsn >= $1::pg_lsn FROM pg_stat_replication r "
+                       "JOIN pg_replication_slots s ON s.active_pid = r.pid WHERE s.slot_name = $2",
+                       {*target, kSlot}) == "t";
+    }, std::chrono::seconds(5), std::chrono::milliseconds(100));
+  }
+  daemon->terminate();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  locker.exec("COMMIT");
+  const std::optional<int> status = daemon->wait_exit(std::chrono::seconds(60));
+  EXPECT_EQ(status, 0) << "SIGTERM must stop the daemon with exit code 0\n" << diagnostics(pg, daemon.get());
+  EXPECT_NE(daemon->log_text().find("stopped"), std::string::npos) << diagnostics(pg, daemon.get());
+  if (!status) {
+    // Hung: end it so that the rest of the test still checks the resume.
+    daemon->kill9();
+    daemon->wait_exit(std::chrono::seconds(10));
+  }
+  // What was written so far is a prefix of the shadow: nothing beyond it, nothing out of order.
+  {
+    const Comparison partial = compare_with_shadow(pg);
+    EXPECT_LE(partial.ours, partial.shadow);
+    EXPECT_EQ(partial.differences, partial.shadow - partial.ours)
+        << "the rows written before the stop are not a prefix of the shadow:\n"
+        << partial.first_differences;
+  }
+
+  // Changes while the daemon is down.
+  for (int i = 0; i < 300; ++i) w.step();
+  w.big_update(3000);
+
+  auto restarted = start_daemon(config);
+  ASSERT_TRUE(restarted->wait_for_output("streaming slot", kStreamingTimeout)) << diagnostics(pg, restarted.get());
+  for (int i = 0; i < 100; ++i) w.step();
+  ASSERT_TRUE(wait_caught_up(pg, restarted.get()));
+  ASSERT_TRUE(restarted->running()) << diagnostics(pg, restarted.get());
+  expect_equal_to_shadow(pg, after_first_batch + 20000 + 3000);
+
+  restarted->terminate();
+  EXPECT_EQ(restarted->wait_exit(std::chrono::seconds(60)), 0) << diagnostics(pg, restarted.get());
+  EXPECT_NE(restarted->log_text().find("stopped"), std::string::npos);
+}
+
+// ---------------------------------------------------------------------------
+// Test 4: jsonb numbers of any size are valid remaining_resources values; the
+// audit entries for them must be written like any other (the rollups'
+// fixed-precision arithmetic must not stop the stream).
+
+TEST(AuditDifferential, NumbersBeyondRollupRangeDoNotStopTheStream) {
+  PgCluster pg(cluster_options());
+  install_shadow(pg);
+  const std::string config = daemon_config(pg);
+  auto daemon = start_daemon(config);
+  ASSERT_TRUE(daemon->wait_for_output("streaming slot", kStreamingTimeout)) << diagnostics(pg, daemon.get());
+
+  PgConn& c = pg.conn();
+  c.exec("INSERT INTO public.customer (uuid, email, remaining_resources) VALUES (gen_random_uuid(), "
+         "'huge@example.com', '{\"api_calls\": 10, \"big\": 123456789012345678901234567890, \"tiny\": 1e-30}')");
+  // A change of another key while the huge values stay as they are.
+  c.exec(decrement_where("email = 'huge@example.com'"));
+  // A change of the huge values themselves.
+  c.exec("UPDATE public.customer SET remaining_resources = remaining_resources || jsonb_build_object("
+         "'big', (remaining_resources->>'big')::numeric - 1, 'tiny', (remaining_resources->>'tiny')::numeric / 2) "
+         "WHERE email = 'huge@example.com'");
+  // Changes after them must still arrive.
+  c.exec("INSERT INTO auth.users (email) VALUES ('after@example.com')");
+  c.exec("UPDATE public.customer SET plan_id = 2 WHERE email = 'after@example.com'");
+  c.exec(decrement_where("email = 'after@example.com'"));
+
+  ASSERT_TRUE(wait_caught_up(pg, daemon.get()));
+  expect_equal_to_shadow(pg, 6);
+
+  daemon->terminate();
+  EXPECT_EQ(daemon->wait_exit(std::chrono::seconds(60)), 0) << diagnostics(pg, daemon.get());
+}
+
+}  // namespace
+}  // namespace cdc::testing
