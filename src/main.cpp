@@ -2,6 +2,8 @@
 // analytics rollups and Kafka events.
 #include <CLI/CLI.hpp>
 
+#include <malloc.h>
+
 #include <cstdlib>
 #include <iostream>
 
@@ -24,6 +26,9 @@ constexpr int kExitUsage = 2;
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Few malloc arenas: the reader, writer and librdkafka threads would each
+  // grow their own, and peak RSS is part of the contract (bounded memory).
+  mallopt(M_ARENA_MAX, 2);
   using namespace cdc::app;
   CLI::App app{"customer-cdc: streams committed changes of the SaaS billing schema from a PostgreSQL logical "
                "replication slot (wal2json) into audit entries, analytics rollups and Kafka events."};

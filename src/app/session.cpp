@@ -1,5 +1,6 @@
 #include "cdc/app/session.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <thread>
 
@@ -23,6 +24,7 @@ constexpr std::size_t kBatchBytes = 256 * 1024;
 constexpr auto kPollInterval = std::chrono::milliseconds(100);
 constexpr auto kMinStatusGap = std::chrono::milliseconds(200);
 constexpr auto kDrainTimeout = std::chrono::milliseconds(5000);
+constexpr auto kIdleFlushDelay = std::chrono::milliseconds(20);
 
 std::string escape_table_name(const std::string& table) {
   // wal2json's add-tables separates with commas; a literal comma is escaped with a backslash.
@@ -76,21 +78,38 @@ class Writer {
 
  private:
   void loop() {
+    /// Whether a transaction was taken since the last flush, and when the first was.
+    bool unflushed = false;
+    Clock::time_point unflushed_since{};
     for (;;) {
-      std::optional<EventBatch> batch = queue_.pop(kPollInterval);
-      if (!batch) {
-        if (queue_.closed()) break;
+      auto timeout = kPollInterval;
+      if (unflushed) {
+        const auto left = unflushed_since + kIdleFlushDelay - Clock::now();
+        timeout = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(left),
+                             std::chrono::milliseconds(0), kPollInterval);
+      }
+      std::optional<EventBatch> batch = queue_.pop(timeout);
+      if (batch) {
+        for (const StreamEvent& event : *batch) {
+          // On shutdown, make complete transactions durable before a new one starts,
+          // so that only a partial transaction at the very end is dropped.
+          if (event.change.action == decode::Action::Begin && stop_.load()) dispatcher_.flush();
+          dispatcher_.handle(event);
+          if (event.change.action == decode::Action::Commit && !unflushed) {
+            unflushed = true;
+            unflushed_since = Clock::now();
+          }
+        }
+      } else if (queue_.closed()) {
+        break;
+      }
+      // Caught up: flush, but let a few milliseconds of small transactions
+      // share one sink transaction (each costs a round trip and a WAL flush).
+      if (!dispatcher_.in_transaction() && queue_.empty() &&
+          (!unflushed || Clock::now() - unflushed_since >= kIdleFlushDelay)) {
         dispatcher_.flush();
-        publish();
-        continue;
+        unflushed = false;
       }
-      for (const StreamEvent& event : *batch) {
-        // On shutdown, make complete transactions durable before a new one starts,
-        // so that only a partial transaction at the very end is dropped.
-        if (event.change.action == decode::Action::Begin && stop_.load()) dispatcher_.flush();
-        dispatcher_.handle(event);
-      }
-      if (queue_.empty()) dispatcher_.flush();
       publish();
     }
     if (dispatcher_.in_transaction()) {

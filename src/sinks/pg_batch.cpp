@@ -44,14 +44,52 @@ pg::Result PgBatch::exec_params(const std::string& sql, const pg::Params& params
   return conn_.exec_params(sql, params);
 }
 
+namespace {
+
+constexpr std::size_t kMaxDeferredBytes = 4 * 1024 * 1024;
+
+}  // namespace
+
+void PgBatch::defer(const std::string& sql) {
+  deferred_ += sql;
+  deferred_ += ";\n";
+  if (deferred_.size() >= kMaxDeferredBytes) {
+    ensure_open();
+    end_copy();
+    conn_.exec(deferred_);
+    deferred_.clear();
+  }
+}
+
+void PgBatch::defer_params(const std::string& sql, const pg::Params& params) {
+  std::string bound;
+  bound.reserve(sql.size() + 64);
+  for (std::size_t i = 0; i < sql.size(); ++i) {
+    if (sql[i] == '$' && i + 1 < sql.size() && sql[i + 1] >= '1' && sql[i + 1] <= '9') {
+      std::size_t j = i + 1;
+      std::size_t index = 0;
+      while (j < sql.size() && sql[j] >= '0' && sql[j] <= '9') index = index * 10 + static_cast<std::size_t>(sql[j++] - '0');
+      const auto& value = params.at(index - 1);
+      bound += value ? conn_.quote_literal(*value) : std::string("NULL");
+      i = j - 1;
+    } else {
+      bound += sql[i];
+    }
+  }
+  defer(bound);
+}
+
 void PgBatch::commit(const std::string& final_sql) {
   ensure_open();
   end_copy();
   open_ = false;
-  conn_.exec(final_sql + ";\nCOMMIT");
+  std::string sql = std::move(deferred_);
+  deferred_.clear();
+  conn_.exec(sql + final_sql + ";\nCOMMIT");
 }
 
 void PgBatch::rollback() noexcept {
+  deferred_.clear();
   if (!open_) return;
   open_ = false;
   copy_target_.clear();

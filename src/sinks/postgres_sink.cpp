@@ -60,7 +60,7 @@ void PostgresSink::commit(const TxnInfo& txn) {
 }
 
 bool PostgresSink::batch_has_rows() const {
-  if (batch_.open()) return true;
+  if (batch_.has_work()) return true;
   for (const auto& part : parts_) {
     if (part->has_pending()) return true;
   }

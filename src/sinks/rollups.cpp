@@ -222,9 +222,9 @@ void RollupPart::write(PgBatch& batch) {
   if (delta.empty()) return;
   const std::string updated_at = format_timestamp_utc(delta.last_commit_us);
 
-  if (delta.plans_truncated) batch.exec("DELETE FROM customer_cdc.plan_price");
+  if (delta.plans_truncated) batch.defer("DELETE FROM customer_cdc.plan_price");
   if (delta.customers_truncated) {
-    batch.exec_params("UPDATE analytics.plan_rollup SET customers = 0, mrr = 0, updated_at = $1", {updated_at});
+    batch.defer_params("UPDATE analytics.plan_rollup SET customers = 0, mrr = 0, updated_at = $1", {updated_at});
   }
   std::vector<std::string> touched;
   if (!delta.prices.empty()) {
@@ -239,11 +239,11 @@ void RollupPart::write(PgBatch& batch) {
       }
     }
     if (!deleted_ids.empty()) {
-      batch.exec_params("DELETE FROM customer_cdc.plan_price WHERE plan_id = ANY($1::bigint[])",
+      batch.defer_params("DELETE FROM customer_cdc.plan_price WHERE plan_id = ANY($1::bigint[])",
                         {array_literal(deleted_ids)});
     }
     if (!set_ids.empty()) {
-      batch.exec_params(
+      batch.defer_params(
           "INSERT INTO customer_cdc.plan_price (plan_id, price) "
           "SELECT * FROM unnest($1::bigint[], $2::numeric[]) "
           "ON CONFLICT (plan_id) DO UPDATE SET price = excluded.price",
@@ -263,7 +263,7 @@ void RollupPart::write(PgBatch& batch) {
         deltas.push_back("0");
       }
     }
-    batch.exec_params(
+    batch.defer_params(
         "INSERT INTO analytics.plan_rollup AS r (plan_id, customers, mrr, updated_at) "
         "SELECT d.plan_id, d.delta, 0, $3 FROM unnest($1::bigint[], $2::bigint[]) AS d(plan_id, delta) "
         "ON CONFLICT (plan_id) DO UPDATE SET customers = r.customers + excluded.customers, "
@@ -271,7 +271,7 @@ void RollupPart::write(PgBatch& batch) {
         {array_literal(ids), array_literal(deltas), updated_at});
     // MRR follows the price known at this point of the stream; a plan the
     // stream has not priced yet falls back to its current row.
-    batch.exec_params(
+    batch.defer_params(
         "UPDATE analytics.plan_rollup r SET mrr = r.customers * coalesce("
         "(SELECT price FROM customer_cdc.plan_price p WHERE p.plan_id = r.plan_id), "
         "(SELECT price FROM public.plans p WHERE p.id = r.plan_id), 0) "
@@ -286,7 +286,7 @@ void RollupPart::write(PgBatch& batch) {
       resources.push_back(std::get<2>(key));
       amounts.push_back(amount.to_string());
     }
-    batch.exec_params(
+    batch.defer_params(
         "INSERT INTO analytics.usage_daily AS u (day, customer_uuid, resource, consumed) "
         "SELECT * FROM unnest($1::date[], $2::uuid[], $3::text[], $4::numeric[]) "
         "ON CONFLICT (day, customer_uuid, resource) DO UPDATE SET consumed = u.consumed + excluded.consumed",
@@ -301,7 +301,7 @@ void RollupPart::write(PgBatch& batch) {
       olds.push_back(wide.old_value);
       news.push_back(wide.new_value);
     }
-    batch.exec_params(
+    batch.defer_params(
         "INSERT INTO analytics.usage_daily AS u (day, customer_uuid, resource, consumed) "
         "SELECT d, c, r, sum(greatest(0, o - n)) "
         "FROM unnest($1::date[], $2::uuid[], $3::text[], $4::numeric[], $5::numeric[]) AS t(d, c, r, o, n) "
@@ -318,7 +318,7 @@ void RollupPart::write(PgBatch& batch) {
       to.push_back(std::to_string(std::get<2>(key)));
       counts.push_back(std::to_string(count));
     }
-    batch.exec_params(
+    batch.defer_params(
         "INSERT INTO analytics.plan_changes_daily AS c (day, from_plan_id, to_plan_id, changes) "
         "SELECT * FROM unnest($1::date[], $2::bigint[], $3::bigint[], $4::bigint[]) "
         "ON CONFLICT (day, from_plan_id, to_plan_id) DO UPDATE SET changes = c.changes + excluded.changes",

@@ -13,6 +13,8 @@ class PgBatch {
   explicit PgBatch(pg::Connection& conn) : conn_(conn) {}
 
   bool open() const { return open_; }
+  /// Open, or holding deferred statements: a commit has something to write.
+  bool has_work() const { return open_ || !deferred_.empty(); }
   void ensure_open();
 
   /// Streams COPY text rows into `target` ("schema.table (col, ...)"), opening
@@ -23,7 +25,14 @@ class PgBatch {
   pg::Result exec(const std::string& sql);
   pg::Result exec_params(const std::string& sql, const pg::Params& params);
 
-  /// Runs `final_sql` (e.g. the checkpoint upsert) and COMMIT in one round trip.
+  /// Queues a statement to run with the next batch of deferred statements (at
+  /// the latest with the commit, in one round trip); parameters are inlined
+  /// as quoted literals ($1 .. $n).
+  void defer(const std::string& sql);
+  void defer_params(const std::string& sql, const pg::Params& params);
+
+  /// Runs the deferred statements, `final_sql` (e.g. the checkpoint upsert)
+  /// and COMMIT in one round trip.
   void commit(const std::string& final_sql);
   /// Best-effort ROLLBACK of whatever is open.
   void rollback() noexcept;
@@ -34,6 +43,7 @@ class PgBatch {
   pg::Connection& conn_;
   bool open_ = false;
   std::string copy_target_;  ///< target of the open COPY, empty when none
+  std::string deferred_;     ///< statements waiting for the next round trip
 };
 
 }  // namespace cdc::sinks
