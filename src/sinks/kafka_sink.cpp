@@ -28,7 +28,8 @@ std::map<std::string, std::string> kafka_producer_config(const KafkaSinkOptions&
       {"linger.ms", "5"},
       {"compression.type", "lz4"},
       {"queue.buffering.max.messages", "100000"},
-      {"queue.buffering.max.kbytes", "8192"},  // bounded memory; a full queue backpressures the stream
+      {"queue.buffering.max.kbytes", "8192"},
+      {"batch.size", "262144"},  // per-partition batch buffers count towards RSS too  // bounded memory; a full queue backpressures the stream
       {"partitioner", "murmur2_random"},  // same partitions for a key as the Java client
   };
   for (const auto& [key, value] : options.properties) config[key] = value;

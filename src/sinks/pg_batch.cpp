@@ -46,7 +46,7 @@ pg::Result PgBatch::exec_params(const std::string& sql, const pg::Params& params
 
 namespace {
 
-constexpr std::size_t kMaxDeferredBytes = 4 * 1024 * 1024;
+constexpr std::size_t kMaxDeferredBytes = 1024 * 1024;
 
 }  // namespace
 

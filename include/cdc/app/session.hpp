@@ -31,7 +31,7 @@ struct SessionOptions {
   std::chrono::milliseconds status_interval{10000};
   /// wal2json bytes buffered between reader and writer (decoded changes take
   /// about twice that): with the sinks' own bounds, this caps memory.
-  std::size_t queue_bytes = 4 * 1024 * 1024;
+  std::size_t queue_bytes = 2 * 1024 * 1024;
   std::chrono::milliseconds progress_log_interval{5000};
   /// Called from the stream loop at least every 100 ms while streaming
   /// (systemd watchdog and status).
