@@ -9,15 +9,11 @@
 #include <spdlog/spdlog.h>
 
 #include "cdc/app/config.hpp"
+#include "cdc/clock.hpp"
 
 namespace cdc::app {
 namespace {
 
-std::int64_t unix_now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void metric(std::string& out, std::string_view name, std::string_view type, std::string_view help,
             const std::string& value) {

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cdc/decode/wal2json.hpp"
+#include "cdc/clock.hpp"
 #include "cdc/pipeline/bounded_queue.hpp"
 #include "cdc/pipeline/dispatcher.hpp"
 
@@ -36,11 +37,6 @@ std::string escape_table_name(const std::string& table) {
   return out;
 }
 
-std::int64_t unix_now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 /// The sink side of a session: pops event batches, dispatches them, flushes,
 /// and publishes the acknowledged position.

@@ -9,6 +9,7 @@
 
 #include "cdc/app/session.hpp"
 #include "cdc/app/sink_factory.hpp"
+#include "cdc/clock.hpp"
 #include "cdc/pg.hpp"
 #include "cdc/sinks/audit_mapping.hpp"
 #include "cdc/sinks/kafka_sink.hpp"
@@ -21,11 +22,6 @@ namespace {
 constexpr int kFetchRows = 2000;
 constexpr auto kDeliveryWait = std::chrono::milliseconds(200);
 
-std::int64_t unix_now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 bool is_numeric_type(const std::string& type) {
   return type == "smallint" || type == "integer" || type == "bigint" || type == "real" ||

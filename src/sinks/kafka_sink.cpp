@@ -1,5 +1,7 @@
 #include "cdc/sinks/kafka_sink.hpp"
 
+#include "cdc/clock.hpp"
+
 #include <chrono>
 
 #include <fmt/format.h>
@@ -8,11 +10,7 @@
 namespace cdc::sinks {
 namespace {
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+std::int64_t now_ms() { return unix_now_us() / 1000; }
 
 constexpr int kQueueFullPollMs = 100;
 
