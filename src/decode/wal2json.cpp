@@ -19,6 +19,9 @@ namespace cdc::decode {
 namespace {
 
 constexpr std::size_t kRawQuoteBytes = 200;
+/// RapidJSON parses nested containers recursively: a skipped value nested
+/// deeper than this is rejected instead of exhausting the reader's stack.
+constexpr unsigned kMaxSkipDepth = 64;
 
 /// First ~200 bytes of the raw message, cut on a UTF-8 boundary, with control
 /// characters (a trailing newline, say) shown as spaces so the log line stays one line.
@@ -43,7 +46,7 @@ std::string make_what(const std::string& reason, Lsn wal_position, std::string_v
   std::string what = "cannot decode wal2json message at WAL ";
   what += format_lsn(wal_position);
   what += ": ";
-  what += reason;
+  for (const char c : reason) what += static_cast<unsigned char>(c) < 0x20 ? ' ' : c;  // one log line
   what += "; message starts: ";
   what += quote_raw(raw);
   return what;
@@ -217,7 +220,7 @@ class Handler {
 
   // --- containers ---------------------------------------------------------
   bool StartObject() {
-    if (skip_ > 0) return ++skip_, true;
+    if (skip_ > 0) return ++skip_ <= kMaxSkipDepth || fail("JSON nested more than 64 levels deep");
     switch (state_) {
       case State::Start:
         state_ = State::Root;
@@ -253,7 +256,7 @@ class Handler {
   }
 
   bool StartArray() {
-    if (skip_ > 0) return ++skip_, true;
+    if (skip_ > 0) return ++skip_ <= kMaxSkipDepth || fail("JSON nested more than 64 levels deep");
     switch (state_) {
       case State::Start:
         return fail("message is not a JSON object but an array");

@@ -101,8 +101,8 @@ std::optional<Received> ReplicationStream::next(std::chrono::milliseconds timeou
     }
     if (length == -1) {
       streaming_ = false;
-      PGresult* result = PQgetResult(conn);
-      conn_.fail("the server ended the replication stream", result);
+      const pg::Result result(PQgetResult(conn));
+      conn_.fail("the server ended the replication stream", result.get());
     }
     if (length == -2) conn_.fail("replication stream failed");
     if (attempt == 1) break;

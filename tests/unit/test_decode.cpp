@@ -802,3 +802,19 @@ TEST(PgTimestamp, GarbageIsRejected) {
 
 }  // namespace
 }  // namespace cdc::decode
+
+namespace {
+
+TEST(DecodeErrors, DeepNestingIsADecodeErrorNotAStackOverflow) {
+  // A skipped field nested 60k levels deep once overflowed the reader's stack.
+  std::string message = R"({"action":"B","xid":1,"unknown":)";
+  message += std::string(60000, '[');
+  try {
+    (void)cdc::decode::decode_wal2json(message, 0x10);
+    FAIL() << "accepted a 60000-level nesting";
+  } catch (const cdc::decode::DecodeError& e) {
+    EXPECT_NE(std::string(e.what()).find("nested more than 64 levels"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace

@@ -81,7 +81,8 @@ TEST(Wire, ParsesXLogDataWithEmptyPayload) {
 
 TEST(Wire, PayloadMayContainNulBytes) {
   const std::string payload("a\0b", 3);
-  const auto data = std::get<XLogData>(parse_copy_message(xlogdata(1, 2, 3, payload)));
+  const std::string bytes = xlogdata(1, 2, 3, payload);  // the parsed view points into it
+  const auto data = std::get<XLogData>(parse_copy_message(bytes));
   EXPECT_EQ(data.payload.size(), 3u);
   EXPECT_EQ(data.payload, payload);
 }
