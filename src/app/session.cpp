@@ -8,7 +8,6 @@
 #include <spdlog/spdlog.h>
 
 #include "cdc/decode/wal2json.hpp"
-#include "cdc/clock.hpp"
 #include "cdc/pipeline/bounded_queue.hpp"
 #include "cdc/pipeline/dispatcher.hpp"
 
@@ -131,10 +130,7 @@ class Writer {
       progress_.set_event_counts(counts);
       published_changes_ = dispatcher_.changes();
     }
-    if (dispatcher_.last_commit_time_us() != progress_.last_commit_time_us.load()) {
-      progress_.last_commit_time_us.store(dispatcher_.last_commit_time_us());
-      progress_.last_commit_seen_us.store(unix_now_us());
-    }
+    progress_.last_commit_time_us.store(dispatcher_.last_commit_time_us());
   }
 
   pipeline::Dispatcher dispatcher_;

@@ -17,7 +17,6 @@ struct Progress {
   std::atomic<Lsn> server_wal_end{0};      ///< server's WAL end from the last message
   std::atomic<Lsn> acknowledged_lsn{0};    ///< last flush position sent to the server
   std::atomic<std::int64_t> last_commit_time_us{0};  ///< commit time of the last transaction written
-  std::atomic<std::int64_t> last_commit_seen_us{0};  ///< local clock when it was written
   std::atomic<std::uint64_t> transactions{0};
   std::atomic<std::uint64_t> changes{0};
   std::atomic<std::uint64_t> reconnects{0};
