@@ -48,3 +48,20 @@ CREATE TABLE IF NOT EXISTS customer_cdc.plan_price (
     plan_id bigint PRIMARY KEY,
     price numeric(10,2) NOT NULL
 );
+
+-- Poison messages recorded instead of stopping, when [dead_letter] enabled is
+-- set: one row per message, written in the same transaction as the rest of
+-- its source transaction (and the checkpoint). raw_message holds the bytes
+-- as received (convert_from(raw_message, 'UTF8') shows them as text).
+CREATE TABLE IF NOT EXISTS customer_cdc.dead_letter (
+    id bigserial PRIMARY KEY,
+    slot_name text NOT NULL,
+    wal_lsn pg_lsn NOT NULL,
+    commit_lsn pg_lsn,
+    source_xid bigint,
+    source_commit_time timestamptz,
+    reason text NOT NULL,
+    raw_message bytea NOT NULL,
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (slot_name, wal_lsn)
+);

@@ -85,6 +85,8 @@ SELECT format('GRANT USAGE ON SEQUENCE %s TO %I', pg_get_serial_sequence('public
 WHERE pg_get_serial_sequence('public.audit_logs', 'id') IS NOT NULL \gexec
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON customer_cdc.checkpoint, customer_cdc.plan_price TO :"role";
+GRANT SELECT, INSERT ON customer_cdc.dead_letter TO :"role";
+GRANT USAGE ON SEQUENCE customer_cdc.dead_letter_id_seq TO :"role";
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA analytics TO :"role";
 
 COMMIT;

@@ -584,6 +584,9 @@ class Checker {
     }
     if (config_.audit.enabled) needed.push_back({"public.audit_logs", true});
     if (config_.audit.enabled || config_.rollups.enabled) needed.push_back({"customer_cdc.checkpoint", true});
+    if (config_.dead_letter.enabled && (config_.audit.enabled || config_.rollups.enabled)) {
+      needed.push_back({"customer_cdc.dead_letter", true});
+    }
     if (config_.rollups.enabled) {
       for (const char* t : {"customer_cdc.plan_price", "analytics.plan_rollup", "analytics.usage_daily",
                             "analytics.plan_changes_daily"}) {
@@ -678,6 +681,7 @@ class Checker {
     if (config_.audit.enabled) needs.push_back({"public.audit_logs", {"INSERT"}});
     if (config_.audit.enabled || config_.rollups.enabled) {
       needs.push_back({"customer_cdc.checkpoint", {"SELECT", "INSERT", "UPDATE"}});
+      if (config_.dead_letter.enabled) needs.push_back({"customer_cdc.dead_letter", {"INSERT"}});
     }
     if (config_.rollups.enabled) {
       needs.push_back({"customer_cdc.plan_price", {"SELECT", "INSERT", "DELETE"}});

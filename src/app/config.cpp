@@ -205,6 +205,9 @@ const std::vector<KeySpec>& key_specs() {
     s.push_back({"kafka.tombstones_on_delete", Kind::Bool, false, nullptr,
                  [](Config& c, Value&& v) { c.kafka.tombstones_on_delete = std::get<bool>(v); }});
 
+    s.push_back({"dead_letter.enabled", Kind::Bool, false, nullptr,
+                 [](Config& c, Value&& v) { c.dead_letter.enabled = std::get<bool>(v); }});
+
     s.push_back({"metrics.listen", Kind::String, false, validate_listen, [](Config& c, Value&& v) {
                    c.metrics.listen = std::get<std::string>(std::move(v));
                  }});
@@ -215,8 +218,8 @@ const std::vector<KeySpec>& key_specs() {
 
 /// Tables that may appear in the file (besides the root).
 const std::vector<std::string_view>& known_tables() {
-  static const std::vector<std::string_view> tables = {"postgres", "audit",   "rollups",
-                                                       "kafka",    "metrics", kKafkaProperties};
+  static const std::vector<std::string_view> tables = {"postgres", "audit",       "rollups", "kafka",
+                                                       "metrics",  "dead_letter", kKafkaProperties};
   return tables;
 }
 

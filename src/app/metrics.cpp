@@ -58,6 +58,9 @@ std::string render_metrics(const pipeline::Progress& progress, std::int64_t now_
          fmt::format("{:.6f}", static_cast<double>(last_commit) / 1e6));
   metric(out, "sink_errors_total", "counter", "Sink failures (each restarts the session).",
          std::to_string(progress.sink_errors.load()));
+  metric(out, "dead_letters_total", "counter",
+         "Poison messages recorded in customer_cdc.dead_letter / <prefix>.dead_letter instead of stopping.",
+         std::to_string(progress.dead_letters.load()));
   metric(out, "reconnects_total", "counter", "Reconnect attempts after a failure.",
          std::to_string(progress.reconnects.load()));
   metric(out, "kafka_queue_depth", "gauge", "Kafka messages waiting for a delivery report.",

@@ -41,15 +41,16 @@ std::string escape_table_name(const std::string& table) {
 /// and publishes the acknowledged position.
 class Writer {
  public:
-  Writer(const std::vector<sinks::Sink*>& sinks, Lsn start, EventQueue& queue, const std::atomic<bool>& stop,
-         pipeline::Progress& progress)
-      : dispatcher_(sinks, start),
+  Writer(const std::vector<sinks::Sink*>& sinks, Lsn start, bool dead_letters, EventQueue& queue,
+         const std::atomic<bool>& stop, pipeline::Progress& progress)
+      : dispatcher_(sinks, start, dead_letters),
         queue_(queue),
         stop_(stop),
         progress_(progress),
         ack_(start),
         base_transactions_(progress.transactions.load()),
         base_changes_(progress.changes.load()),
+        base_dead_letters_(progress.dead_letters.load()),
         base_counts_(progress.event_counts()) {}
 
   void run() {
@@ -121,6 +122,7 @@ class Writer {
     // Counters are per process: a new session adds to what earlier ones counted.
     progress_.transactions.store(base_transactions_ + dispatcher_.transactions());
     progress_.changes.store(base_changes_ + dispatcher_.changes());
+    progress_.dead_letters.store(base_dead_letters_ + dispatcher_.dead_letters());
     progress_.sink_queue_depth.store(dispatcher_.queue_depth());
     if (dispatcher_.changes() != published_changes_) {
       pipeline::Progress::EventCounts counts = base_counts_;
@@ -140,6 +142,7 @@ class Writer {
   std::atomic<Lsn> ack_;
   const std::uint64_t base_transactions_;
   const std::uint64_t base_changes_;
+  const std::uint64_t base_dead_letters_;
   const pipeline::Progress::EventCounts base_counts_;
   std::uint64_t published_changes_ = 0;
   std::atomic<bool> failed_{false};
@@ -195,15 +198,27 @@ class Reader {
     try {
       change = decode::decode_wal2json(data.payload, data.wal_start);
     } catch (const decode::DecodeError& e) {
+      if (options_.dead_letters && in_txn_ && !is_transaction_frame(data.payload)) {
+        StreamEvent event{decode::Change{}, data.wal_start,
+                          std::make_unique<sinks::DeadLetter>(
+                              sinks::DeadLetter{data.wal_start, e.reason(), std::string(data.payload)})};
+        pending_.push_back(std::move(event));
+        pending_bytes_ += data.payload.size();
+        return;
+      }
       throw FatalError(std::string(e.what()) +
-                       " (not acknowledged: a restart stops at the same message; see README, 'Poison messages')");
+                       (options_.dead_letters
+                            ? " (a transaction's begin or commit cannot be dead-lettered; not acknowledged: a "
+                              "restart stops at the same message; see README, 'Poison messages')"
+                            : " (not acknowledged: a restart stops at the same message; see README, 'Poison "
+                              "messages')"));
     }
     if (change.action == decode::Action::Begin) in_txn_ = true;
     if (change.action == decode::Action::Commit) {
       in_txn_ = false;
       last_enqueued_commit_end_ = std::max(data.wal_start, change.next_lsn);
     }
-    pending_.push_back(StreamEvent{std::move(change), data.wal_start});
+    pending_.push_back(StreamEvent{std::move(change), data.wal_start, nullptr});
     pending_bytes_ += data.payload.size();
   }
 
@@ -287,6 +302,18 @@ class Reader {
 
 }  // namespace
 
+// wal2json v2 writes "action" first. A garbled commit that is not recognised
+// stops at the next begin instead.
+bool is_transaction_frame(std::string_view payload) {
+  const auto at = payload.find("\"action\"");
+  if (at == std::string_view::npos || at > 8) return false;
+  const std::string_view rest = payload.substr(at + 8, 8);
+  const auto quote = rest.find('"');
+  if (quote == std::string_view::npos || quote + 1 >= rest.size()) return false;
+  const char action = rest[quote + 1];
+  return action == 'B' || action == 'C';
+}
+
 stream::PluginOptions wal2json_options(const std::vector<std::string>& tables) {
   std::string add_tables;
   for (const auto& table : tables) {
@@ -333,7 +360,7 @@ void run_session(const SessionOptions& options, stream::ReplicationStream& strea
   } streaming_flag{progress.streaming};
 
   EventQueue queue(options.queue_bytes);
-  Writer writer(sinks, start, queue, stop, progress);
+  Writer writer(sinks, start, options.dead_letters, queue, stop, progress);
   std::thread writer_thread([&] { writer.run(); });
   Reader reader(options, stream, queue, writer, stop, progress, start);
   try {

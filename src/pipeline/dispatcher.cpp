@@ -3,16 +3,47 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "cdc/decode/wal2json.hpp"
+#include "cdc/sinks/audit_mapping.hpp"
 
 namespace cdc::pipeline {
 
 using decode::Action;
 
-Dispatcher::Dispatcher(std::vector<sinks::Sink*> sinks, Lsn start)
-    : sinks_(std::move(sinks)), taking_(sinks_.size(), false), start_(start), last_commit_end_(start) {}
+namespace {
+
+constexpr std::size_t kQuotedMessageBytes = 2000;  // a whole customer row: the column names matter
+
+std::string message_start(const decode::Change& change) {
+  std::string json = decode::encode_wal2json(change);
+  if (json.size() > kQuotedMessageBytes) {
+    json.resize(kQuotedMessageBytes);
+    json += "...";
+  }
+  return json;
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(std::vector<sinks::Sink*> sinks, Lsn start, bool dead_letters)
+    : sinks_(std::move(sinks)),
+      taking_(sinks_.size(), false),
+      start_(start),
+      dead_letters_on_(dead_letters),
+      last_commit_end_(start) {}
 
 void Dispatcher::handle(const StreamEvent& event) {
   const decode::Change& change = event.change;
+  if (event.dead_letter) {
+    if (!in_txn_) {
+      throw SequenceError(fmt::format("undecodable message at WAL {} outside a transaction: {}",
+                                      format_lsn(event.wal_position), event.dead_letter->reason));
+    }
+    record_dead_letter(*event.dead_letter);
+    return;
+  }
   switch (change.action) {
     case Action::Begin: {
       if (in_txn_) {
@@ -59,13 +90,42 @@ void Dispatcher::handle(const StreamEvent& event) {
                                         format_lsn(event.wal_position)));
       }
       if (change.action == Action::Message) return;
-      ++changes_;
-      count(change);
-      for (std::size_t i = 0; i < sinks_.size(); ++i) {
-        if (taking_[i]) sinks_[i]->change(txn_, change);
-      }
+      this->change(event);
       return;
     }
+  }
+}
+
+void Dispatcher::change(const StreamEvent& event) {
+  const decode::Change& change = event.change;
+  if (dead_letters_on_) {
+    for (std::size_t i = 0; i < sinks_.size(); ++i) {
+      if (!taking_[i]) continue;
+      if (std::optional<std::string> reason = sinks_[i]->rejects(change)) {
+        record_dead_letter(sinks::DeadLetter{event.wal_position, std::move(*reason), decode::encode_wal2json(change)});
+        return;
+      }
+    }
+  }
+  ++changes_;
+  count(change);
+  try {
+    for (std::size_t i = 0; i < sinks_.size(); ++i) {
+      if (taking_[i]) sinks_[i]->change(txn_, change);
+    }
+  } catch (const sinks::MappingError& e) {
+    throw sinks::MappingError(fmt::format("{}; message: {} (not acknowledged: a restart stops here again; "
+                                          "see README, 'Poison messages')",
+                                          e.what(), message_start(change)));
+  }
+}
+
+void Dispatcher::record_dead_letter(const sinks::DeadLetter& letter) {
+  spdlog::warn("dead letter at WAL {} in transaction {}: {}", format_lsn(letter.wal_position), txn_.xid,
+               letter.reason);
+  ++dead_letters_;
+  for (std::size_t i = 0; i < sinks_.size(); ++i) {
+    if (taking_[i]) sinks_[i]->dead_letter(txn_, letter);
   }
 }
 

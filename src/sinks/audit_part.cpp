@@ -39,6 +39,16 @@ void AuditPart::change(const TxnInfo& txn, const decode::Change& change, PgBatch
   if (rows_.size() >= stream_bytes_) write(batch);
 }
 
+std::optional<std::string> AuditPart::rejects(const decode::Change& change) const {
+  if (!change.is_row_change() || !is_customer(change)) return std::nullopt;
+  try {
+    audit_entry_for(change);
+  } catch (const MappingError& e) {
+    return e.what();
+  }
+  return std::nullopt;
+}
+
 void AuditPart::write(PgBatch& batch) {
   if (rows_.empty()) return;
   batch.copy_rows(kAuditTarget, rows_);

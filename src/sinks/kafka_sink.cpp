@@ -1,6 +1,7 @@
 #include "cdc/sinks/kafka_sink.hpp"
 
 #include "cdc/clock.hpp"
+#include "cdc/sinks/dead_letter.hpp"
 
 #include <chrono>
 
@@ -49,6 +50,7 @@ KafkaSink::KafkaSink(KafkaSinkOptions options) : options_(std::move(options)) {
   rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
   if (rk_ == nullptr) throw KafkaError(fmt::format("cannot create the Kafka producer: {}", error));
   audit_topic_ = options_.topic_prefix + ".audit";
+  dead_letter_topic_ = options_.topic_prefix + ".dead_letter";
 }
 
 KafkaSink::~KafkaSink() {
@@ -192,6 +194,12 @@ void KafkaSink::change(const TxnInfo& txn, const decode::Change& change) {
       produce(audit_topic_, entry->customer_uuid, &message);
     }
   }
+}
+
+void KafkaSink::dead_letter(const TxnInfo& txn, const DeadLetter& letter) {
+  const std::string key = fmt::format("{{\"lsn\":\"{}\"}}", format_lsn(letter.wal_position));
+  const std::string value = dead_letter_message(txn, letter, options_.context.db);
+  produce(dead_letter_topic_, key, &value);
 }
 
 void KafkaSink::snapshot_row(const TxnInfo& txn, const decode::Change& row) {

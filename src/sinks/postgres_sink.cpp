@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cdc/sinks/copy_text.hpp"
+#include "cdc/sinks/dead_letter.hpp"
 
 namespace cdc::sinks {
 
@@ -51,6 +52,20 @@ void PostgresSink::change(const TxnInfo& txn, const decode::Change& change) {
   uncommitted_ = true;
   ++batch_changes_;
   for (auto& part : parts_) part->change(txn, change, batch_);
+}
+
+std::optional<std::string> PostgresSink::rejects(const decode::Change& change) const {
+  for (const auto& part : parts_) {
+    if (auto reason = part->rejects(change)) return reason;
+  }
+  return std::nullopt;
+}
+
+void PostgresSink::dead_letter(const TxnInfo& txn, const DeadLetter& letter) {
+  if (!uncommitted_) batch_started_ = std::chrono::steady_clock::now();
+  uncommitted_ = true;
+  ++batch_changes_;
+  batch_.defer_params(kDeadLetterInsert, dead_letter_params(options_.slot, txn, letter));
 }
 
 void PostgresSink::commit(const TxnInfo& txn) {

@@ -1,6 +1,7 @@
 #include "cdc/sinks/rollups.hpp"
 
 #include <charconv>
+#include <limits>
 
 #include <fmt/format.h>
 #include <rapidjson/memorystream.h>
@@ -215,6 +216,17 @@ std::string array_literal(const std::vector<std::string>& values) {
 void RollupPart::change(const TxnInfo& txn, const Change& change, PgBatch& batch) {
   aggregator_.add(txn, change);
   if (aggregator_.delta().keys() >= max_keys_) write(batch);
+}
+
+std::optional<std::string> RollupPart::rejects(const Change& change) const {
+  // The same mapping on a scratch aggregator: a change that maps there maps in change().
+  RollupAggregator scratch;
+  try {
+    scratch.add(TxnInfo{0, 0, std::numeric_limits<Lsn>::max(), 0}, change);
+  } catch (const MappingError& e) {
+    return e.what();
+  }
+  return std::nullopt;
 }
 
 void RollupPart::write(PgBatch& batch) {

@@ -56,6 +56,7 @@ void expect_defaults(const Config& c) {
   EXPECT_TRUE(c.audit.enabled);
   EXPECT_TRUE(c.rollups.enabled);
   EXPECT_FALSE(c.kafka.enabled);
+  EXPECT_FALSE(c.dead_letter.enabled);
   EXPECT_EQ(c.kafka.brokers, "127.0.0.1:9092");
   EXPECT_EQ(c.kafka.topic_prefix, "saas");
   EXPECT_TRUE(c.kafka.tombstones_on_delete);
@@ -170,6 +171,13 @@ TEST(ConfigTest, InlineAndDottedTablesAreAccepted) {
   EXPECT_TRUE(c.kafka.enabled);
 }
 
+TEST(ConfigTest, DeadLetterFromFileAndEnvironment) {
+  EXPECT_TRUE(parse("[dead_letter]\nenabled = true\n").dead_letter.enabled);
+  EXPECT_TRUE(parse("", {{"CUSTOMER_CDC_DEAD_LETTER_ENABLED", "yes"}}).dead_letter.enabled);
+  EXPECT_THAT(parse_error("[dead_letter]\nenable = true\n"), HasSubstr("dead_letter.enable"));
+  EXPECT_THAT(parse_error("[dead_letter]\nenabled = \"sometimes\"\n"), HasSubstr("dead_letter.enabled"));
+}
+
 TEST(ConfigTest, ExampleConfigFileParsesToDefaults) {
   const auto c = load_config(CDC_SOURCE_DIR "/config/customer-cdc.toml", {});
   expect_defaults(c);
@@ -196,6 +204,7 @@ TEST(ConfigTest, ExampleConfigFileDocumentsEveryKey) {
                           "[kafka.properties]",
                           "[metrics]",
                           "listen =",
+                          "[dead_letter]",
                           "output_plugin_libraries",
                           "replication=database",
                           "CUSTOMER_CDC_POSTGRES_DSN"}) {

@@ -54,6 +54,15 @@ class FakeSink : public sinks::Sink {
     pending_ = std::max(pending_, txn.end_lsn);
     if (durable_on_commit) durable_ = pending_;
   }
+  std::optional<std::string> rejects(const Change& change) const override {
+    if (reject_action && change.action == *reject_action) return "no column 'plan_id'";
+    return std::nullopt;
+  }
+  void dead_letter(const TxnInfo& txn, const sinks::DeadLetter& letter) override {
+    EXPECT_TRUE(open_) << name_ << ": dead letter outside a transaction";
+    calls.push_back({"dead_letter", txn, Action::Message, letter.wal_position});
+    letters.push_back(letter);
+  }
   bool wants_flush() const override { return want_flush; }
   void flush() override {
     EXPECT_FALSE(open_) << name_ << ": flush inside a transaction";
@@ -84,6 +93,8 @@ class FakeSink : public sinks::Sink {
   }
 
   std::vector<Call> calls;
+  std::vector<sinks::DeadLetter> letters;
+  std::optional<Action> reject_action;  ///< rejects() refuses changes of this action
   bool want_flush = false;
   bool durable_on_commit = false;
 
@@ -518,6 +529,84 @@ TEST(BoundedQueue, MoveOnlyItems) {
   ASSERT_TRUE(item.has_value());
   ASSERT_NE(*item, nullptr);
   EXPECT_EQ(**item, 7);
+}
+
+}  // namespace
+}  // namespace cdc::pipeline
+
+namespace cdc::pipeline {
+namespace {
+
+StreamEvent undecodable_ev(Lsn wal_position, std::string raw) {
+  StreamEvent event;
+  event.wal_position = wal_position;
+  event.dead_letter = std::make_unique<sinks::DeadLetter>(sinks::DeadLetter{wal_position, "bad json", std::move(raw)});
+  return event;
+}
+
+TEST(DispatcherDeadLetters, UndecodableMessageGoesToEverySinkTakingTheTransaction) {
+  FakeSink a("a");
+  FakeSink b("b", 0x1038);  // already holds the first transaction
+  Dispatcher d({&a, &b}, 0, /*dead_letters=*/true);
+  d.handle(begin_ev(500, 0x1000, 0x1038));
+  d.handle(undecodable_ev(0x0F00, "{\"action\":\"I\",garbage"));
+  d.handle(commit_ev(500, 0x1000, 0x1038));
+  d.handle(begin_ev(501, 0x2000, 0x2038));
+  d.handle(undecodable_ev(0x1F00, "x"));
+  d.handle(row_ev(Action::Insert, 501, 0x1F40));
+  d.handle(commit_ev(501, 0x2000, 0x2038));
+
+  EXPECT_EQ(a.call_names(), (std::vector<std::string>{"begin", "dead_letter", "commit", "begin", "dead_letter",
+                                                      "change", "commit"}));
+  EXPECT_EQ(b.call_names(), (std::vector<std::string>{"begin", "dead_letter", "change", "commit"}));
+  ASSERT_EQ(a.letters.size(), 2u);
+  EXPECT_EQ(a.letters[0].wal_position, 0x0F00u);
+  EXPECT_EQ(a.letters[0].raw, "{\"action\":\"I\",garbage");
+  EXPECT_EQ(a.letters[0].reason, "bad json");
+  EXPECT_EQ(d.dead_letters(), 2u);
+  EXPECT_EQ(d.changes(), 1u);  // a dead letter is not a change
+}
+
+TEST(DispatcherDeadLetters, UndecodableMessageOutsideATransactionIsASequenceError) {
+  FakeSink a("a");
+  Dispatcher d({&a}, 0, true);
+  EXPECT_THROW(d.handle(undecodable_ev(0x0F00, "garbage")), SequenceError);
+  EXPECT_TRUE(a.letters.empty());
+}
+
+TEST(DispatcherDeadLetters, ChangeRejectedByOneSinkIsADeadLetterForAll) {
+  FakeSink a("a");
+  FakeSink b("b");
+  b.reject_action = Action::Update;
+  Dispatcher d({&a, &b}, 0, true);
+  d.handle(begin_ev(500, 0x1000, 0x1038));
+  StreamEvent update = row_ev(Action::Update, 500, 0x0F00);
+  update.change.columns.push_back({"uuid", "uuid", decode::ValueKind::String, "u-1"});
+  d.handle(update);
+  d.handle(row_ev(Action::Insert, 500, 0x0F40));
+  d.handle(commit_ev(500, 0x1000, 0x1038));
+
+  for (const FakeSink* sink : {&a, &b}) {
+    EXPECT_EQ(sink->call_names(), (std::vector<std::string>{"begin", "dead_letter", "change", "commit"}))
+        << sink->name();
+    ASSERT_EQ(sink->letters.size(), 1u);
+    EXPECT_EQ(sink->letters[0].reason, "no column 'plan_id'");
+    EXPECT_EQ(sink->letters[0].wal_position, 0x0F00u);
+    // The change as wal2json, for the operator to see what was skipped.
+    EXPECT_NE(sink->letters[0].raw.find("\"action\":\"U\""), std::string::npos) << sink->letters[0].raw;
+    EXPECT_NE(sink->letters[0].raw.find("\"u-1\""), std::string::npos) << sink->letters[0].raw;
+  }
+}
+
+TEST(DispatcherDeadLetters, RejectsIsNotAskedWhenDeadLetteringIsOff) {
+  FakeSink a("a");
+  a.reject_action = Action::Update;
+  Dispatcher d({&a}, 0);
+  d.handle(begin_ev(500, 0x1000, 0x1038));
+  d.handle(row_ev(Action::Update, 500, 0x0F00));
+  d.handle(commit_ev(500, 0x1000, 0x1038));
+  EXPECT_EQ(a.call_names(), (std::vector<std::string>{"begin", "change", "commit"}));
+  EXPECT_EQ(d.dead_letters(), 0u);
 }
 
 }  // namespace

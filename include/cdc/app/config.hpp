@@ -31,6 +31,12 @@ struct KafkaConfig {
   std::map<std::string, std::string> properties;  ///< passed to librdkafka as is
 };
 
+/// Poison messages (undecodable, or a captured change the sinks cannot map):
+/// stop (default) or record them and go on.
+struct DeadLetterConfig {
+  bool enabled = false;  ///< record in customer_cdc.dead_letter / <prefix>.dead_letter and continue
+};
+
 struct MetricsConfig {
   std::string listen = "127.0.0.1:9187";  ///< "" disables
 };
@@ -43,6 +49,7 @@ struct Config {
   RollupsConfig rollups;
   KafkaConfig kafka;
   MetricsConfig metrics;
+  DeadLetterConfig dead_letter;
 };
 
 /// A configuration problem; what() names the key (or file) and what is wrong.

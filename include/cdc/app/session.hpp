@@ -4,6 +4,7 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cdc/pipeline/progress.hpp"
@@ -33,10 +34,17 @@ struct SessionOptions {
   /// about twice that): with the sinks' own bounds, this caps memory.
   std::size_t queue_bytes = 2 * 1024 * 1024;
   std::chrono::milliseconds progress_log_interval{5000};
+  /// Record poison messages inside transactions as dead letters and go on,
+  /// instead of stopping ([dead_letter] enabled).
+  bool dead_letters = false;
   /// Called from the stream loop at least every 100 ms while streaming
   /// (systemd watchdog and status).
   std::function<void()> on_tick;
 };
+
+/// Whether an undecodable wal2json message is a transaction's begin or
+/// commit: those bound the transaction and are never dead-lettered.
+bool is_transaction_frame(std::string_view payload);
 
 /// wal2json options for START_REPLICATION.
 stream::PluginOptions wal2json_options(const std::vector<std::string>& tables);

@@ -25,6 +25,10 @@ class DecodeError : public std::runtime_error {
 /// message, used only in errors. Throws DecodeError.
 Change decode_wal2json(std::string_view json, Lsn wal_position);
 
+/// A row change as a wal2json v2 message (action, lsn, schema, table,
+/// columns, identity), to show a change that decoded but could not be used.
+std::string encode_wal2json(const Change& change);
+
 /// Parses wal2json's timestamptz text ("2026-11-25 07:13:13.879926+00",
 /// offsets like "+05:30" or "-08") into microseconds since the Unix epoch.
 std::optional<std::int64_t> parse_pg_timestamp(std::string_view text);

@@ -4,6 +4,7 @@
 #include <map>
 #include <string>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -16,6 +17,8 @@ namespace cdc::pipeline {
 struct StreamEvent {
   decode::Change change;
   Lsn wal_position = 0;
+  /// Set instead of `change` for a message that did not decode (dead-lettering on).
+  std::unique_ptr<sinks::DeadLetter> dead_letter;
 };
 
 /// The stream broke the B / changes / C sequence.
@@ -31,10 +34,13 @@ class SequenceError : public std::runtime_error {
 class Dispatcher {
  public:
   /// start: the slot's confirmed position; the acknowledgement never goes below it.
-  Dispatcher(std::vector<sinks::Sink*> sinks, Lsn start);
+  /// dead_letters: a change some sink rejects is recorded as a dead letter in
+  /// every sink instead of stopping the stream.
+  Dispatcher(std::vector<sinks::Sink*> sinks, Lsn start, bool dead_letters = false);
 
-  /// Throws SequenceError on B inside a transaction, a change or C outside one,
-  /// or a C that does not match its B.
+  /// Throws SequenceError on B inside a transaction, a change, dead letter or
+  /// C outside one, or a C that does not match its B. A sink's MappingError
+  /// is rethrown with the start of the change as wal2json.
   void handle(const StreamEvent& event);
 
   bool in_transaction() const { return in_txn_; }
@@ -52,6 +58,8 @@ class Dispatcher {
   std::int64_t last_commit_time_us() const { return last_commit_time_us_; }
   std::uint64_t transactions() const { return transactions_; }
   std::uint64_t changes() const { return changes_; }
+  /// Messages recorded as dead letters instead of being taken.
+  std::uint64_t dead_letters() const { return dead_letters_; }
   /// Row changes per "schema.table" and op index (insert, update, delete, truncate).
   const std::map<std::string, std::array<std::uint64_t, 4>>& event_counts() const { return event_counts_; }
   /// Messages the sinks hold that are not durable yet.
@@ -59,16 +67,20 @@ class Dispatcher {
 
  private:
   void count(const decode::Change& change);
+  void change(const StreamEvent& event);
+  void record_dead_letter(const sinks::DeadLetter& letter);
 
   std::vector<sinks::Sink*> sinks_;
   std::vector<bool> taking_;  ///< per sink: does it take the open transaction
   Lsn start_;
+  bool dead_letters_on_;
   bool in_txn_ = false;
   sinks::TxnInfo txn_;
   Lsn last_commit_end_ = 0;
   std::int64_t last_commit_time_us_ = 0;
   std::uint64_t transactions_ = 0;
   std::uint64_t changes_ = 0;
+  std::uint64_t dead_letters_ = 0;
   std::map<std::string, std::array<std::uint64_t, 4>> event_counts_;
   /// Cache of the last table's counters: consecutive changes mostly hit one table.
   std::array<std::uint64_t, 4>* last_counts_ = nullptr;

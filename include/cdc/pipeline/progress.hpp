@@ -21,6 +21,7 @@ struct Progress {
   std::atomic<std::uint64_t> changes{0};
   std::atomic<std::uint64_t> reconnects{0};
   std::atomic<std::uint64_t> sink_errors{0};
+  std::atomic<std::uint64_t> dead_letters{0};  ///< poison messages recorded (dead-lettering on)
   std::atomic<bool> streaming{false};
   std::atomic<std::uint64_t> sink_queue_depth{0};  ///< messages waiting in sinks (Kafka)
 

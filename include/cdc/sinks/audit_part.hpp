@@ -14,6 +14,7 @@ class AuditPart : public PgPart {
   explicit AuditPart(std::size_t stream_bytes = 1 << 20) : stream_bytes_(stream_bytes) {}
 
   void change(const TxnInfo& txn, const decode::Change& change, PgBatch& batch) override;
+  std::optional<std::string> rejects(const decode::Change& change) const override;
   void write(PgBatch& batch) override;
   bool has_pending() const override { return !rows_.empty(); }
   void discard() override;

@@ -58,6 +58,8 @@ class KafkaSink : public Sink {
   void begin(const TxnInfo& txn) override;
   void change(const TxnInfo& txn, const decode::Change& change) override;
   void commit(const TxnInfo& txn) override;
+  /// On <prefix>.dead_letter, keyed by {"lsn": WAL position}.
+  void dead_letter(const TxnInfo& txn, const DeadLetter& letter) override;
   bool wants_flush() const override { return !ring_.empty(); }
   void flush() override;
   void abort() override;
@@ -96,6 +98,7 @@ class KafkaSink : public Sink {
   Lsn durable_ = 0;
   std::string failure_;           ///< first delivery failure, empty when none
   std::string audit_topic_;
+  std::string dead_letter_topic_;
   std::map<std::string, std::string> table_topics_;
   SourceLsnSequence source_lsns_;
   std::string key_buffer_;

@@ -1,4 +1,7 @@
 #pragma once
+#include <optional>
+#include <string>
+
 #include "cdc/decode/change.hpp"
 #include "cdc/sinks/pg_batch.hpp"
 #include "cdc/sinks/sink.hpp"
@@ -12,6 +15,8 @@ class PgPart {
   virtual ~PgPart() = default;
   /// Takes a row change of a captured table; may stream rows into `batch`.
   virtual void change(const TxnInfo& txn, const decode::Change& change, PgBatch& batch) = 0;
+  /// Why this part cannot take `change`, or nullopt (see Sink::rejects).
+  virtual std::optional<std::string> rejects(const decode::Change& /*change*/) const { return std::nullopt; }
   /// Writes what is still buffered into `batch` before it commits.
   virtual void write(PgBatch& batch) = 0;
   /// True when the part holds rows not yet written into the batch.

@@ -50,6 +50,8 @@ class PostgresSink : public Sink {
   void begin(const TxnInfo& txn) override;
   void change(const TxnInfo& txn, const decode::Change& change) override;
   void commit(const TxnInfo& txn) override;
+  std::optional<std::string> rejects(const decode::Change& change) const override;
+  void dead_letter(const TxnInfo& txn, const DeadLetter& letter) override;
   bool wants_flush() const override;
   void flush() override;
   void abort() override;

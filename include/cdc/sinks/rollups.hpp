@@ -70,6 +70,7 @@ class RollupPart : public PgPart {
   explicit RollupPart(std::size_t max_keys = 20000) : max_keys_(max_keys) {}
 
   void change(const TxnInfo& txn, const decode::Change& change, PgBatch& batch) override;
+  std::optional<std::string> rejects(const decode::Change& change) const override;
   void write(PgBatch& batch) override;
   bool has_pending() const override { return !aggregator_.delta().empty(); }
   void discard() override { aggregator_.clear(); }

@@ -1,6 +1,7 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "cdc/decode/change.hpp"
@@ -14,6 +15,14 @@ struct TxnInfo {
   Lsn commit_lsn = 0;             ///< start of the commit record
   Lsn end_lsn = 0;                ///< end of the commit record: the position to acknowledge
   std::int64_t commit_time_us = 0;  ///< Unix epoch microseconds
+};
+
+/// A message of a transaction that cannot be taken as a change (it does not
+/// decode, or a sink cannot map it), recorded instead when dead-lettering is on.
+struct DeadLetter {
+  Lsn wal_position = 0;  ///< where the server sent the message
+  std::string reason;    ///< the decode or mapping error
+  std::string raw;       ///< the wal2json message (re-encoded when it decoded but could not be mapped)
 };
 
 /// A destination of the change stream. The pipeline calls it in commit order:
@@ -32,6 +41,13 @@ class Sink {
   virtual void begin(const TxnInfo& txn) = 0;
   virtual void change(const TxnInfo& txn, const decode::Change& change) = 0;
   virtual void commit(const TxnInfo& txn) = 0;
+
+  /// Why this sink cannot take `change` (e.g. a required column is missing),
+  /// or nullopt. Asked only when dead-lettering is on, before change().
+  virtual std::optional<std::string> rejects(const decode::Change& /*change*/) const { return std::nullopt; }
+  /// Records a poison message of the open transaction (dead-lettering on),
+  /// durable with the transaction like a change.
+  virtual void dead_letter(const TxnInfo& /*txn*/, const DeadLetter& /*letter*/) {}
 
   /// True when buffered work is large or old enough to be flushed now.
   virtual bool wants_flush() const = 0;
