@@ -741,18 +741,38 @@ class Checker {
       return;
     }
     std::vector<std::string> filtered;
+    std::vector<std::string> by_policy;
     for (const auto& table : config_.postgres.tables) {
       const std::string oid = missing_.contains(table) ? "" : table_oid(table);
       if (oid.empty()) continue;
+      // A policy applies to this role when it names PUBLIC (0) or a role it is a member of.
       const pg::Result r = query(
-          "SELECT c.relrowsecurity, c.relforcerowsecurity, pg_has_role(c.relowner, 'USAGE') "
+          "WITH applying AS (SELECT p.polpermissive, pg_catalog.pg_get_expr(p.polqual, p.polrelid) AS qual "
+          "  FROM pg_catalog.pg_policy p WHERE p.polrelid = $1::oid AND p.polcmd IN ('r', '*') "
+          "  AND (0 = ANY(p.polroles) OR EXISTS (SELECT 1 FROM unnest(p.polroles) AS pr(oid) "
+          "       WHERE pr.oid <> 0 AND pg_catalog.pg_has_role(current_user, pr.oid, 'USAGE')))) "
+          "SELECT c.relrowsecurity, c.relforcerowsecurity, pg_has_role(c.relowner, 'USAGE'), "
+          "  EXISTS (SELECT 1 FROM applying WHERE polpermissive AND qual = 'true') "
+          "  AND NOT EXISTS (SELECT 1 FROM applying WHERE NOT polpermissive) "
           "FROM pg_catalog.pg_class c WHERE c.oid = $1::oid",
           {oid});
       if (r.rows() == 0) continue;
       const bool rls = r.value(0, 0) == "t";
       const bool forced = r.value(0, 1) == "t";
       const bool owner = r.value(0, 2) == "t";
-      if (rls && (!owner || forced)) filtered.push_back(table);
+      const bool open_policy = r.value(0, 3) == "t";
+      if (!rls || (owner && !forced)) continue;
+      if (open_policy) {
+        by_policy.push_back(table);
+      } else {
+        filtered.push_back(table);
+      }
+    }
+    if (filtered.empty() && !by_policy.empty()) {
+      ok("row level security",
+         fmt::format("a permissive SELECT policy USING (true) lets role {} read every row of {}", user_,
+                     join(by_policy, ", ")));
+      return;
     }
     if (filtered.empty()) {
       ok("row level security", "no captured table filters the rows this role reads");
@@ -760,7 +780,8 @@ class Checker {
     }
     fail("row level security",
          fmt::format("row level security is enabled on {} and role {} neither owns {} nor has BYPASSRLS: "
-                     "`snapshot` and `rebuild-rollups` would read only the rows a policy lets through",
+                     "`snapshot` and `rebuild-rollups` would read only the rows a policy lets through "
+                     "(no permissive SELECT policy USING (true) applies to it, or a restrictive one does)",
                      join(filtered, ", "), user_, filtered.size() == 1 ? "it" : "them"),
          fmt::format("`ALTER ROLE {} BYPASSRLS;` as a superuser (or a policy such as `CREATE POLICY "
                      "customer_cdc_read ON {} FOR SELECT TO {} USING (true);`)",

@@ -260,6 +260,38 @@ TEST(Check, RoleWithoutTablePrivilegesFails) {
   EXPECT_NE(line_of(r.output, "row level security").find("BYPASSRLS"), std::string::npos) << r.output;
 }
 
+TEST(Check, PermissiveSelectPolicyIsAnAlternativeToBypassrls) {
+  PgCluster pg;
+  // Every privilege the daemon needs, but neither BYPASSRLS nor ownership.
+  pg.exec("CREATE ROLE cdc_policy LOGIN REPLICATION; "
+          "GRANT USAGE ON SCHEMA customer_cdc, analytics TO cdc_policy; "
+          "GRANT SELECT ON public.customer, public.plans TO cdc_policy; "
+          "GRANT SELECT, INSERT ON public.audit_logs TO cdc_policy; "
+          "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA customer_cdc, analytics TO cdc_policy;");
+  const RunResult before = run_check(CheckOptions(dsn_of(pg, "cdc_policy")));
+  EXPECT_TRUE(has_fail(before.output, "row level security")) << before.output;
+
+  // A policy that lets it read only some rows is not enough ...
+  pg.exec("CREATE POLICY cdc_some ON public.customer FOR SELECT TO cdc_policy USING (plan_id = 1); "
+          "CREATE POLICY cdc_all_plans ON public.plans FOR SELECT TO cdc_policy USING (true);");
+  const RunResult partial = run_check(CheckOptions(dsn_of(pg, "cdc_policy")));
+  EXPECT_TRUE(has_fail(partial.output, "row level security")) << partial.output;
+  EXPECT_NE(line_of(partial.output, "row level security").find("public.customer"), std::string::npos)
+      << partial.output;
+
+  // ... one that lets it read every row is.
+  pg.exec("CREATE POLICY cdc_all ON public.customer FOR SELECT TO cdc_policy USING (true)");
+  const RunResult open = run_check(CheckOptions(dsn_of(pg, "cdc_policy")));
+  EXPECT_TRUE(has_ok(open.output, "row level security")) << open.output;
+  EXPECT_NE(line_of(open.output, "row level security").find("permissive SELECT policy"), std::string::npos)
+      << open.output;
+
+  // A restrictive policy applying to the role filters rows again.
+  pg.exec("CREATE POLICY cdc_narrow ON public.customer AS RESTRICTIVE FOR SELECT TO PUBLIC USING (plan_id > 0)");
+  const RunResult restricted = run_check(CheckOptions(dsn_of(pg, "cdc_policy")));
+  EXPECT_TRUE(has_fail(restricted.output, "row level security")) << restricted.output;
+}
+
 TEST(Check, UnreachablePostgresFailsQuicklyWithoutPassword) {
   const int port = pick_free_port();  // nothing listens there
   const auto started = Clock::now();
