@@ -1,0 +1,1020 @@
+// Backfill and replay (README "Backfill and replay", CONTRACT.md sections 5-8),
+// black-box: a throwaway PostgreSQL 15 + wal2json, librdkafka's mock Kafka
+// cluster in this process, the daemon as a child process.
+//
+//   1. InitialSnapshotWithConcurrentWrites: first start on a populated database
+//      (snapshot_mode = "initial") while a writer changes customers and a plan
+//      price during the snapshot.
+//   2. Kill9DuringSnapshotThenRestart: kill -9 in the middle of that snapshot,
+//      writes going on meanwhile, restart.
+//   3. DowntimeBacklogOf100kChanges: SIGTERM, 100k row changes, start again.
+//   4. MemoryBoundOneMillionRowTransaction: one 1M-row transaction, VmHWM.
+//
+// References the test keeps itself, independent of the daemon:
+//   * audit: the seed's audit trigger installed into a shadow table (schema
+//     bf_shadow), plus customer_created / customer_deleted, recording
+//     txid_current(); compared row by row (in commit order: one writer
+//     connection) with public.audit_logs, including created_at = commit time;
+//   * rollups: plan_rollup recomputed from the tables, plan_changes_daily and
+//     usage_daily from test-only triggers (and plan changes from the audit);
+//   * Kafka: every message read back, folded per key in arrival order (r, c,
+//     u: the row is `after`; d and tombstones: the row is gone) and compared
+//     with the final table state; streamed events checked against audit
+//     source_lsn (the envelope's source.lsn is the same WAL position).
+
+#include <gtest/gtest.h>
+
+#include <rapidjson/document.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/daemon_process.hpp"
+#include "support/kafka_mock.hpp"
+#include "support/pg_cluster.hpp"
+#include "support/slot_wait.hpp"
+
+namespace cdc::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kSlot = "customer_cdc";
+constexpr const char* kCustomerTopic = "saas.public.customer";
+constexpr const char* kPlansTopic = "saas.public.plans";
+constexpr const char* kAuditTopic = "saas.audit";
+constexpr int kPartitions = 3;
+constexpr auto kStartTimeout = 60s;
+constexpr auto kSnapshotTimeout = 120s;
+constexpr auto kCatchUpTimeout = 180s;
+constexpr auto kConsumeTimeout = 90s;
+
+// Daemon log lines (src/app/snapshot.cpp, session.cpp).
+constexpr const char* kLogSlotCreated = "created replication slot";
+constexpr const char* kLogSnapshotStart = "snapshot at ";
+constexpr const char* kLogResnapshot = "no snapshot completed yet";
+constexpr const char* kLogStreaming = "streaming slot";
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+std::string show(const Value& v) { return v ? *v : std::string("NULL"); }
+
+std::int64_t count_of(PgCluster& pg, const std::string& sql) {
+  const Value v = pg.scalar(sql);
+  return v ? std::stoll(*v) : 0;
+}
+
+/// "snapshot at X/Y complete" in the daemon's log.
+bool snapshot_completed(const std::string& log) {
+  for (std::size_t at = log.find(kLogSnapshotStart); at != std::string::npos;
+       at = log.find(kLogSnapshotStart, at + 1)) {
+    const std::size_t eol = log.find('\n', at);
+    if (log.substr(at, eol == std::string::npos ? std::string::npos : eol - at).ends_with(" complete")) return true;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------
+// References installed by the test.
+
+/// The seed's log_customer_changes (schema/001_seed.sql), same logic, into a
+/// shadow table with txid_current(); plus created / deleted. And the rollup
+/// references of test_rollups.cpp: plan changes and resource consumption per
+/// UTC day, recorded by the server inside the source transaction.
+constexpr const char* kShadowSql = R"sql(
+CREATE SCHEMA bf_shadow;
+CREATE TABLE bf_shadow.audit_logs (
+    id bigserial PRIMARY KEY,
+    customer_uuid uuid,
+    action text,
+    old_value jsonb,
+    new_value jsonb,
+    xid bigint
+);
+CREATE FUNCTION bf_shadow.log_customer_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF (OLD.plan_id IS DISTINCT FROM NEW.plan_id) OR
+     (OLD.remaining_resources IS DISTINCT FROM NEW.remaining_resources) THEN
+    INSERT INTO bf_shadow.audit_logs (customer_uuid, action, old_value, new_value, xid)
+    VALUES (NEW.uuid,
+            CASE WHEN OLD.plan_id IS DISTINCT FROM NEW.plan_id THEN 'plan_change' ELSE 'resource_update' END,
+            jsonb_build_object('plan_id', OLD.plan_id, 'remaining_resources', OLD.remaining_resources),
+            jsonb_build_object('plan_id', NEW.plan_id, 'remaining_resources', NEW.remaining_resources),
+            txid_current());
+  END IF;
+  RETURN NEW;
+END;
+$$;
+CREATE TRIGGER bf_shadow_changes AFTER UPDATE OF plan_id, remaining_resources ON public.customer
+FOR EACH ROW EXECUTE FUNCTION bf_shadow.log_customer_changes();
+CREATE FUNCTION bf_shadow.log_customer_created() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO bf_shadow.audit_logs (customer_uuid, action, old_value, new_value, xid)
+  VALUES (NEW.uuid, 'customer_created', NULL,
+          jsonb_build_object('plan_id', NEW.plan_id, 'remaining_resources', NEW.remaining_resources), txid_current());
+  RETURN NEW;
+END;
+$$;
+CREATE TRIGGER bf_shadow_created AFTER INSERT ON public.customer
+FOR EACH ROW EXECUTE FUNCTION bf_shadow.log_customer_created();
+CREATE FUNCTION bf_shadow.log_customer_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO bf_shadow.audit_logs (customer_uuid, action, old_value, new_value, xid)
+  VALUES (OLD.uuid, 'customer_deleted',
+          jsonb_build_object('plan_id', OLD.plan_id, 'remaining_resources', OLD.remaining_resources), NULL,
+          txid_current());
+  RETURN OLD;
+END;
+$$;
+CREATE TRIGGER bf_shadow_deleted AFTER DELETE ON public.customer
+FOR EACH ROW EXECUTE FUNCTION bf_shadow.log_customer_deleted();
+
+CREATE TABLE bf_shadow.plan_changes (day date NOT NULL, from_plan bigint NOT NULL, to_plan bigint NOT NULL);
+CREATE TABLE bf_shadow.usage (day date NOT NULL, customer_uuid uuid NOT NULL, resource text NOT NULL,
+                              consumed numeric NOT NULL, PRIMARY KEY (day, customer_uuid, resource));
+CREATE FUNCTION bf_shadow.record_plan_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO bf_shadow.plan_changes
+  VALUES ((now() AT TIME ZONE 'UTC')::date, coalesce(OLD.plan_id, 0), coalesce(NEW.plan_id, 0));
+  RETURN NULL;
+END;
+$$;
+CREATE TRIGGER zz_bf_plan_change AFTER UPDATE OF plan_id ON public.customer
+FOR EACH ROW WHEN (OLD.plan_id IS DISTINCT FROM NEW.plan_id)
+EXECUTE FUNCTION bf_shadow.record_plan_change();
+CREATE FUNCTION bf_shadow.record_usage() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF jsonb_typeof(OLD.remaining_resources) = 'object' AND jsonb_typeof(NEW.remaining_resources) = 'object' THEN
+    INSERT INTO bf_shadow.usage AS u (day, customer_uuid, resource, consumed)
+    SELECT (now() AT TIME ZONE 'UTC')::date, NEW.uuid, o.key,
+           greatest(0, (o.value #>> '{}')::numeric - (n.value #>> '{}')::numeric)
+    FROM jsonb_each(OLD.remaining_resources) o
+    JOIN jsonb_each(NEW.remaining_resources) n ON n.key = o.key
+    WHERE jsonb_typeof(o.value) = 'number' AND jsonb_typeof(n.value) = 'number'
+    ON CONFLICT (day, customer_uuid, resource) DO UPDATE SET consumed = u.consumed + excluded.consumed;
+  END IF;
+  RETURN NULL;
+END;
+$$;
+CREATE TRIGGER zz_bf_usage AFTER UPDATE ON public.customer
+FOR EACH ROW WHEN (OLD.plan_id IS NOT DISTINCT FROM NEW.plan_id
+                   AND OLD.remaining_resources IS DISTINCT FROM NEW.remaining_resources)
+EXECUTE FUNCTION bf_shadow.record_usage();
+)sql";
+
+/// Customers bf<i>@example.com for i in [from, to], on plans 1..3 in turn,
+/// with the plan's resources.
+void populate(PgConn& conn, int from, int to) {
+  conn.exec("INSERT INTO public.customer (uuid, email, metadata, stripe_customer_id, plan_id, plan_updated_at, "
+            "plan_resources, remaining_resources) "
+            "SELECT gen_random_uuid(), 'bf' || g || '@example.com', "
+            "jsonb_build_object('name', 'Backfill Customer ' || g, 'company', 'Company ' || (g % 997), "
+            "'note', repeat('n', 48)), 'cus_bf_' || g, p.id, now(), p.resources, p.resources "
+            "FROM generate_series(" + std::to_string(from) + ", " + std::to_string(to) + ") g "
+            "JOIN public.plans p ON p.id = 1 + g % 3");
+}
+
+// ---------------------------------------------------------------------------
+// Comparisons.
+
+std::string format_rows(const Rows& rows, std::size_t max = 20) {
+  std::ostringstream out;
+  for (std::size_t i = 0; i < rows.size() && i < max; ++i) {
+    out << "  ";
+    for (std::size_t c = 0; c < rows[i].size(); ++c) out << (c > 0 ? " | " : "") << show(rows[i][c]);
+    out << "\n";
+  }
+  if (rows.size() > max) out << "  ... (" << rows.size() - max << " more)\n";
+  return out.str();
+}
+
+/// Multiset difference both ways, in SQL.
+::testing::AssertionResult same_rows(PgCluster& pg, const std::string& what, const std::string& expected_sql,
+                                     const std::string& actual_sql) {
+  const Rows rows = pg.query("WITH e AS (" + expected_sql + "), a AS (" + actual_sql +
+                             ") SELECT 'expected-only' AS side, x.* FROM (SELECT * FROM e EXCEPT ALL SELECT * FROM a) x "
+                             "UNION ALL SELECT 'daemon-only', y.* FROM (SELECT * FROM a EXCEPT ALL SELECT * FROM e) y "
+                             "ORDER BY 2, 3, 4, 1");
+  if (rows.empty()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << what << ": " << rows.size() << " differing rows (side | key... | value):\n"
+                                       << format_rows(rows);
+}
+
+/// The three rollup tables against recomputations: plan_rollup from
+/// public.customer and public.plans; plan_changes_daily from the shadow
+/// trigger and from the audit history; usage_daily from the shadow trigger.
+/// `with_shadow` = the shadow triggers saw every change the daemon counts.
+::testing::AssertionResult rollups_equal_recomputation(PgCluster& pg, bool with_shadow, bool crossed_midnight) {
+  const std::string plan_rollup_expected =
+      "SELECT plan_id, customers, mrr FROM (SELECT p.id AS plan_id, count(c.uuid)::bigint AS customers, "
+      "(count(c.uuid) * p.price)::numeric AS mrr FROM public.plans p LEFT JOIN public.customer c ON c.plan_id = p.id "
+      "GROUP BY p.id, p.price) r WHERE customers <> 0 OR mrr <> 0";
+  const std::string plan_rollup_actual =
+      "SELECT plan_id, customers, mrr::numeric FROM analytics.plan_rollup WHERE customers <> 0 OR mrr <> 0";
+  if (auto r = same_rows(pg, "plan_rollup vs the tables", plan_rollup_expected, plan_rollup_actual); !r) return r;
+
+  // Day columns: the shadow's is the source transaction's start, the
+  // daemon's its commit; only across a UTC midnight may they differ.
+  const std::string day = crossed_midnight ? "NULL::date" : "day";
+  const std::string audit_day = crossed_midnight ? "NULL::date" : "(created_at AT TIME ZONE 'UTC')::date";
+  const std::string changes_actual = "SELECT " + day +
+                                     " AS d, from_plan_id AS f, to_plan_id AS t, sum(changes)::bigint AS n "
+                                     "FROM analytics.plan_changes_daily GROUP BY 1, 2, 3 HAVING sum(changes) <> 0";
+  const std::string changes_from_audit =
+      "SELECT " + audit_day +
+      " AS d, coalesce((old_value ->> 'plan_id')::bigint, 0) AS f, coalesce((new_value ->> 'plan_id')::bigint, 0) "
+      "AS t, count(*)::bigint AS n FROM public.audit_logs WHERE action = 'plan_change' GROUP BY 1, 2, 3";
+  if (auto r = same_rows(pg, "plan_changes_daily vs the audit history", changes_from_audit, changes_actual); !r) {
+    return r;
+  }
+  if (!with_shadow) return ::testing::AssertionSuccess();
+  const std::string changes_from_shadow = "SELECT " + day +
+                                          " AS d, from_plan AS f, to_plan AS t, count(*)::bigint AS n "
+                                          "FROM bf_shadow.plan_changes GROUP BY 1, 2, 3";
+  if (auto r = same_rows(pg, "plan_changes_daily vs the shadow trigger", changes_from_shadow, changes_actual); !r) {
+    return r;
+  }
+  const std::string usage_actual = "SELECT " + day +
+                                   " AS d, customer_uuid, resource, sum(consumed) AS consumed "
+                                   "FROM analytics.usage_daily GROUP BY 1, 2, 3 HAVING sum(consumed) <> 0";
+  const std::string usage_from_shadow = "SELECT " + day +
+                                        " AS d, customer_uuid, resource, sum(consumed) AS consumed "
+                                        "FROM bf_shadow.usage GROUP BY 1, 2, 3 HAVING sum(consumed) <> 0";
+  return same_rows(pg, "usage_daily vs the shadow trigger", usage_from_shadow, usage_actual);
+}
+
+/// public.audit_logs against the shadow, row by row in id order (the writer
+/// uses one connection: shadow id order is commit order), created_at against
+/// the commit timestamp; plus source_lsn unique and present.
+::testing::AssertionResult audit_equals_shadow(PgCluster& pg) {
+  const std::int64_t ours = count_of(pg, "SELECT count(*) FROM public.audit_logs");
+  const std::int64_t shadow = count_of(pg, "SELECT count(*) FROM bf_shadow.audit_logs");
+  const std::int64_t distinct_lsn = count_of(pg, "SELECT count(DISTINCT source_lsn) FROM public.audit_logs");
+  const Rows diff = pg.query(R"sql(
+WITH o AS (
+  SELECT row_number() OVER (ORDER BY id) AS n, customer_uuid, action, old_value, new_value, source_xid, created_at
+  FROM public.audit_logs
+), s AS (
+  SELECT row_number() OVER (ORDER BY id) AS n, customer_uuid, action, old_value, new_value, xid,
+         pg_xact_commit_timestamp(xid::text::xid) AS commit_ts
+  FROM bf_shadow.audit_logs
+)
+SELECT coalesce(o.n, s.n)::text, o.customer_uuid::text, o.action, o.source_xid::text, o.created_at::text,
+       o.new_value::text, s.customer_uuid::text, s.action, s.xid::text, s.commit_ts::text, s.new_value::text
+FROM o FULL JOIN s ON o.n = s.n
+WHERE o.n IS NULL OR s.n IS NULL
+   OR o.customer_uuid IS DISTINCT FROM s.customer_uuid OR o.action IS DISTINCT FROM s.action
+   OR o.old_value IS DISTINCT FROM s.old_value OR o.new_value IS DISTINCT FROM s.new_value
+   OR o.source_xid IS DISTINCT FROM s.xid OR o.created_at IS DISTINCT FROM s.commit_ts
+ORDER BY 1 LIMIT 10
+)sql");
+  if (ours == shadow && distinct_lsn == ours && diff.empty()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "audit_logs: " << ours << " rows (" << distinct_lsn
+                                       << " distinct source_lsn), shadow: " << shadow
+                                       << " rows; first differences (n | ours: uuid action xid created_at new | "
+                                          "shadow: uuid action xid commit_ts new):\n"
+                                       << format_rows(diff);
+}
+
+// ---------------------------------------------------------------------------
+// Kafka.
+
+using Fields = std::map<std::string, std::string>;
+
+struct Event {
+  std::string topic;
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+  std::string key;  ///< customer uuid / plan id / (audit) customer uuid
+  bool tombstone = false;
+  char op = 0;
+  std::uint64_t lsn = 0;      ///< source.lsn (row topics)
+  std::string audit_lsn;      ///< source_lsn (audit topic)
+  Fields after;               ///< row topics: the compared columns of `after`, as text ("NULL" for null)
+};
+
+const std::vector<std::string>& customer_fields() {
+  static const std::vector<std::string> f = {"email", "plan_id", "remaining_resources", "metadata"};
+  return f;
+}
+const std::vector<std::string>& plan_fields() {
+  static const std::vector<std::string> f = {"name", "price"};
+  return f;
+}
+
+std::string text_of(const rapidjson::Value& v) {
+  if (v.IsNull()) return "NULL";
+  if (v.IsString()) return std::string(v.GetString(), v.GetStringLength());  // numbers too (parsed as strings)
+  if (v.IsBool()) return v.GetBool() ? "true" : "false";
+  return "?";
+}
+
+/// Parses a consumed message; throws std::runtime_error on anything malformed.
+Event parse_event(const KafkaMessage& m) {
+  Event e;
+  e.topic = m.topic;
+  e.partition = m.partition;
+  e.offset = m.offset;
+  if (!m.key) throw std::runtime_error("message without key at " + m.topic + " offset " + std::to_string(m.offset));
+  if (m.topic == kAuditTopic) {
+    e.key = *m.key;
+    rapidjson::Document doc;
+    doc.Parse(m.value->c_str());
+    if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("source_lsn")) {
+      throw std::runtime_error("bad audit message: " + *m.value);
+    }
+    e.audit_lsn = doc["source_lsn"].GetString();
+    return e;
+  }
+  rapidjson::Document key;
+  key.Parse<rapidjson::kParseNumbersAsStringsFlag>(m.key->c_str());
+  const char* key_field = m.topic == kCustomerTopic ? "uuid" : "id";
+  if (key.HasParseError() || !key.IsObject() || !key.HasMember(key_field)) {
+    throw std::runtime_error("bad key: " + *m.key);
+  }
+  e.key = text_of(key[key_field]);
+  if (!m.value) {
+    e.tombstone = true;
+    return e;
+  }
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseNumbersAsStringsFlag>(m.value->c_str());
+  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("op") || !doc.HasMember("source") ||
+      !doc.HasMember("after")) {
+    throw std::runtime_error("bad envelope: " + *m.value);
+  }
+  e.op = doc["op"].GetString()[0];
+  e.lsn = std::stoull(text_of(doc["source"]["lsn"]));
+  const rapidjson::Value& after = doc["after"];
+  if (after.IsObject()) {
+    for (const auto& f : m.topic == kCustomerTopic ? customer_fields() : plan_fields()) {
+      e.after[f] = after.HasMember(f.c_str()) ? text_of(after[f.c_str()]) : "<missing>";
+    }
+  }
+  return e;
+}
+
+struct KafkaContent {
+  std::vector<Event> customer, plans, audit;
+  ConsumeStats stats;
+};
+
+KafkaContent read_kafka(MockKafka& kafka, std::size_t expected_min) {
+  KafkaContent out;
+  const auto started = Clock::now();
+  const auto messages =
+      kafka.consume_all({kCustomerTopic, kPlansTopic, kAuditTopic}, expected_min, kConsumeTimeout, &out.stats);
+  for (const auto& m : messages) {
+    Event e = parse_event(m);
+    (m.topic == kCustomerTopic ? out.customer : m.topic == kPlansTopic ? out.plans : out.audit).push_back(std::move(e));
+  }
+  std::cout << "[ kafka    ] " << messages.size() << " messages read in " << seconds_since(started) << " s ("
+            << out.customer.size() << " customer, " << out.plans.size() << " plans, " << out.audit.size()
+            << " audit)\n";
+  return out;
+}
+
+/// The topic folded per key in arrival order: r / c / u set the row to
+/// `after`, d and tombstones remove it. Also checks that a key stays in one
+/// partition.
+std::map<std::string, Fields> fold(const std::vector<Event>& events, std::vector<std::string>* problems) {
+  std::map<std::string, Fields> state;
+  std::map<std::string, std::int32_t> partition_of;
+  for (const Event& e : events) {
+    const auto [it, inserted] = partition_of.emplace(e.key, e.partition);
+    if (!inserted && it->second != e.partition && problems->size() < 10) {
+      problems->push_back("key " + e.key + " in partitions " + std::to_string(it->second) + " and " +
+                          std::to_string(e.partition));
+    }
+    if (e.tombstone || e.op == 'd') {
+      state.erase(e.key);
+    } else if (e.op == 'r' || e.op == 'c' || e.op == 'u') {
+      state[e.key] = e.after;
+    } else if (problems->size() < 10) {
+      problems->push_back(std::string("unexpected op ") + e.op + " for key " + e.key);
+    }
+  }
+  return state;
+}
+
+std::map<std::string, Fields> table_state(PgCluster& pg, const std::string& sql, const std::vector<std::string>& fields) {
+  std::map<std::string, Fields> state;
+  for (const Row& r : pg.query(sql)) {
+    Fields f;
+    for (std::size_t i = 0; i < fields.size(); ++i) f[fields[i]] = show(r[i + 1]);
+    state[*r[0]] = std::move(f);
+  }
+  return state;
+}
+
+std::string format_fields(const Fields& f) {
+  std::string out;
+  for (const auto& [k, v] : f) out += (out.empty() ? "" : ", ") + k + "=" + v;
+  return out;
+}
+
+/// Folded topic state == final table state, for both row topics.
+::testing::AssertionResult kafka_state_equals_tables(PgCluster& pg, const KafkaContent& kafka) {
+  std::vector<std::string> problems;
+  struct Topic {
+    const char* name;
+    const std::vector<Event>* events;
+    std::string sql;
+    const std::vector<std::string>* fields;
+  };
+  const std::vector<Topic> topics = {
+      {kCustomerTopic, &kafka.customer,
+       "SELECT uuid::text, email, plan_id::text, remaining_resources::text, metadata::text FROM public.customer",
+       &customer_fields()},
+      {kPlansTopic, &kafka.plans, "SELECT id::text, name, price::text FROM public.plans", &plan_fields()},
+  };
+  std::ostringstream out;
+  bool ok = true;
+  for (const Topic& t : topics) {
+    const auto folded = fold(*t.events, &problems);
+    const auto table = table_state(pg, t.sql, *t.fields);
+    std::size_t missing = 0, extra = 0, differing = 0;
+    for (const auto& [key, row] : table) {
+      const auto it = folded.find(key);
+      if (it == folded.end()) {
+        if (++missing <= 5) out << "  " << t.name << " " << key << ": in the table, not in the topic state\n";
+      } else if (it->second != row) {
+        if (++differing <= 5) {
+          out << "  " << t.name << " " << key << ": table {" << format_fields(row) << "} topic {"
+              << format_fields(it->second) << "}\n";
+        }
+      }
+    }
+    for (const auto& [key, row] : folded) {
+      if (!table.contains(key) && ++extra <= 5) {
+        out << "  " << t.name << " " << key << ": in the topic state, not in the table {" << format_fields(row)
+            << "}\n";
+      }
+    }
+    if (missing + extra + differing > 0) {
+      ok = false;
+      out << t.name << ": " << table.size() << " table rows, " << folded.size() << " keys in the topic state; "
+          << missing << " missing, " << extra << " extra, " << differing << " differing\n";
+    }
+  }
+  for (const auto& p : problems) out << "  " << p << "\n";
+  if (ok && problems.empty()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << out.str();
+}
+
+/// Streamed customer events (c/u/d) against the audit: every audit entry has
+/// its event at the same key and LSN (no gaps), and nothing else was streamed
+/// (the workloads change plan_id or remaining_resources in every update, so
+/// every row change has exactly one audit entry). Per key, a message with a
+/// new LSN never follows a higher one (repeats after a restart allowed). The
+/// audit topic holds each audit entry (at least once).
+::testing::AssertionResult kafka_matches_audit(PgCluster& pg, const KafkaContent& kafka, std::size_t* repeats) {
+  std::set<std::pair<std::string, std::uint64_t>> audit;
+  std::set<std::string> audit_lsns;
+  for (const Row& r : pg.query("SELECT customer_uuid::text, (source_lsn - '0/0'::pg_lsn)::text, source_lsn::text "
+                               "FROM public.audit_logs")) {
+    audit.emplace(*r[0], std::stoull(*r[1]));
+    audit_lsns.insert(*r[2]);
+  }
+  std::ostringstream out;
+  std::size_t problems = 0;
+  auto problem = [&](const std::string& what) {
+    if (++problems <= 10) out << "  " << what << "\n";
+  };
+  std::set<std::pair<std::string, std::uint64_t>> streamed;
+  std::map<std::string, std::uint64_t> highest;
+  std::map<std::string, std::set<std::uint64_t>> seen;
+  *repeats = 0;
+  for (const Event& e : kafka.customer) {
+    if (e.tombstone || e.op == 'r') continue;
+    const auto [_, fresh] = seen[e.key].insert(e.lsn);
+    if (!fresh) {
+      ++*repeats;
+    } else if (highest[e.key] > e.lsn) {
+      problem("key " + e.key + ": new LSN " + std::to_string(e.lsn) + " after " + std::to_string(highest[e.key]) +
+              " (out of commit order)");
+    }
+    highest[e.key] = std::max(highest[e.key], e.lsn);
+    streamed.emplace(e.key, e.lsn);
+  }
+  for (const auto& a : audit) {
+    if (!streamed.contains(a)) problem("audit entry " + a.first + " at " + std::to_string(a.second) + ": no Kafka event");
+  }
+  for (const auto& s : streamed) {
+    if (!audit.contains(s)) problem("Kafka event " + s.first + " at " + std::to_string(s.second) + ": no audit entry");
+  }
+  std::set<std::string> audit_topic;
+  for (const Event& e : kafka.audit) audit_topic.insert(e.audit_lsn);
+  if (audit_topic != audit_lsns) {
+    std::size_t missing = 0;
+    for (const auto& l : audit_lsns) missing += audit_topic.contains(l) ? 0 : 1;
+    problem("audit topic: " + std::to_string(audit_topic.size()) + " distinct source_lsn, audit_logs " +
+            std::to_string(audit_lsns.size()) + ", " + std::to_string(missing) + " of them missing in the topic");
+  }
+  if (problems == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << problems << " problems (" << audit.size() << " audit entries, "
+                                       << streamed.size() << " distinct streamed customer events):\n"
+                                       << out.str();
+}
+
+std::size_t count_op(const std::vector<Event>& events, char op) {
+  return static_cast<std::size_t>(std::count_if(events.begin(), events.end(), [&](const Event& e) {
+    return !e.tombstone && e.op == op;
+  }));
+}
+
+// ---------------------------------------------------------------------------
+// A writer on its own connection, in its own thread: small random
+// transactions on customers bf<i> (decrements, plan changes, inserts, deletes,
+// a delete right after an update) and plan price changes.
+
+class Writer {
+ public:
+  Writer(PgCluster& pg, int customers, std::uint32_t seed)
+      : conn_(pg.connect()), next_(customers + 1), rng_(seed) {}
+  ~Writer() { stop(); }
+
+  /// Starts the thread; it runs transactions until stop(), pausing `pause`.
+  void start(std::chrono::milliseconds pause) {
+    thread_ = std::thread([this, pause] {
+      try {
+        while (!stop_.load()) {
+          step();
+          std::this_thread::sleep_for(pause);
+        }
+      } catch (const std::exception& e) {
+        std::lock_guard lock(mutex_);
+        error_ = e.what();
+      }
+    });
+  }
+  void stop() {
+    stop_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+
+  int transactions() const { return transactions_.load(); }
+  int price_changes() const { return price_changes_.load(); }
+  /// Transactions that committed before any snapshot of the daemon had
+  /// committed (no checkpoint with a snapshot_lsn yet, checked right after
+  /// the commit).
+  int before_snapshot_done() const { return before_snapshot_done_.load(); }
+  std::string error() {
+    std::lock_guard lock(mutex_);
+    return error_;
+  }
+
+ private:
+  int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
+  std::string email(int i) const { return "'bf" + std::to_string(i) + "@example.com'"; }
+  std::string some(int n) {
+    std::string out;
+    for (int i = 0; i < n; ++i) out += (i ? ", " : "") + email(pick(1, next_ - 1));
+    return out;
+  }
+
+  void step() {
+    std::string sql = "BEGIN;\n";
+    const int roll = pick(0, 99);
+    if (transactions_.load() % 25 == 0) {
+      sql += "UPDATE public.plans SET price = price + 0.37, updated_at = now() WHERE id = " +
+             std::to_string(pick(1, 3)) + ";\n";
+      ++price_changes_;
+    } else if (roll < 40) {
+      sql += "UPDATE public.customer SET remaining_resources = jsonb_set(remaining_resources, '{api_calls}', "
+             "to_jsonb((remaining_resources->>'api_calls')::int - " + std::to_string(pick(1, 50)) +
+             ")) WHERE email IN (" + some(pick(1, 5)) + ");\n";
+    } else if (roll < 60) {
+      sql += "UPDATE public.customer SET plan_id = CASE WHEN plan_id IS NULL OR plan_id = 3 THEN 1 ELSE plan_id + 1 "
+             "END WHERE email IN (" + some(pick(1, 3)) + ");\n";
+    } else if (roll < 78) {
+      const int n = pick(1, 3);
+      sql += "INSERT INTO public.customer (uuid, email, plan_id, remaining_resources) SELECT gen_random_uuid(), "
+             "'bf' || g || '@example.com', 1 + g % 3, '{\"api_calls\": 777, \"storage_gb\": 7}' "
+             "FROM generate_series(" + std::to_string(next_) + ", " + std::to_string(next_ + n - 1) + ") g;\n";
+      next_ += n;
+    } else if (roll < 90) {
+      sql += "DELETE FROM public.customer WHERE email IN (" + some(pick(1, 2)) + ");\n";
+    } else {
+      const std::string who = email(pick(1, next_ - 1));
+      sql += "UPDATE public.customer SET remaining_resources = jsonb_set(remaining_resources, '{storage_gb}', "
+             "to_jsonb((remaining_resources->>'storage_gb')::int - 1)) WHERE email = " + who + ";\n";
+      sql += "DELETE FROM public.customer WHERE email = " + who + ";\n";
+    }
+    sql += "COMMIT;";
+    conn_.exec(sql);
+    ++transactions_;
+    if (conn_.scalar("SELECT NOT EXISTS (SELECT 1 FROM customer_cdc.checkpoint WHERE snapshot_lsn IS NOT NULL)") ==
+        Value("t")) {
+      ++before_snapshot_done_;
+    }
+  }
+
+  PgConn conn_;
+  int next_;
+  std::mt19937 rng_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> transactions_{0};
+  std::atomic<int> price_changes_{0};
+  std::atomic<int> before_snapshot_done_{0};
+  std::mutex mutex_;
+  std::string error_;
+};
+
+// ---------------------------------------------------------------------------
+// Environment: mock Kafka with the topics, a cluster, the config.
+
+PgClusterOptions cluster_options() {
+  PgClusterOptions options;
+  options.extra_conf = {"track_commit_timestamp = on"};
+  return options;
+}
+
+class Backfill : public ::testing::Test {
+ protected:
+  explicit Backfill(PgClusterOptions options = cluster_options()) : kafka_(1), pg_(std::move(options)) {
+    for (const char* topic : {kCustomerTopic, kPlansTopic, kAuditTopic}) kafka_.create_topic(topic, kPartitions);
+    std::ostringstream toml;
+    toml << "log_level = \"info\"\n"
+         << "[postgres]\n"
+         << "dsn = \"" << pg_.conninfo() << "\"\n"
+         << "slot = \"" << kSlot << "\"\n"
+         << "status_interval_ms = 500\n"
+         << "snapshot_mode = \"initial\"\n"
+         << "[audit]\nenabled = true\n"
+         << "[rollups]\nenabled = true\n"
+         << "[kafka]\nenabled = true\n"
+         << "brokers = \"" << kafka_.bootstraps() << "\"\n"
+         << "topic_prefix = \"saas\"\n"
+         << "[metrics]\nlisten = \"\"\n";
+    config_ = write_temp_file(toml.str(), ".toml");
+    started_day_ = *pg_.scalar("SELECT (now() AT TIME ZONE 'UTC')::date::text");
+  }
+
+  std::unique_ptr<DaemonProcess> start_daemon() {
+    return std::make_unique<DaemonProcess>(std::vector<std::string>{"--config", config_, "run"});
+  }
+
+  bool crossed_midnight() { return *pg_.scalar("SELECT (now() AT TIME ZONE 'UTC')::date::text") != started_day_; }
+
+  void populate_and_install_shadow(int customers) {
+    const auto t0 = Clock::now();
+    PgConn conn = pg_.connect();
+    populate(conn, 1, customers);
+    conn.exec("VACUUM ANALYZE public.customer");
+    pg_.exec(kShadowSql);
+    std::cout << "[ setup    ] " << customers << " customers in " << seconds_since(t0) << " s\n";
+  }
+
+  MockKafka kafka_;
+  PgCluster pg_;
+  std::string config_;
+  std::string started_day_;
+};
+
+// ---------------------------------------------------------------------------
+// 1. First start on a populated database, writes during the snapshot.
+
+TEST_F(Backfill, InitialSnapshotWithConcurrentWrites) {
+  constexpr int kCustomers = 20000;
+  populate_and_install_shadow(kCustomers);
+  Writer writer(pg_, kCustomers, 1234);
+
+  const auto t0 = Clock::now();
+  auto daemon = start_daemon();
+  // Writes begin once the slot has its consistent point: from then on every
+  // commit is in the stream and not in the exported snapshot.
+  ASSERT_TRUE(daemon->wait_for_output(kLogSlotCreated, kStartTimeout)) << daemon->log_text();
+  writer.start(2ms);
+  ASSERT_TRUE(daemon->wait_for_output(kLogSnapshotStart, kStartTimeout)) << daemon->log_text();
+  const auto snapshot_seen = Clock::now();
+  ASSERT_TRUE(wait_until([&] { return snapshot_completed(daemon->log_text()) || !daemon->running(); },
+                         kSnapshotTimeout))
+      << slot_diagnostics(pg_, daemon.get());
+  ASSERT_TRUE(daemon->running()) << slot_diagnostics(pg_, daemon.get());
+  const double snapshot_s = seconds_since(snapshot_seen);
+  ASSERT_TRUE(daemon->wait_for_output(kLogStreaming, kStartTimeout)) << daemon->log_text();
+  // Some more changes while streaming, then stop writing.
+  const int at_stream = writer.transactions();
+  ASSERT_TRUE(wait_until([&] { return writer.transactions() >= at_stream + 30 || !writer.error().empty(); }, 60s));
+  writer.stop();
+  ASSERT_EQ(writer.error(), "");
+  ASSERT_TRUE(wait_slot_caught_up(pg_, daemon.get(), kCatchUpTimeout));
+  std::cout << "[ timing   ] snapshot ~" << snapshot_s << " s; caught up " << seconds_since(t0)
+            << " s after start; writer: " << writer.transactions() << " transactions, "
+            << writer.before_snapshot_done() << " of them committed while the snapshot ran, "
+            << writer.price_changes() << " price changes\n";
+
+  // The writes really overlapped the snapshot: committed after the slot's
+  // consistent point, before the snapshot's commit.
+  EXPECT_GE(writer.before_snapshot_done(), 5) << daemon->log_text();
+  EXPECT_GE(writer.price_changes(), 1);
+  const std::string log = daemon->log_text();
+  EXPECT_NE(log.find("snapshot: " + std::to_string(kCustomers) + " rows of public.customer"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("snapshot: 3 rows of public.plans"), std::string::npos) << log;
+
+  // Audit: the concurrent changes exactly once, nothing for snapshot rows.
+  EXPECT_GT(count_of(pg_, "SELECT count(*) FROM bf_shadow.audit_logs"), 30);
+  EXPECT_TRUE(audit_equals_shadow(pg_));
+  EXPECT_TRUE(rollups_equal_recomputation(pg_, true, crossed_midnight()));
+
+  const std::size_t audit_rows = static_cast<std::size_t>(count_of(pg_, "SELECT count(*) FROM public.audit_logs"));
+  const KafkaContent k = read_kafka(kafka_, kCustomers + 3 + audit_rows);
+  EXPECT_TRUE(k.stats.complete) << "consumer did not reach the end of every partition";
+  EXPECT_TRUE(k.stats.errors.empty()) << k.stats.errors.front();
+  // Every row that existed at the consistent point read once (the writer
+  // started after it), each plan once.
+  EXPECT_EQ(count_op(k.customer, 'r'), static_cast<std::size_t>(kCustomers));
+  EXPECT_EQ(count_op(k.plans, 'r'), 3u);
+  std::set<std::string> read_keys;
+  for (const Event& e : k.customer) {
+    if (!e.tombstone && e.op == 'r') read_keys.insert(e.key);
+  }
+  EXPECT_EQ(read_keys.size(), static_cast<std::size_t>(kCustomers));
+  // The snapshot completes before streaming: no read after a streamed change of the same key.
+  std::set<std::string> streamed_keys;
+  std::size_t reads_after_stream = 0;
+  for (const Event& e : k.customer) {
+    if (e.tombstone) continue;
+    if (e.op == 'r') reads_after_stream += streamed_keys.contains(e.key) ? 1 : 0;
+    else streamed_keys.insert(e.key);
+  }
+  EXPECT_EQ(reads_after_stream, 0u);
+  EXPECT_TRUE(kafka_state_equals_tables(pg_, k));
+  std::size_t repeats = 0;
+  EXPECT_TRUE(kafka_matches_audit(pg_, k, &repeats));
+  EXPECT_EQ(repeats, 0u);  // no restart, no repeats
+
+  daemon->terminate();
+  EXPECT_EQ(daemon->wait_exit(30s), 0) << daemon->log_text();
+}
+
+// ---------------------------------------------------------------------------
+// 2. kill -9 in the middle of the initial snapshot, restart.
+
+TEST_F(Backfill, Kill9DuringSnapshotThenRestart) {
+  constexpr int kCustomers = 60000;
+  populate_and_install_shadow(kCustomers);
+  Writer writer(pg_, kCustomers, 4321);
+
+  const auto t0 = Clock::now();
+  auto first = start_daemon();
+  ASSERT_TRUE(first->wait_for_output(kLogSlotCreated, kStartTimeout)) << first->log_text();
+  writer.start(5ms);
+  ASSERT_TRUE(first->wait_for_output(kLogSnapshotStart, kStartTimeout)) << first->log_text();
+  // Into the cursor: kill once Kafka holds some of the snapshot's reads.
+  std::size_t reads_before_kill = 0;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        reads_before_kill = kafka_.consume_all({kCustomerTopic}, 1000, 500ms).size();
+        return reads_before_kill >= 1000 || !first->running();
+      },
+      60s, 100ms));
+  first->kill9();
+  ASSERT_TRUE(first->wait_exit(10s).has_value());
+  const std::string first_log = first->log_text();
+  ASSERT_FALSE(snapshot_completed(first_log)) << "the snapshot completed before the kill; make it bigger\n"
+                                              << first_log;
+  std::cout << "[ kill -9  ] with " << reads_before_kill << " snapshot reads in Kafka\n";
+  // What is left: the slot (created, never acknowledged) and no checkpoint.
+  EXPECT_TRUE(slot_confirmed_lsn(pg_).has_value());
+  EXPECT_EQ(count_of(pg_, "SELECT count(*) FROM customer_cdc.checkpoint"), 0) << slot_diagnostics(pg_);
+  EXPECT_EQ(count_of(pg_, "SELECT count(*) FROM public.audit_logs"), 0);
+  // Changes while the daemon is down (after the slot's consistent point).
+  const int at_kill = writer.transactions();
+  ASSERT_TRUE(wait_until([&] { return writer.transactions() >= at_kill + 20 || !writer.error().empty(); }, 60s));
+
+  auto second = start_daemon();
+  ASSERT_TRUE(wait_until([&] { return snapshot_completed(second->log_text()) || !second->running(); },
+                         kSnapshotTimeout))
+      << slot_diagnostics(pg_, second.get());
+  ASSERT_TRUE(second->wait_for_output(kLogStreaming, kStartTimeout)) << slot_diagnostics(pg_, second.get());
+  const std::string second_log = second->log_text();
+  // The restart takes the snapshot again (the first one committed nothing).
+  EXPECT_NE(second_log.find(kLogResnapshot), std::string::npos) << second_log;
+  const int at_stream = writer.transactions();
+  ASSERT_TRUE(wait_until([&] { return writer.transactions() >= at_stream + 30 || !writer.error().empty(); }, 60s));
+  writer.stop();
+  ASSERT_EQ(writer.error(), "");
+  ASSERT_TRUE(wait_slot_caught_up(pg_, second.get(), kCatchUpTimeout));
+  std::cout << "[ timing   ] caught up " << seconds_since(t0) << " s after the first start; writer: "
+            << writer.transactions() << " transactions, " << writer.before_snapshot_done()
+            << " before the snapshot committed\n";
+  // Changes between the slot's consistent point and the second snapshot:
+  // streamed from the slot, already part of the second snapshot's tables.
+  EXPECT_GE(writer.before_snapshot_done(), 20);
+
+  EXPECT_TRUE(audit_equals_shadow(pg_));
+  EXPECT_TRUE(rollups_equal_recomputation(pg_, true, crossed_midnight()));
+
+  const std::size_t audit_rows = static_cast<std::size_t>(count_of(pg_, "SELECT count(*) FROM public.audit_logs"));
+  const KafkaContent k = read_kafka(kafka_, kCustomers + 3 + audit_rows);
+  EXPECT_TRUE(k.stats.complete) << "consumer did not reach the end of every partition";
+  // At least once: the reads of the killed snapshot stay, every row of the
+  // second one is read again.
+  const std::size_t reads = count_op(k.customer, 'r');
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(second_log, match, std::regex(R"(snapshot: (\d+) rows of public\.customer)")))
+      << second_log;
+  const std::size_t second_reads = std::stoul(match[1].str());
+  EXPECT_GE(second_reads, static_cast<std::size_t>(kCustomers - writer.transactions() * 3));
+  EXPECT_GE(reads, reads_before_kill + second_reads);
+  std::cout << "[ kafka    ] " << reads << " customer reads (op r): " << reads_before_kill << " before the kill, "
+            << second_reads << " by the second snapshot\n";
+  EXPECT_TRUE(kafka_state_equals_tables(pg_, k));
+  std::size_t repeats = 0;
+  EXPECT_TRUE(kafka_matches_audit(pg_, k, &repeats));
+
+  second->terminate();
+  EXPECT_EQ(second->wait_exit(30s), 0) << second->log_text();
+}
+
+// ---------------------------------------------------------------------------
+// 3. Daemon down, 100k row changes, start again.
+
+TEST_F(Backfill, DowntimeBacklogOf100kChanges) {
+  constexpr int kCustomers = 20000;
+  populate_and_install_shadow(kCustomers);
+  const auto t_start = Clock::now();
+  auto daemon = start_daemon();
+  ASSERT_TRUE(daemon->wait_for_output(kLogStreaming, kSnapshotTimeout)) << daemon->log_text();
+  std::cout << "[ timing   ] snapshot and streaming after " << seconds_since(t_start) << " s\n";
+  {
+    // A little traffic while running, then a clean stop.
+    PgConn conn = pg_.connect();
+    conn.exec("UPDATE public.customer SET remaining_resources = jsonb_set(remaining_resources, '{api_calls}', "
+              "to_jsonb((remaining_resources->>'api_calls')::int - 1)) WHERE email IN "
+              "(SELECT 'bf' || g || '@example.com' FROM generate_series(1, 100) g)");
+  }
+  ASSERT_TRUE(wait_slot_caught_up(pg_, daemon.get(), kCatchUpTimeout));
+  ASSERT_EQ(count_of(pg_, "SELECT count(*) FROM public.audit_logs"), 100);
+  daemon->terminate();
+  ASSERT_EQ(daemon->wait_exit(30s), 0) << daemon->log_text();
+  const std::string stopped_at = *slot_confirmed_lsn(pg_);
+
+  // 100k row changes in ~330 transactions, one connection: updates of 300
+  // customers each (decrements of api_calls and storage_gb, plan changes,
+  // across all customers), inserts and deletes.
+  const auto t_write = Clock::now();
+  std::int64_t changes = 0;
+  {
+    PgConn conn = pg_.connect();
+    std::mt19937 rng(777);
+    auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+    int next = kCustomers + 1;
+    int transactions = 0;
+    while (changes < 100000) {
+      const int roll = pick(0, 99);
+      std::string sql;
+      if (roll < 4) {
+        const int n = 250;
+        sql = "INSERT INTO public.customer (uuid, email, plan_id, remaining_resources) SELECT gen_random_uuid(), "
+              "'bf' || g || '@example.com', 1 + g % 3, '{\"api_calls\": 5000, \"storage_gb\": 50}' "
+              "FROM generate_series(" + std::to_string(next) + ", " + std::to_string(next + n - 1) + ") g";
+        next += n;
+      } else if (roll < 8) {
+        const int from = pick(1, next - 200);
+        sql = "DELETE FROM public.customer WHERE email IN (SELECT 'bf' || g || '@example.com' FROM generate_series(" +
+              std::to_string(from) + ", " + std::to_string(from + 199) + ", 4) g)";
+      } else {
+        const int from = pick(1, next - 300);
+        const std::string who = "email IN (SELECT 'bf' || g || '@example.com' FROM generate_series(" +
+                                std::to_string(from) + ", " + std::to_string(from + 299) + ") g)";
+        if (roll < 20) {
+          sql = "UPDATE public.customer SET plan_id = CASE WHEN plan_id IS NULL OR plan_id = 3 THEN 1 "
+                "ELSE plan_id + 1 END WHERE " + who;
+        } else {
+          sql = "UPDATE public.customer SET remaining_resources = jsonb_set(jsonb_set(remaining_resources, "
+                "'{api_calls}', to_jsonb((remaining_resources->>'api_calls')::int - " + std::to_string(pick(1, 9)) +
+                ")), '{storage_gb}', to_jsonb((remaining_resources->>'storage_gb')::int - 1)) WHERE " + who;
+        }
+      }
+      const Value n = conn.scalar("WITH x AS (" + sql + " RETURNING 1) SELECT count(*) FROM x");
+      changes += std::stoll(*n);
+      ++transactions;
+    }
+    conn.exec("UPDATE public.plans SET price = price * 2 WHERE id = 2");
+    std::cout << "[ workload ] " << changes << " row changes in " << transactions << " transactions, "
+              << seconds_since(t_write) << " s\n";
+  }
+  // The daemon was down: nothing moved.
+  EXPECT_EQ(*slot_confirmed_lsn(pg_), stopped_at);
+  EXPECT_EQ(count_of(pg_, "SELECT count(*) FROM public.audit_logs"), 100);
+
+  const auto t_drain = Clock::now();
+  auto restarted = start_daemon();
+  ASSERT_TRUE(wait_slot_caught_up(pg_, restarted.get(), kCatchUpTimeout));
+  const double drain_s = seconds_since(t_drain);
+  std::cout << "[ timing   ] backlog of " << changes << " changes drained in " << drain_s << " s ("
+            << static_cast<long>(static_cast<double>(changes) / drain_s) << " changes/s)\n";
+  const std::string log = restarted->log_text();
+  EXPECT_EQ(log.find(kLogSnapshotStart), std::string::npos) << "no new snapshot on a plain restart\n" << log;
+
+  EXPECT_EQ(count_of(pg_, "SELECT count(*) FROM public.audit_logs"), 100 + changes);
+  auto t_check = Clock::now();
+  EXPECT_TRUE(audit_equals_shadow(pg_));
+  std::cout << "[ verify   ] audit " << seconds_since(t_check) << " s";
+  t_check = Clock::now();
+  EXPECT_TRUE(rollups_equal_recomputation(pg_, true, crossed_midnight()));
+  std::cout << ", rollups " << seconds_since(t_check) << " s\n";
+
+  const std::size_t audit_rows = static_cast<std::size_t>(100 + changes);
+  t_check = Clock::now();
+  const KafkaContent k = read_kafka(kafka_, kCustomers + 3 + audit_rows);
+  EXPECT_TRUE(k.stats.complete) << "consumer did not reach the end of every partition";
+  EXPECT_EQ(count_op(k.customer, 'r'), static_cast<std::size_t>(kCustomers));
+  EXPECT_TRUE(kafka_state_equals_tables(pg_, k));
+  std::size_t repeats = 0;
+  EXPECT_TRUE(kafka_matches_audit(pg_, k, &repeats));
+  std::cout << "[ kafka    ] " << repeats << " repeated customer events; checks took " << seconds_since(t_check)
+            << " s\n";
+
+  restarted->terminate();
+  EXPECT_EQ(restarted->wait_exit(30s), 0) << restarted->log_text();
+}
+
+// ---------------------------------------------------------------------------
+// 4. One 1M-row transaction: bounded memory.
+
+/// A field of /proc/<pid>/status in kB; -1 when not readable.
+long proc_status_kb(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+  }
+  return -1;
+}
+
+/// A cluster tuned for one huge transaction (test-only: no crash safety needed).
+class BackfillMemory : public Backfill {
+ protected:
+  static PgClusterOptions big_transaction_options() {
+    PgClusterOptions options;
+    options.extra_conf = {"full_page_writes = off", "max_wal_size = '8GB'", "checkpoint_timeout = '30min'",
+                          "shared_buffers = '256MB'", "logical_decoding_work_mem = '1GB'"};
+    return options;
+  }
+  BackfillMemory() : Backfill(big_transaction_options()) {}
+};
+
+TEST_F(BackfillMemory, OneMillionRowTransaction) {
+  constexpr long kRows = 1000000;
+  auto daemon = start_daemon();
+  ASSERT_TRUE(daemon->wait_for_output(kLogStreaming, kStartTimeout)) << daemon->log_text();
+  // DaemonProcess::pid() is the daemon itself (exec'd directly, no shell).
+  const std::string comm = read_text_file("/proc/" + std::to_string(daemon->pid()) + "/comm");
+  ASSERT_EQ(comm.substr(0, comm.find('\n')), "customer-cdc");
+  const long idle_kb = proc_status_kb(daemon->pid(), "VmRSS");
+
+  // One transaction inserting 1M customers: every row goes through all three
+  // sinks (1M audit rows by COPY, customer counts, 1M Kafka messages). Keys
+  // and emails ascend, so the primary key and the unique email index grow at
+  // their right edge (a random uuid makes the insert several times slower).
+  const auto t_write = Clock::now();
+  pg_.conn().set_timeout(600s);
+  pg_.exec("INSERT INTO public.customer (uuid, email, plan_id, remaining_resources) "
+           "SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(g), 12, '0'))::uuid, "
+           "'m' || lpad(g::text, 7, '0') || '@example.com', 1 + g % 3, "
+           "'{\"api_calls\": 100000, \"storage_gb\": 100}' "
+           "FROM generate_series(1, " + std::to_string(kRows) + ") g");
+  const double write_s = seconds_since(t_write);
+  const auto t_drain = Clock::now();
+  ASSERT_TRUE(wait_slot_caught_up(pg_, daemon.get(), 420s));
+  const double drain_s = seconds_since(t_drain);
+  const long hwm_kb = proc_status_kb(daemon->pid(), "VmHWM");
+  ASSERT_GT(hwm_kb, 0);
+  std::cout << "[ memory   ] VmHWM " << hwm_kb / 1024.0 << " MiB (idle VmRSS " << idle_kb / 1024.0
+            << " MiB) after one " << kRows << "-row transaction; insert " << write_s << " s, drained in " << drain_s
+            << " s (" << static_cast<long>(static_cast<double>(kRows) / drain_s) << " rows/s)\n";
+  RecordProperty("VmHWM_kB", std::to_string(hwm_kb));
+  EXPECT_LT(hwm_kb, 64L * 1024) << "VmHWM " << hwm_kb << " kB";
+  EXPECT_EQ(count_of(pg_, "SELECT count(*) FROM public.audit_logs WHERE action = 'customer_created'"), kRows);
+  EXPECT_EQ(count_of(pg_, "SELECT count(*) FROM public.audit_logs"), kRows);
+  EXPECT_EQ(count_of(pg_, "SELECT count(DISTINCT source_lsn) FROM public.audit_logs"), kRows);
+  EXPECT_TRUE(rollups_equal_recomputation(pg_, false, crossed_midnight()));
+  EXPECT_TRUE(daemon->running());
+  daemon->terminate();
+  EXPECT_EQ(daemon->wait_exit(60s), 0) << tail_lines(daemon->log_text(), 30);
+}
+
+}  // namespace
+}  // namespace cdc::testing
