@@ -15,6 +15,7 @@
 
 #include "support/daemon_process.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/slot_wait.hpp"
 
 namespace cdc::testing {
 namespace {
@@ -71,18 +72,6 @@ std::string config_for(const std::string& dsn, const std::string& top = "") {
   return write_temp_file(top + "[postgres]\ndsn = \"" + dsn +
                              "\"\nstatus_interval_ms = 500\n[metrics]\nlisten = \"\"\n",
                          ".toml");
-}
-
-/// Waits until the slot acknowledged everything written so far.
-bool caught_up(PgCluster& pg, std::chrono::milliseconds timeout = 120s) {
-  const std::string target = *pg.scalar("SELECT pg_current_wal_lsn()::text");
-  return wait_until(
-      [&] {
-        return pg.scalar("SELECT confirmed_flush_lsn >= $1::pg_lsn FROM pg_replication_slots "
-                         "WHERE slot_name = 'customer_cdc'",
-                         {target}) == Value("t");
-      },
-      timeout, 100ms);
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -178,7 +167,7 @@ TEST(LeastPrivilege, RoleRunsChecksSnapshotsAndRebuildsButCannotWriteTheSource) 
     pg.exec("UPDATE public.customer SET remaining_resources = '{\"api_calls\": 990}' WHERE email = 'lp2@example.com'");
     pg.exec("DELETE FROM public.customer WHERE email = 'lp3@example.com'");
     pg.exec("UPDATE public.plans SET price = 29.99 WHERE id = 2");
-    ASSERT_TRUE(caught_up(pg)) << daemon.log_text();
+    ASSERT_TRUE(wait_slot_caught_up(pg)) << daemon.log_text();
 
     EXPECT_EQ(pg.query("SELECT action, count(*)::text FROM public.audit_logs GROUP BY 1 ORDER BY 1"),
               (Rows{{"customer_created", "5"}, {"customer_deleted", "1"}, {"plan_change", "1"},
@@ -266,7 +255,7 @@ TEST(LeastPrivilege, PasswordNeverInTheLogNorInCheckOutput) {
     DaemonProcess daemon({"--config", config_for(good_dsn, "log_level = \"debug\"\n"), "run"});
     ASSERT_TRUE(daemon.wait_for_output("streaming slot", 60s)) << daemon.log_text();
     pg.exec("INSERT INTO public.customer (uuid, email, plan_id) VALUES (gen_random_uuid(), 'pw@example.com', 1)");
-    ASSERT_TRUE(caught_up(pg)) << daemon.log_text();
+    ASSERT_TRUE(wait_slot_caught_up(pg)) << daemon.log_text();
     EXPECT_EQ(pg.scalar("SELECT count(*) FROM public.audit_logs"), Value("1"));
     daemon.terminate();
     EXPECT_EQ(daemon.wait_exit(30s), 0) << daemon.log_text();

@@ -13,6 +13,7 @@
 
 #include "support/daemon_process.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/slot_wait.hpp"
 
 namespace cdc::testing {
 namespace {
@@ -23,18 +24,6 @@ std::string daemon_config(const PgCluster& pg, const std::string& extra = "") {
   return write_temp_file("[postgres]\ndsn = \"" + pg.conninfo() +
                              "\"\nstatus_interval_ms = 500\n[metrics]\nlisten = \"\"\n" + extra,
                          ".toml");
-}
-
-/// Waits until the slot acknowledged everything written so far.
-bool caught_up(PgCluster& pg, std::chrono::milliseconds timeout = 120s) {
-  const std::string target = *pg.scalar("SELECT pg_current_wal_lsn()::text");
-  return wait_until(
-      [&] {
-        return pg.scalar("SELECT confirmed_flush_lsn >= $1::pg_lsn FROM pg_replication_slots "
-                         "WHERE slot_name = 'customer_cdc'",
-                         {target}) == Value("t");
-      },
-      timeout, 100ms);
 }
 
 /// Creates `n` customers on plan 1 (audit: n customer_created).
@@ -89,7 +78,7 @@ TEST(Operations, ReconnectsAfterWalsenderKillAndPostgresRestart) {
   // A fast restart of PostgreSQL under the daemon.
   pg.restart("fast");
   run_updates(100);
-  ASSERT_TRUE(caught_up(pg)) << daemon.log_text();
+  ASSERT_TRUE(wait_slot_caught_up(pg)) << daemon.log_text();
   EXPECT_TRUE(daemon.running());
   EXPECT_EQ(audit_rows(pg), 50 + updates);
   EXPECT_EQ(*pg.scalar("SELECT count(DISTINCT source_lsn) FROM public.audit_logs"), std::to_string(50 + updates));
@@ -109,7 +98,7 @@ TEST(Operations, QuietTablesStillAdvanceTheSlot) {
   }
   const long written = std::stol(*pg.scalar("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"));
   ASSERT_GT(written, 1000L * 1000 * 1000);
-  ASSERT_TRUE(caught_up(pg)) << daemon.log_text();
+  ASSERT_TRUE(wait_slot_caught_up(pg)) << daemon.log_text();
   // restart_lsn follows the confirmed position at the next running-xacts record.
   pg.exec("CHECKPOINT");
   const bool small = wait_until(
@@ -136,7 +125,7 @@ TEST(Operations, MetricsAndHealth) {
        "run"});
   ASSERT_TRUE(daemon.wait_for_output("streaming slot", 30s)) << daemon.log_text();
   create_customers(pg, 7);
-  ASSERT_TRUE(caught_up(pg));
+  ASSERT_TRUE(wait_slot_caught_up(pg));
 
   httplib::Client client("127.0.0.1", port);
   auto health = client.Get("/healthz");
@@ -231,13 +220,13 @@ TEST(Operations, StandbyTakesOverWhenTheActiveInstanceDies) {
   DaemonProcess standby({"--config", config, "run"});
   ASSERT_TRUE(standby.wait_for_output("standing by", 30s)) << standby.log_text();
   create_customers(pg, 10);
-  ASSERT_TRUE(caught_up(pg));
+  ASSERT_TRUE(wait_slot_caught_up(pg));
   active.kill9();
   ASSERT_TRUE(standby.wait_for_output("streaming slot", 60s)) << standby.log_text();
   create_customers(pg, 0);
   PgConn conn = pg.connect();
   for (int i = 1; i <= 10; ++i) decrement(conn, i);
-  ASSERT_TRUE(caught_up(pg)) << standby.log_text();
+  ASSERT_TRUE(wait_slot_caught_up(pg)) << standby.log_text();
   EXPECT_EQ(audit_rows(pg), 20);
   EXPECT_EQ(*pg.scalar("SELECT count(*) FROM public.audit_logs WHERE action = 'resource_update'"), "10");
 }
@@ -249,7 +238,7 @@ TEST(Operations, VanishedSlotStopsWithRecoveryAdvice) {
     DaemonProcess daemon({"--config", config, "run"});
     ASSERT_TRUE(daemon.wait_for_output("streaming slot", 30s)) << daemon.log_text();
     create_customers(pg, 5);
-    ASSERT_TRUE(caught_up(pg));
+    ASSERT_TRUE(wait_slot_caught_up(pg));
     daemon.terminate();
     ASSERT_EQ(daemon.wait_exit(30s), 0);
   }
@@ -269,7 +258,7 @@ TEST(Operations, VanishedSlotStopsWithRecoveryAdvice) {
   ASSERT_TRUE(resumed.wait_for_output("streaming slot", 30s)) << resumed.log_text();
   PgConn conn = pg.connect();
   decrement(conn, 1);
-  ASSERT_TRUE(caught_up(pg)) << resumed.log_text();
+  ASSERT_TRUE(wait_slot_caught_up(pg)) << resumed.log_text();
   EXPECT_EQ(*pg.scalar("SELECT count(*) FROM public.audit_logs WHERE action = 'resource_update'"), "1");
 
   // A deliberate `slot drop` forgets the checkpoint: the next start creates a fresh slot.
