@@ -25,6 +25,12 @@ class DecodeError : public std::runtime_error {
 /// message, used only in errors. Throws DecodeError.
 Change decode_wal2json(std::string_view json, Lsn wal_position);
 
+/// The same into an existing Change, overwriting every field; the strings of
+/// its columns keep their capacity, so decoding into recycled Changes of the
+/// same table allocates (almost) nothing. On DecodeError `change` holds an
+/// unspecified mix of old and new values.
+void decode_wal2json(std::string_view json, Lsn wal_position, Change& change);
+
 /// Parses wal2json's timestamptz text ("2026-11-25 07:13:13.879926+00",
 /// offsets like "+05:30" or "-08") into microseconds since the Unix epoch.
 std::optional<std::int64_t> parse_pg_timestamp(std::string_view text);
