@@ -22,6 +22,9 @@ CREATE TABLE IF NOT EXISTS analytics.usage_daily (
     consumed numeric NOT NULL,
     PRIMARY KEY (day, customer_uuid, resource)
 );
+-- Every resource update rewrites its customer's row of the day: leave room on
+-- each page so that those updates are HOT (no new primary key entry per update).
+ALTER TABLE analytics.usage_daily SET (fillfactor = 70);
 
 -- plan changes per UTC day and (from, to) pair; "no plan" is written as 0.
 CREATE TABLE IF NOT EXISTS analytics.plan_changes_daily (

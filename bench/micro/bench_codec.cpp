@@ -32,6 +32,18 @@ void BM_DecodeCustomerUpdate(benchmark::State& state) {
 }
 BENCHMARK(BM_DecodeCustomerUpdate);
 
+// What the daemon's reader does: decode into a recycled Change.
+void BM_DecodeCustomerUpdateInto(benchmark::State& state) {
+  const std::string message = customer_update();
+  cdc::decode::Change change;
+  for (auto _ : state) {
+    cdc::decode::decode_wal2json(message, 0x1000, change);
+    benchmark::DoNotOptimize(change);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * message.size()));
+}
+BENCHMARK(BM_DecodeCustomerUpdateInto);
+
 void BM_EnvelopeCustomerUpdate(benchmark::State& state) {
   const std::string message = customer_update();
   const cdc::decode::Change change = cdc::decode::decode_wal2json(message, 0x1000);
@@ -47,6 +59,25 @@ void BM_EnvelopeCustomerUpdate(benchmark::State& state) {
 }
 BENCHMARK(BM_EnvelopeCustomerUpdate);
 
+// What the Kafka sink does: envelope and key into buffers it keeps.
+void BM_EnvelopeCustomerUpdateReused(benchmark::State& state) {
+  const std::string message = customer_update();
+  const cdc::decode::Change change = cdc::decode::decode_wal2json(message, 0x1000);
+  const cdc::sinks::TxnInfo txn{42, 0x1000, 0x1100, 1795592159039000};
+  const cdc::sinks::EnvelopeContext context{"customer-cdc", "0.1.0", "saas", "app"};
+  const std::vector<std::string> key_columns{"uuid"};
+  cdc::sinks::JsonBuffer value;
+  cdc::sinks::JsonBuffer key;
+  for (auto _ : state) {
+    cdc::sinks::debezium_value(value, change, txn, context, false, 1795592159045);
+    cdc::sinks::debezium_key(key, change, key_columns);
+    benchmark::DoNotOptimize(value.GetString());
+    benchmark::DoNotOptimize(key.GetString());
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * message.size()));
+}
+BENCHMARK(BM_EnvelopeCustomerUpdateReused);
+
 void BM_AuditEntryCustomerUpdate(benchmark::State& state) {
   const cdc::decode::Change change = cdc::decode::decode_wal2json(customer_update(), 0x1000);
   for (auto _ : state) {
@@ -55,6 +86,17 @@ void BM_AuditEntryCustomerUpdate(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_AuditEntryCustomerUpdate);
+
+void BM_AuditMessageCustomerUpdate(benchmark::State& state) {
+  const cdc::decode::Change change = cdc::decode::decode_wal2json(customer_update(), 0x1000);
+  const cdc::sinks::TxnInfo txn{42, 0x1000, 0x1100, 1795592159039000};
+  const cdc::sinks::AuditEntry entry = *cdc::sinks::audit_entry_for(change);
+  for (auto _ : state) {
+    std::string message = cdc::sinks::audit_message(entry, txn, 0x1000);
+    benchmark::DoNotOptimize(message);
+  }
+}
+BENCHMARK(BM_AuditMessageCustomerUpdate);
 
 }  // namespace
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <exception>
+#include <mutex>
+#include <string_view>
 #include <thread>
 
 #include <fmt/format.h>
@@ -25,6 +27,24 @@ constexpr auto kPollInterval = std::chrono::milliseconds(100);
 constexpr auto kMinStatusGap = std::chrono::milliseconds(200);
 constexpr auto kDrainTimeout = std::chrono::milliseconds(5000);
 constexpr auto kIdleFlushDelay = std::chrono::milliseconds(20);
+/// Consumed batches kept for reuse, and decoded Changes the reader keeps ready.
+constexpr std::size_t kMaxFreeBatches = 16;
+constexpr std::size_t kMaxPooledRowChanges = 1024;
+constexpr std::size_t kMaxPooledOtherChanges = 512;
+/// A Change holding more text than this (a huge TOAST value) is not kept.
+constexpr std::size_t kMaxPooledChangeBytes = 64 * 1024;
+/// Text capacity all pooled Changes may hold together: the pools must not
+/// undo the memory bound with wide rows.
+constexpr std::size_t kMaxPooledBytes = 4 * 1024 * 1024;
+
+/// Heap bytes a Change keeps in its strings (capacity, not size).
+std::size_t retained_bytes(const decode::Change& change) {
+  std::size_t bytes = change.content.capacity();
+  for (const auto* columns : {&change.columns, &change.identity}) {
+    for (const decode::Column& column : *columns) bytes += column.text.capacity();
+  }
+  return bytes;
+}
 
 std::string escape_table_name(const std::string& table) {
   // wal2json's add-tables separates with commas; a literal comma is escaped with a backslash.
@@ -36,15 +56,38 @@ std::string escape_table_name(const std::string& table) {
   return out;
 }
 
+/// Consumed event batches on their way back from the writer to the reader, so
+/// that decoded Changes, with the capacity of their column strings, are
+/// decoded into again instead of being allocated by one thread and freed by
+/// the other (a third of the daemon's CPU was malloc/free).
+class BatchRecycler {
+ public:
+  void give(EventBatch&& batch) {
+    std::lock_guard lock(mutex_);
+    if (free_.size() < kMaxFreeBatches) free_.push_back(std::move(batch));
+  }
+  bool take(EventBatch& out) {
+    std::lock_guard lock(mutex_);
+    if (free_.empty()) return false;
+    out = std::move(free_.back());
+    free_.pop_back();
+    return true;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<EventBatch> free_;
+};
 
 /// The sink side of a session: pops event batches, dispatches them, flushes,
 /// and publishes the acknowledged position.
 class Writer {
  public:
   Writer(const std::vector<sinks::Sink*>& sinks, Lsn start, bool dead_letters, EventQueue& queue,
-         const std::atomic<bool>& stop, pipeline::Progress& progress)
+         BatchRecycler& recycler, const std::atomic<bool>& stop, pipeline::Progress& progress)
       : dispatcher_(sinks, start, dead_letters),
         queue_(queue),
+        recycler_(recycler),
         stop_(stop),
         progress_(progress),
         ack_(start),
@@ -96,6 +139,7 @@ class Writer {
             unflushed_since = Clock::now();
           }
         }
+        recycler_.give(std::move(*batch));
       } else if (queue_.closed()) {
         break;
       }
@@ -137,6 +181,7 @@ class Writer {
 
   pipeline::Dispatcher dispatcher_;
   EventQueue& queue_;
+  BatchRecycler& recycler_;
   const std::atomic<bool>& stop_;
   pipeline::Progress& progress_;
   std::atomic<Lsn> ack_;
@@ -152,11 +197,13 @@ class Writer {
 /// The stream side of a session: reads, decodes, queues, and reports positions.
 class Reader {
  public:
-  Reader(const SessionOptions& options, stream::ReplicationStream& stream, EventQueue& queue, Writer& writer,
-         const std::atomic<bool>& stop, pipeline::Progress& progress, Lsn start)
+  Reader(const SessionOptions& options, stream::ReplicationStream& stream, EventQueue& queue,
+         BatchRecycler& recycler, Writer& writer, const std::atomic<bool>& stop, pipeline::Progress& progress,
+         Lsn start)
       : options_(options),
         stream_(stream),
         queue_(queue),
+        recycler_(recycler),
         writer_(writer),
         stop_(stop),
         progress_(progress),
@@ -194,12 +241,12 @@ class Reader {
     received_ = std::max(received_, data.wal_start);
     progress_.received_lsn.store(received_);
     progress_.server_wal_end.store(data.wal_end);
-    decode::Change change;
+    decode::Change change = take_change(data.payload);
     try {
-      change = decode::decode_wal2json(data.payload, data.wal_start);
+      decode::decode_wal2json(data.payload, data.wal_start, change);
     } catch (const decode::DecodeError& e) {
       if (options_.dead_letters && in_txn_ && !is_transaction_frame(data.payload)) {
-        StreamEvent event{decode::Change{}, data.wal_start,
+        StreamEvent event{std::move(change), data.wal_start,
                           std::make_unique<sinks::DeadLetter>(
                               sinks::DeadLetter{data.wal_start, e.reason(), std::string(data.payload)})};
         pending_.push_back(std::move(event));
@@ -238,6 +285,46 @@ class Reader {
     }
     pending_.clear();
     pending_bytes_ = 0;
+    if (!spare_batches_.empty()) {
+      pending_ = std::move(spare_batches_.back());
+      spare_batches_.pop_back();
+    }
+  }
+
+  /// A recycled Change to decode `payload` into, of the same kind (row change
+  /// or not, from the action wal2json writes first) so that its columns fit.
+  decode::Change take_change(std::string_view payload) {
+    constexpr std::string_view kActionPrefix = R"({"action":")";
+    bool row = false;
+    if (payload.size() > kActionPrefix.size() && payload.substr(0, kActionPrefix.size()) == kActionPrefix) {
+      const char action = payload[kActionPrefix.size()];
+      row = action == 'I' || action == 'U' || action == 'D';
+    }
+    std::vector<decode::Change>& pool = row ? row_pool_ : other_pool_;
+    if (pool.empty()) refill_pools();
+    if (pool.empty()) return {};
+    decode::Change change = std::move(pool.back());
+    pool.pop_back();
+    pooled_bytes_ -= std::min(pooled_bytes_, retained_bytes(change));
+    return change;
+  }
+
+  void refill_pools() {
+    EventBatch batch;
+    while (recycler_.take(batch)) {
+      for (StreamEvent& event : batch) {
+        decode::Change& change = event.change;
+        const bool row = change.is_row_change();
+        std::vector<decode::Change>& pool = row ? row_pool_ : other_pool_;
+        if (pool.size() >= (row ? kMaxPooledRowChanges : kMaxPooledOtherChanges)) continue;
+        const std::size_t bytes = retained_bytes(change);
+        if (bytes > kMaxPooledChangeBytes || pooled_bytes_ + bytes > kMaxPooledBytes) continue;
+        pooled_bytes_ += bytes;
+        pool.push_back(std::move(change));
+      }
+      batch.clear();
+      if (spare_batches_.size() < 2) spare_batches_.push_back(std::move(batch));
+    }
   }
 
   Lsn acknowledgeable() const {
@@ -284,10 +371,15 @@ class Reader {
   const SessionOptions& options_;
   stream::ReplicationStream& stream_;
   EventQueue& queue_;
+  BatchRecycler& recycler_;
   Writer& writer_;
   const std::atomic<bool>& stop_;
   pipeline::Progress& progress_;
   EventBatch pending_;
+  std::vector<EventBatch> spare_batches_;        ///< emptied batches, for their capacity
+  std::vector<decode::Change> row_pool_;         ///< recycled I/U/D changes
+  std::vector<decode::Change> other_pool_;       ///< recycled B/C/T/M changes
+  std::size_t pooled_bytes_ = 0;                 ///< retained_bytes() of both pools
   std::size_t pending_bytes_ = 0;  ///< wal2json bytes of pending_, the queue's weight unit
   bool in_txn_ = false;
   bool reply_requested_ = false;
@@ -360,9 +452,10 @@ void run_session(const SessionOptions& options, stream::ReplicationStream& strea
   } streaming_flag{progress.streaming};
 
   EventQueue queue(options.queue_bytes);
-  Writer writer(sinks, start, options.dead_letters, queue, stop, progress);
+  BatchRecycler recycler;
+  Writer writer(sinks, start, options.dead_letters, queue, recycler, stop, progress);
   std::thread writer_thread([&] { writer.run(); });
-  Reader reader(options, stream, queue, writer, stop, progress, start);
+  Reader reader(options, stream, queue, recycler, writer, stop, progress, start);
   try {
     reader.run();
   } catch (...) {

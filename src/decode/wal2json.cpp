@@ -193,6 +193,12 @@ class Handler {
   };
   Summary summary() const { return {seen_, xid_null_, timestamp_null_}; }
 
+  /// Drops the columns of a recycled Change beyond those this message had.
+  void trim_columns() {
+    change_.columns.resize(column_count_);
+    change_.identity.resize(identity_count_);
+  }
+
   // --- scalars ------------------------------------------------------------
   bool Null() { return scalar(Kind::Null, {}); }
   bool Bool(bool b) { return scalar(Kind::Bool, b ? std::string_view("true") : std::string_view("false")); }
@@ -228,7 +234,17 @@ class Handler {
       case State::Root:
         return container_in_root(Kind::Object);
       case State::Array:
-        cols_->emplace_back();
+        // Reuse the columns (and their strings' capacity) of a recycled Change.
+        if (*count_ < cols_->size()) {
+          Column& col = (*cols_)[*count_];
+          col.name.clear();
+          col.type.clear();
+          col.kind = ValueKind::Null;
+          col.text.clear();
+        } else {
+          cols_->emplace_back();
+        }
+        ++*count_;
         col_seen_ = 0;
         state_ = State::Column;
         return true;
@@ -263,6 +279,7 @@ class Handler {
       case State::Root:
         if (field_ == Field::Columns || field_ == Field::Identity) {
           cols_ = field_ == Field::Columns ? &change_.columns : &change_.identity;
+          count_ = field_ == Field::Columns ? &column_count_ : &identity_count_;
           // One allocation for typical tables instead of 1, 2, 4, 8, 16...
           cols_->reserve(std::max<std::size_t>(16, change_.columns.size()));
           state_ = State::Array;
@@ -270,7 +287,7 @@ class Handler {
         }
         return container_in_root(Kind::Array);
       case State::Array:
-        return fail("element #" + std::to_string(cols_->size() + 1) + " of '" + array_name() +
+        return fail("element #" + std::to_string(*count_ + 1) + " of '" + array_name() +
                     "' must be an object, got array");
       case State::Column:
         return container_in_column(Kind::Array);
@@ -326,8 +343,9 @@ class Handler {
   std::string array_name() const { return cols_ == &change_.columns ? "columns" : "identity"; }
 
   std::string column_where() const {
-    std::string where = "column #" + std::to_string(cols_->size());
-    if (!cols_->back().name.empty()) where += " ('" + cols_->back().name + "')";
+    const Column& col = (*cols_)[*count_ - 1];
+    std::string where = "column #" + std::to_string(*count_);
+    if (!col.name.empty()) where += " ('" + col.name + "')";
     return where + " of '" + array_name() + "'";
   }
 
@@ -377,7 +395,7 @@ class Handler {
       case State::Root: return root_scalar(kind, text);
       case State::Column: return column_scalar(kind, text);
       case State::Array:
-        return fail("element #" + std::to_string(cols_->size() + 1) + " of '" + array_name() +
+        return fail("element #" + std::to_string(*count_ + 1) + " of '" + array_name() +
                     "' must be an object, got " + describe(kind, text));
       case State::Start:
       case State::End: break;
@@ -386,7 +404,7 @@ class Handler {
   }
 
   bool column_scalar(Kind kind, std::string_view text) {
-    Column& col = cols_->back();
+    Column& col = (*cols_)[*count_ - 1];
     switch (col_field_) {
       case ColField::Name:
         if (kind != Kind::String) return column_type_error(kind, text);
@@ -490,6 +508,9 @@ class Handler {
   Field field_ = Field::Unknown;
   ColField col_field_ = ColField::Unknown;
   std::vector<Column>* cols_ = nullptr;
+  std::size_t* count_ = nullptr;   ///< columns decoded so far into *cols_
+  std::size_t column_count_ = 0;
+  std::size_t identity_count_ = 0;
   unsigned skip_ = 0;
   std::uint32_t seen_ = 0;
   std::uint8_t col_seen_ = 0;
@@ -623,6 +644,31 @@ DecodeError::DecodeError(const std::string& reason, Lsn wal_position, std::strin
       wal_position_(wal_position) {}
 
 Change decode_wal2json(std::string_view json, Lsn wal_position) {
+  Change change;
+  decode_wal2json(json, wal_position, change);
+  return change;
+}
+
+namespace {
+
+/// Resets every field of a recycled Change except the column vectors, whose
+/// elements (and their strings' capacity) the handler reuses and then trims.
+void reset_keeping_capacity(Change& change) {
+  change.action = Action::Begin;
+  change.xid = 0;
+  change.lsn = 0;
+  change.next_lsn = 0;
+  change.timestamp_us = 0;
+  change.schema.clear();
+  change.table.clear();
+  change.transactional = false;
+  change.prefix.clear();
+  change.content.clear();
+}
+
+}  // namespace
+
+void decode_wal2json(std::string_view json, Lsn wal_position, Change& change) {
   // RapidJSON treats NUL as the end of input; wal2json never emits one, so a
   // NUL means a damaged message whose tail would otherwise be ignored.
   if (const void* nul = std::memchr(json.data(), '\0', json.size())) {
@@ -630,10 +676,11 @@ Change decode_wal2json(std::string_view json, Lsn wal_position) {
     throw DecodeError("message contains a NUL byte at offset " + std::to_string(offset), wal_position, json);
   }
 
-  Change change;
+  reset_keeping_capacity(change);
   Handler handler(change, false);
   bool too_big = false;
   std::string error = run_parse(json, handler, too_big);
+  handler.trim_columns();
   Handler::Summary summary = handler.summary();
   if (too_big) {
     // Rare: a numeric beyond double range. Re-parse a copy with numbers quoted.
@@ -641,6 +688,7 @@ Change decode_wal2json(std::string_view json, Lsn wal_position) {
     const std::string quoted = quote_numbers(json);
     Handler retry(change, true);
     error = run_parse(quoted, retry, too_big);
+    retry.trim_columns();
     summary = retry.summary();
   }
   if (!error.empty()) throw DecodeError(error, wal_position, json);
@@ -669,7 +717,6 @@ Change decode_wal2json(std::string_view json, Lsn wal_position) {
   }
 
   if (change.action == Action::Update && !change.identity.empty()) fill_unchanged_toast(change);
-  return change;
 }
 
 std::optional<std::int64_t> parse_pg_timestamp(std::string_view text) {

@@ -30,14 +30,70 @@ std::optional<std::string_view> jsonb_of(const Column& column) {
 
 /// {"plan_id": .., "remaining_resources": ..} as jsonb_build_object would give it.
 std::string audit_value(const Column& plan_id, const Column& remaining) {
-  return fmt::format("{{\"plan_id\": {}, \"remaining_resources\": {}}}",
-                     plan_id.is_null() ? std::string_view("null") : std::string_view(plan_id.text),
-                     remaining.is_null() ? std::string_view("null") : std::string_view(remaining.text));
+  const std::string_view plan = plan_id.is_null() ? std::string_view("null") : std::string_view(plan_id.text);
+  const std::string_view resources =
+      remaining.is_null() ? std::string_view("null") : std::string_view(remaining.text);
+  constexpr std::string_view kHead = "{\"plan_id\": ";
+  constexpr std::string_view kMiddle = ", \"remaining_resources\": ";
+  std::string value;
+  value.reserve(kHead.size() + plan.size() + kMiddle.size() + resources.size() + 1);
+  value += kHead;
+  value += plan;
+  value += kMiddle;
+  value += resources;
+  value += '}';
+  return value;
 }
 
 bool plan_ids_equal(const Column& a, const Column& b) {
   if (a.is_null() || b.is_null()) return a.is_null() == b.is_null();
+  if (a.text == b.text) return true;
   return canonical_number(a.text) == canonical_number(b.text);
+}
+
+bool is_number_char(char c) {
+  return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+}
+
+/// Cheap proof that two JSON texts are not equal as jsonb, for the common
+/// case of a decremented counter: the texts agree byte for byte up to a
+/// number (outside strings) whose value differs. The same structure before it
+/// puts both numbers at the same place, so their canonical forms differ there
+/// (a canonical number is always followed by , ] } or the end). False means
+/// "not proven": the full comparison decides.
+bool differ_in_a_number(std::string_view a, std::string_view b) {
+  const std::size_t n = std::min(a.size(), b.size());
+  std::size_t i = 0;
+  bool in_string = false;
+  while (i < n && a[i] == b[i]) {
+    if (in_string) {
+      if (a[i] == '\\') {
+        if (i + 1 >= n || a[i + 1] != b[i + 1]) return false;
+        ++i;
+      } else if (a[i] == '"') {
+        in_string = false;
+      }
+    } else if (a[i] == '"') {
+      in_string = true;
+    }
+    ++i;
+  }
+  if (in_string || i >= n) return false;
+  std::size_t start = i;
+  while (start > 0 && is_number_char(a[start - 1])) --start;
+  auto token = [start](std::string_view text) -> std::optional<std::string_view> {
+    const char first = text[start];
+    if (first != '-' && (first < '0' || first > '9')) return std::nullopt;
+    std::size_t end = start;
+    while (end < text.size() && is_number_char(text[end])) ++end;
+    return text.substr(start, end - start);
+  };
+  const auto x = token(a);
+  const auto y = token(b);
+  if (!x || !y) return false;
+  const auto cx = canonical_number(*x);
+  const auto cy = canonical_number(*y);
+  return cx && cy && *cx != *cy;
 }
 
 /// Re-serialises JSON with every number in canonical form, so that two jsonb
@@ -119,6 +175,7 @@ std::optional<std::string> canonical_number(std::string_view number) {
 bool jsonb_equal(const std::optional<std::string_view>& a, const std::optional<std::string_view>& b) {
   if (!a || !b) return a.has_value() == b.has_value();
   if (*a == *b) return true;
+  if (differ_in_a_number(*a, *b)) return false;
   const auto ca = canonical_json(*a);
   const auto cb = canonical_json(*b);
   return ca && cb && *ca == *cb;

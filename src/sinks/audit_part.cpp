@@ -1,5 +1,7 @@
 #include "cdc/sinks/audit_part.hpp"
 
+#include <charconv>
+
 #include "cdc/sinks/audit_mapping.hpp"
 #include "cdc/sinks/copy_text.hpp"
 
@@ -8,6 +10,18 @@ namespace {
 
 constexpr const char* kAuditTarget =
     "public.audit_logs (created_at, customer_uuid, action, old_value, new_value, source_lsn, source_xid)";
+
+/// format_lsn's text ("%X/%X") appended without a temporary string.
+void append_lsn(std::string& out, Lsn lsn) {
+  char text[24];
+  auto [end, ec] = std::to_chars(text, text + 8, static_cast<std::uint32_t>(lsn >> 32), 16);
+  *end++ = '/';
+  end = std::to_chars(end, text + sizeof text, static_cast<std::uint32_t>(lsn), 16).ptr;
+  for (char* c = text; c != end; ++c) {
+    if (*c >= 'a' && *c <= 'f') *c = static_cast<char>(*c - 'a' + 'A');
+  }
+  out.append(text, end);
+}
 
 bool is_customer(const decode::Change& change) {
   return change.table == "customer" && change.schema == "public";
@@ -19,10 +33,12 @@ void AuditPart::change(const TxnInfo& txn, const decode::Change& change, PgBatch
   if (!change.is_row_change() || !is_customer(change)) return;
   const std::optional<AuditEntry> entry = audit_entry_for(change);
   if (!entry) return;
-  const std::string created_at = format_timestamp_utc(txn.commit_time_us);
-  const std::string source_lsn = format_lsn(source_lsns_.next(change.lsn));
-  const std::string xid = std::to_string(txn.xid);
-  append_copy_field(rows_, created_at);
+  // Every row of a source transaction has its commit time: format it once.
+  if (created_at_us_ != txn.commit_time_us || created_at_.empty()) {
+    created_at_ = format_timestamp_utc(txn.commit_time_us);
+    created_at_us_ = txn.commit_time_us;
+  }
+  append_copy_field(rows_, created_at_);
   rows_ += '\t';
   append_copy_field(rows_, entry->customer_uuid);
   rows_ += '\t';
@@ -32,9 +48,11 @@ void AuditPart::change(const TxnInfo& txn, const decode::Change& change, PgBatch
   rows_ += '\t';
   append_copy_field(rows_, entry->new_value);
   rows_ += '\t';
-  append_copy_field(rows_, source_lsn);
+  append_lsn(rows_, source_lsns_.next(change.lsn));  // hex digits and '/': nothing to escape
   rows_ += '\t';
-  append_copy_field(rows_, xid);
+  char xid[16];
+  const auto [end, ec] = std::to_chars(xid, xid + sizeof xid, txn.xid);
+  rows_.append(xid, end);
   rows_ += '\n';
   if (rows_.size() >= stream_bytes_) write(batch);
 }

@@ -19,6 +19,11 @@ enum class Rendering { Number, Bool, String, Timestamp };
 
 Rendering rendering_of(const Column& column) {
   const std::string& type = column.type;
+  // Most columns are none of the special types: decide on the first letter.
+  switch (type.empty() ? '\0' : type[0]) {
+    case 'b': case 'i': case 's': case 'd': case 'r': case 'o': case 't': break;
+    default: return Rendering::String;
+  }
   if (type == "bigint" || type == "integer" || type == "smallint" || type == "double precision" || type == "real" ||
       type == "oid") {
     return Rendering::Number;
@@ -52,9 +57,16 @@ void write_value(Writer& writer, const Column& column) {
         write_string(writer, column.text);
       }
       return;
-    case Rendering::Timestamp:
-      write_string(writer, iso_timestamp(column.text));
+    case Rendering::Timestamp: {
+      char iso[kIsoTimestampMax];
+      const std::size_t length = iso_timestamp(column.text, iso);
+      if (length > 0) {
+        write_string(writer, std::string_view(iso, length));
+      } else {
+        write_string(writer, column.text);
+      }
       return;
+    }
     case Rendering::String:
       write_string(writer, column.text);
       return;
@@ -84,20 +96,38 @@ void write_json_or_null(Writer& writer, const std::optional<std::string>& json) 
 
 }  // namespace
 
-std::string iso_timestamp(const std::string& pg_text) {
-  const std::optional<std::int64_t> us = decode::parse_pg_timestamp(pg_text);
-  if (!us) return pg_text;
-  std::string text = format_timestamp_utc(*us);  // "YYYY-MM-DD HH:MM:SS.ffffff+00"
-  text[10] = 'T';
-  text.resize(text.size() - 3);
-  while (text.back() == '0') text.pop_back();
-  if (text.back() == '.') text.pop_back();
-  return text + "Z";
+namespace {
+
+/// The ISO-8601 form of an instant: format_timestamp_utc's text with 'T',
+/// trailing zeros of the fraction dropped and 'Z' for "+00".
+std::size_t iso_timestamp_us(std::int64_t us, char* out) {
+  std::size_t n = format_timestamp_utc(us, out);  // "YYYY-MM-DD HH:MM:SS.ffffff+00"
+  out[10] = 'T';
+  n -= 3;
+  while (out[n - 1] == '0') --n;
+  if (out[n - 1] == '.') --n;
+  out[n++] = 'Z';
+  return n;
 }
 
-char debezium_op(const decode::Change& change, bool snapshot) {
-  if (snapshot) return 'r';
-  switch (change.action) {
+}  // namespace
+
+std::size_t iso_timestamp(std::string_view pg_text, char* out) {
+  const std::optional<std::int64_t> us = decode::parse_pg_timestamp(pg_text);
+  if (!us) return 0;
+  return iso_timestamp_us(*us, out);
+}
+
+std::string iso_timestamp(const std::string& pg_text) {
+  char out[kIsoTimestampMax];
+  const std::size_t n = iso_timestamp(pg_text, out);
+  return n > 0 ? std::string(out, n) : pg_text;
+}
+
+namespace {
+
+char debezium_op_of(decode::Action action) {
+  switch (action) {
     case decode::Action::Insert: return 'c';
     case decode::Action::Update: return 'u';
     case decode::Action::Delete: return 'd';
@@ -106,19 +136,38 @@ char debezium_op(const decode::Change& change, bool snapshot) {
   }
 }
 
+}  // namespace
+
+char debezium_op(const decode::Change& change, bool snapshot) {
+  if (snapshot) return 'r';
+  return debezium_op_of(change.action);
+}
+
 std::string debezium_value(const decode::Change& change, const TxnInfo& txn, const EnvelopeContext& context,
                            bool snapshot, std::int64_t now_ms) {
-  rapidjson::StringBuffer buffer;
+  JsonBuffer buffer;
+  debezium_value(buffer, change, txn, context, snapshot, now_ms);
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+void debezium_value(JsonBuffer& buffer, const decode::Change& change, const TxnInfo& txn,
+                    const EnvelopeContext& context, bool snapshot, std::int64_t now_ms) {
+  debezium_value(buffer, change, change.action, txn, context, snapshot, now_ms);
+}
+
+void debezium_value(JsonBuffer& buffer, const decode::Change& change, decode::Action as, const TxnInfo& txn,
+                    const EnvelopeContext& context, bool snapshot, std::int64_t now_ms) {
+  buffer.Clear();
   Writer writer(buffer);
   writer.StartObject();
   writer.Key("before");
-  if (change.action == decode::Action::Update || change.action == decode::Action::Delete) {
+  if (as == decode::Action::Update || as == decode::Action::Delete) {
     write_row(writer, change.identity);
   } else {
     writer.Null();
   }
   writer.Key("after");
-  if (change.action == decode::Action::Insert || change.action == decode::Action::Update) {
+  if (as == decode::Action::Insert || as == decode::Action::Update) {
     write_row(writer, change.columns);
   } else {
     writer.Null();
@@ -149,36 +198,60 @@ std::string debezium_value(const decode::Change& change, const TxnInfo& txn, con
   writer.Null();
   writer.EndObject();
   writer.Key("op");
-  const char op[2] = {debezium_op(change, snapshot), '\0'};
+  const char op[2] = {snapshot ? 'r' : debezium_op_of(as), '\0'};
   writer.String(op);
   writer.Key("ts_ms");
   writer.Int64(now_ms);
   writer.EndObject();
-  return {buffer.GetString(), buffer.GetSize()};
 }
 
 std::string debezium_key(const decode::Change& change, const std::vector<std::string>& key_columns) {
-  const bool from_old = change.action == decode::Action::Delete;
-  rapidjson::StringBuffer buffer;
+  JsonBuffer buffer;
+  if (!debezium_key(buffer, change, key_columns)) return {};
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+bool debezium_key(JsonBuffer& buffer, const decode::Change& change, const std::vector<std::string>& key_columns) {
+  return debezium_key(buffer, change, change.action == decode::Action::Delete, key_columns);
+}
+
+bool debezium_key(JsonBuffer& buffer, const decode::Change& change, bool from_old,
+                  const std::vector<std::string>& key_columns) {
+  buffer.Clear();
   Writer writer(buffer);
   writer.StartObject();
   for (const std::string& name : key_columns) {
     const Column* column = from_old ? change.old_column(name) : change.column(name);
-    if (column == nullptr) return {};
+    if (column == nullptr) {
+      buffer.Clear();
+      return false;
+    }
     write_string(writer, name);
     write_value(writer, *column);
   }
   writer.EndObject();
-  return {buffer.GetString(), buffer.GetSize()};
+  return true;
 }
 
 std::string audit_message(const AuditEntry& entry, const TxnInfo& txn, Lsn source_lsn) {
-  rapidjson::StringBuffer buffer;
+  JsonBuffer buffer;
+  audit_message(buffer, entry, txn, source_lsn);
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+void audit_message(JsonBuffer& buffer, const AuditEntry& entry, const TxnInfo& txn, Lsn source_lsn) {
+  buffer.Clear();
   Writer writer(buffer);
   writer.StartObject();
   writer.Key("created_at");
-  std::string created = format_timestamp_utc(txn.commit_time_us);
-  write_string(writer, iso_timestamp(created));
+  // As iso_timestamp(format_timestamp_utc(..)): text that does not parse back
+  // (years outside 1..9999) goes out unchanged.
+  char formatted[kTimestampUtcMax];
+  const std::size_t formatted_length = format_timestamp_utc(txn.commit_time_us, formatted);
+  char created[kIsoTimestampMax];
+  const std::size_t created_length = iso_timestamp(std::string_view(formatted, formatted_length), created);
+  write_string(writer, created_length > 0 ? std::string_view(created, created_length)
+                                          : std::string_view(formatted, formatted_length));
   writer.Key("customer_uuid");
   write_string(writer, entry.customer_uuid);
   writer.Key("action");
@@ -192,7 +265,6 @@ std::string audit_message(const AuditEntry& entry, const TxnInfo& txn, Lsn sourc
   writer.Key("source_xid");
   writer.Uint(txn.xid);
   writer.EndObject();
-  return {buffer.GetString(), buffer.GetSize()};
 }
 
 }  // namespace cdc::sinks

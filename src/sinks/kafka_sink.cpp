@@ -4,6 +4,7 @@
 #include "cdc/sinks/dead_letter.hpp"
 
 #include <chrono>
+#include <cstring>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -111,19 +112,33 @@ void KafkaSink::begin(const TxnInfo& txn) {
   source_lsns_.reset();
 }
 
-const std::string& KafkaSink::topic_for(const decode::Change& change) {
-  const std::string table = change.schema + "." + change.table;
-  auto it = table_topics_.find(table);
-  if (it == table_topics_.end()) it = table_topics_.emplace(table, options_.topic_prefix + "." + table).first;
+const KafkaSink::TableInfo& KafkaSink::table_info(const decode::Change& change) {
+  // Consecutive changes mostly hit one table: no string building or map lookup then.
+  if (last_table_ != nullptr && last_table_->table == change.table && last_table_->schema == change.schema) {
+    return *last_table_;
+  }
+  const std::string name = change.schema + "." + change.table;
+  auto it = tables_.find(name);
+  if (it == tables_.end()) {
+    TableInfo info;
+    info.schema = change.schema;
+    info.table = change.table;
+    info.topic = options_.topic_prefix + "." + name;
+    const auto keys = options_.primary_keys.find(name);
+    info.key_columns = keys != options_.primary_keys.end() ? &keys->second : nullptr;
+    info.is_customer = name == "public.customer";
+    it = tables_.emplace(name, std::move(info)).first;
+  }
+  last_table_ = &it->second;
   return it->second;
 }
 
-void KafkaSink::produce(const std::string& topic, const std::string& key, const std::string* value) {
+void KafkaSink::produce(const std::string& topic, std::string_view key, const JsonBuffer* value) {
   const std::uint64_t seq = ring_base_ + ring_.size() - 1;
   const void* key_data = key.empty() ? nullptr : key.data();
   const std::size_t key_size = key.size();
-  void* value_data = value == nullptr ? nullptr : const_cast<char*>(value->data());
-  const std::size_t value_size = value == nullptr ? 0 : value->size();
+  void* value_data = value == nullptr ? nullptr : const_cast<char*>(value->GetString());
+  const std::size_t value_size = value == nullptr ? 0 : value->GetSize();
   void* opaque = reinterpret_cast<void*>(static_cast<std::uintptr_t>(seq));
   for (;;) {
     const rd_kafka_resp_err_t err = rd_kafka_producev(
@@ -157,41 +172,38 @@ bool key_changed(const decode::Change& change, const std::vector<std::string>& k
 
 }  // namespace
 
-void KafkaSink::publish_row(const TxnInfo& txn, const decode::Change& change, const std::string& topic,
-                            const std::vector<std::string>* key_columns) {
-  const std::string key =
-      change.is_row_change() && key_columns != nullptr ? debezium_key(change, *key_columns) : std::string();
-  const std::string value = debezium_value(change, txn, options_.context, /*snapshot=*/false, now_ms());
-  produce(topic, key, &value);
-  if (change.action == decode::Action::Delete && options_.tombstones_on_delete && !key.empty()) {
-    produce(topic, key, nullptr);
+void KafkaSink::publish_row(const TxnInfo& txn, const decode::Change& change, decode::Action as,
+                            const TableInfo& table) {
+  const bool row_change = as == decode::Action::Insert || as == decode::Action::Update || as == decode::Action::Delete;
+  bool has_key = false;
+  if (row_change && table.key_columns != nullptr) {
+    has_key = debezium_key(key_buffer_, change, as == decode::Action::Delete, *table.key_columns);
+  }
+  const std::string_view key = has_key ? std::string_view(key_buffer_.GetString(), key_buffer_.GetSize())
+                                       : std::string_view();
+  debezium_value(value_buffer_, change, as, txn, options_.context, /*snapshot=*/false, now_ms());
+  produce(table.topic, key, &value_buffer_);
+  if (as == decode::Action::Delete && options_.tombstones_on_delete && !key.empty()) {
+    produce(table.topic, key, nullptr);
   }
 }
 
 void KafkaSink::change(const TxnInfo& txn, const decode::Change& change) {
   if (!change.is_row_change() && change.action != decode::Action::Truncate) return;
-  const std::string table = change.schema + "." + change.table;
-  const auto keys = options_.primary_keys.find(table);
-  const std::vector<std::string>* key_columns = keys != options_.primary_keys.end() ? &keys->second : nullptr;
-  const std::string& topic = topic_for(change);
-  if (change.action == decode::Action::Update && key_columns != nullptr && key_changed(change, *key_columns)) {
+  const TableInfo& table = table_info(change);
+  if (change.action == decode::Action::Update && table.key_columns != nullptr &&
+      key_changed(change, *table.key_columns)) {
     // As Debezium does: a delete (and tombstone) of the old key, then a create
     // of the new one, so compacted topics do not keep the old key forever.
-    decode::Change removed = change;
-    removed.action = decode::Action::Delete;
-    removed.columns.clear();
-    publish_row(txn, removed, topic, key_columns);
-    decode::Change created = change;
-    created.action = decode::Action::Insert;
-    created.identity.clear();
-    publish_row(txn, created, topic, key_columns);
+    publish_row(txn, change, decode::Action::Delete, table);
+    publish_row(txn, change, decode::Action::Insert, table);
   } else {
-    publish_row(txn, change, topic, key_columns);
+    publish_row(txn, change, change.action, table);
   }
-  if (options_.audit_topic && change.is_row_change() && table == "public.customer") {
+  if (options_.audit_topic && change.is_row_change() && table.is_customer) {
     if (const std::optional<AuditEntry> entry = audit_entry_for(change)) {
-      const std::string message = audit_message(*entry, txn, source_lsns_.next(change.lsn));
-      produce(audit_topic_, entry->customer_uuid, &message);
+      audit_message(value_buffer_, *entry, txn, source_lsns_.next(change.lsn));
+      produce(audit_topic_, entry->customer_uuid, &value_buffer_);
     }
   }
 }
@@ -199,14 +211,18 @@ void KafkaSink::change(const TxnInfo& txn, const decode::Change& change) {
 void KafkaSink::dead_letter(const TxnInfo& txn, const DeadLetter& letter) {
   const std::string key = fmt::format("{{\"lsn\":\"{}\"}}", format_lsn(letter.wal_position));
   const std::string value = dead_letter_message(txn, letter, options_.context.db);
-  produce(dead_letter_topic_, key, &value);
+  value_buffer_.Clear();
+  std::memcpy(value_buffer_.Push(value.size()), value.data(), value.size());
+  produce(dead_letter_topic_, key, &value_buffer_);
 }
 
 void KafkaSink::snapshot_row(const TxnInfo& txn, const decode::Change& row) {
-  const auto keys = options_.primary_keys.find(row.schema + "." + row.table);
-  const std::string key = keys != options_.primary_keys.end() ? debezium_key(row, keys->second) : std::string();
-  const std::string value = debezium_value(row, txn, options_.context, /*snapshot=*/true, now_ms());
-  produce(topic_for(row), key, &value);
+  const TableInfo& table = table_info(row);
+  const bool has_key = table.key_columns != nullptr && debezium_key(key_buffer_, row, *table.key_columns);
+  const std::string_view key = has_key ? std::string_view(key_buffer_.GetString(), key_buffer_.GetSize())
+                                       : std::string_view();
+  debezium_value(value_buffer_, row, txn, options_.context, /*snapshot=*/true, now_ms());
+  produce(table.topic, key, &value_buffer_);
 }
 
 void KafkaSink::commit(const TxnInfo&) {

@@ -1,5 +1,6 @@
 #include "cdc/sinks/rollups.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <limits>
 
@@ -43,8 +44,12 @@ bool is_table(const Change& change, std::string_view table) {
 
 /// Collects the numeric top-level members of a JSON object, keeping each
 /// number's exact text; nested values and non-numbers are skipped.
+/// Numeric members by name, sorted by name (a jsonb object has a handful: a
+/// vector beats a map's node allocations).
+using Members = std::vector<std::pair<std::string, std::string>>;
+
 struct NumericMembers : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, NumericMembers> {
-  std::map<std::string, std::string> members;
+  Members members;
   std::string key;
   int depth = 0;
   bool top_is_object = false;
@@ -72,13 +77,28 @@ struct NumericMembers : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, NumericM
     return true;
   }
   bool RawNumber(const char* str, rapidjson::SizeType length, bool) {
-    if (depth == 1) members[key].assign(str, length);
+    if (depth == 1) {
+      // A repeated key keeps the last value, as a map would.
+      auto it = std::find_if(members.begin(), members.end(), [&](const auto& m) { return m.first == key; });
+      if (it == members.end()) {
+        members.emplace_back(key, std::string(str, length));
+      } else {
+        it->second.assign(str, length);
+      }
+    }
     return true;
   }
 };
 
+const std::string* find_member(const Members& members, const std::string& name) {
+  for (const auto& [key, value] : members) {
+    if (key == name) return &value;
+  }
+  return nullptr;
+}
+
 /// Numeric members of a jsonb object column; nullopt when NULL or not an object.
-std::optional<std::map<std::string, std::string>> numeric_members(const Column& column) {
+std::optional<Members> numeric_members(const Column& column) {
   if (column.is_null()) return std::nullopt;
   NumericMembers handler;
   rapidjson::Reader reader;
@@ -86,6 +106,8 @@ std::optional<std::map<std::string, std::string>> numeric_members(const Column& 
   if (!reader.Parse<rapidjson::kParseNumbersAsStringsFlag>(stream, handler) || !handler.top_is_object) {
     return std::nullopt;
   }
+  std::sort(handler.members.begin(), handler.members.end(),
+            [](const auto& x, const auto& y) { return x.first < y.first; });
   return std::move(handler.members);
 }
 
@@ -149,18 +171,18 @@ void RollupAggregator::add_customer(const TxnInfo& txn, const Change& change) {
       if (!before || !after) return;
       const std::string& uuid = require(change.column("uuid"), kTable, "uuid", change).text;
       for (const auto& [resource, old_text] : *before) {
-        const auto other = after->find(resource);
-        if (other == after->end()) continue;
+        const std::string* other = find_member(*after, resource);
+        if (other == nullptr) continue;
         UsageKey key{day, uuid, resource};
         const auto old_value = Decimal::parse(old_text);
-        const auto new_value = Decimal::parse(other->second);
+        const auto new_value = Decimal::parse(*other);
         const auto consumed = old_value && new_value ? old_value->minus(*new_value) : std::nullopt;
         if (consumed && !consumed->positive()) continue;
         if (consumed) {
           const auto [slot, inserted] = delta_.usage.try_emplace(key, *consumed);
           if (inserted || slot->second.add(*consumed)) continue;
         }
-        delta_.wide_usage.push_back({std::move(key), old_text, other->second});
+        delta_.wide_usage.push_back({std::move(key), old_text, *other});
       }
       return;
     }

@@ -301,6 +301,24 @@ TEST(JsonbEqual, StructureMatters) {
   EXPECT_FALSE(jsonb_equal(j("\"x\""), j("\"y\"")));
 }
 
+// The shortcut for texts that first differ in a number must agree with the
+// full comparison around numbers, strings and escapes.
+TEST(JsonbEqual, FirstDifferenceInANumber) {
+  EXPECT_FALSE(jsonb_equal(j("{\"api_calls\": 999, \"storage_gb\": 10}"), j("{\"api_calls\": 998, \"storage_gb\": 10}")));
+  EXPECT_FALSE(jsonb_equal(j("{\"a\": 1.0, \"b\": 2}"), j("{\"a\": 1, \"b\": 3}")));
+  EXPECT_TRUE(jsonb_equal(j("{\"a\": 1.0, \"b\": 2}"), j("{\"a\": 1, \"b\": 2}")));
+  EXPECT_TRUE(jsonb_equal(j("{\"a\": 12, \"b\": 1}"), j("{\"a\": 12.0, \"b\": 1}")));
+  EXPECT_TRUE(jsonb_equal(j("[1e2, 5]"), j("[100, 5]")));
+  EXPECT_FALSE(jsonb_equal(j("[1e2, 5]"), j("[100, 6]")));
+  EXPECT_FALSE(jsonb_equal(j("[-1]"), j("[1]")));
+  EXPECT_FALSE(jsonb_equal(j("[1]"), j("[11]")));
+  EXPECT_FALSE(jsonb_equal(j("{\"a\": \"x1\"}"), j("{\"a\": \"x2\"}")));
+  EXPECT_FALSE(jsonb_equal(j("{\"k\\\"1\": 5}"), j("{\"k\\\"1\": 6}")));
+  EXPECT_TRUE(jsonb_equal(j("{\"k\\\"1\": 5}"), j("{\"k\\\"1\": 5.00}")));
+  EXPECT_FALSE(jsonb_equal(j("{\"a\": 1}"), j("{\"a\": true}")));
+  EXPECT_FALSE(jsonb_equal(j("{\"a\": 5"), j("{\"a\": 6}")));  // invalid: never equal
+}
+
 TEST(JsonbEqual, InvalidJsonIsNotEqualToDifferentText) {
   EXPECT_FALSE(jsonb_equal(j("{not json"), j("{}")));
   EXPECT_FALSE(jsonb_equal(j("{\"a\": 1"), j("{\"a\": 1.0")));

@@ -25,6 +25,12 @@ class DecodeError : public std::runtime_error {
 /// message, used only in errors. Throws DecodeError.
 Change decode_wal2json(std::string_view json, Lsn wal_position);
 
+/// The same into an existing Change, overwriting every field; the strings of
+/// its columns keep their capacity, so decoding into recycled Changes of the
+/// same table allocates (almost) nothing. On DecodeError `change` holds an
+/// unspecified mix of old and new values.
+void decode_wal2json(std::string_view json, Lsn wal_position, Change& change);
+
 /// A row change as a wal2json v2 message (action, lsn, schema, table,
 /// columns, identity), to show a change that decoded but could not be used.
 std::string encode_wal2json(const Change& change);

@@ -1,4 +1,5 @@
 #pragma once
+#include <cstdint>
 #include <string>
 
 #include "cdc/sinks/audit_mapping.hpp"
@@ -22,6 +23,8 @@ class AuditPart : public PgPart {
  private:
   std::size_t stream_bytes_;
   std::string rows_;       ///< COPY text not yet sent
+  std::string created_at_;        ///< created_at text of the last transaction seen
+  std::int64_t created_at_us_ = 0;
   SourceLsnSequence source_lsns_;
 };
 

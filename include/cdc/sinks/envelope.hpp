@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include <rapidjson/stringbuffer.h>
+
 #include "cdc/decode/change.hpp"
 #include "cdc/sinks/audit_mapping.hpp"
 #include "cdc/sinks/sink.hpp"
@@ -29,16 +31,38 @@ char debezium_op(const decode::Change& change, bool snapshot);
 std::string debezium_value(const decode::Change& change, const TxnInfo& txn, const EnvelopeContext& context,
                            bool snapshot, std::int64_t now_ms);
 
+/// Output of the builders below: cleared and refilled on each call, it keeps
+/// its capacity, so a sink that owns one builds messages without allocating.
+using JsonBuffer = rapidjson::StringBuffer;
+
+/// debezium_value into `buffer`.
+void debezium_value(JsonBuffer& buffer, const decode::Change& change, const TxnInfo& txn,
+                    const EnvelopeContext& context, bool snapshot, std::int64_t now_ms);
+/// The envelope of `change` as if its action were `as` (Insert: only "after"
+/// from columns, Delete: only "before" from identity), without copying the
+/// change: a primary key update goes out as a delete and a create.
+void debezium_value(JsonBuffer& buffer, const decode::Change& change, decode::Action as, const TxnInfo& txn,
+                    const EnvelopeContext& context, bool snapshot, std::int64_t now_ms);
+
 /// The message key: the primary key columns as a JSON object ({"uuid":".."},
 /// {"id":1}); empty when the change carries none of them.
 std::string debezium_key(const decode::Change& change, const std::vector<std::string>& key_columns);
+/// debezium_key into `buffer`; false (and an empty buffer) when a key column is missing.
+bool debezium_key(JsonBuffer& buffer, const decode::Change& change, const std::vector<std::string>& key_columns);
+/// The same from the old tuple (from_old) or the new one, whatever the action.
+bool debezium_key(JsonBuffer& buffer, const decode::Change& change, bool from_old,
+                  const std::vector<std::string>& key_columns);
 
 /// An audit entry as JSON: created_at, customer_uuid, action, old_value,
 /// new_value (JSON objects or null), source_lsn, source_xid.
 std::string audit_message(const AuditEntry& entry, const TxnInfo& txn, Lsn source_lsn);
+void audit_message(JsonBuffer& buffer, const AuditEntry& entry, const TxnInfo& txn, Lsn source_lsn);
 
 /// Converts wal2json's timestamptz text to ISO-8601 UTC ("2026-11-25T07:13:13.879926Z");
 /// returns the text unchanged when it does not parse (infinity, BC dates).
 std::string iso_timestamp(const std::string& pg_text);
+/// The same into `out` (kIsoTimestampMax bytes); 0 when the text does not parse.
+constexpr std::size_t kIsoTimestampMax = 64;
+std::size_t iso_timestamp(std::string_view pg_text, char* out);
 
 }  // namespace cdc::sinks

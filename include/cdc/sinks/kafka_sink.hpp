@@ -7,6 +7,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cdc/sinks/audit_mapping.hpp"
@@ -83,13 +84,22 @@ class KafkaSink : public Sink {
   static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
   static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   void delivered(std::uint64_t txn_seq, rd_kafka_resp_err_t err, const rd_kafka_message_t* message);
-  void produce(const std::string& topic, const std::string& key, const std::string* value);
-  /// One envelope (and the tombstone after a delete) on `topic`.
-  void publish_row(const TxnInfo& txn, const decode::Change& change, const std::string& topic,
-                   const std::vector<std::string>* key_columns);
+  /// What the sink needs of a captured table, looked up once.
+  struct TableInfo {
+    std::string schema;
+    std::string table;
+    std::string topic;                                     ///< <prefix>.<schema>.<table>
+    const std::vector<std::string>* key_columns = nullptr;  ///< into options_.primary_keys
+    bool is_customer = false;                              ///< public.customer: audit entries
+  };
+
+  /// `value` nullptr: a tombstone.
+  void produce(const std::string& topic, std::string_view key, const JsonBuffer* value);
+  /// One envelope of `change` as action `as` (and the tombstone after a delete).
+  void publish_row(const TxnInfo& txn, const decode::Change& change, decode::Action as, const TableInfo& table);
   void advance();
   void throw_if_failed();
-  const std::string& topic_for(const decode::Change& change);
+  const TableInfo& table_info(const decode::Change& change);
 
   KafkaSinkOptions options_;
   rd_kafka_t* rk_ = nullptr;
@@ -99,9 +109,11 @@ class KafkaSink : public Sink {
   std::string failure_;           ///< first delivery failure, empty when none
   std::string audit_topic_;
   std::string dead_letter_topic_;
-  std::map<std::string, std::string> table_topics_;
+  std::map<std::string, TableInfo> tables_;   ///< by "schema.table"
+  const TableInfo* last_table_ = nullptr;
   SourceLsnSequence source_lsns_;
-  std::string key_buffer_;
+  JsonBuffer key_buffer_;
+  JsonBuffer value_buffer_;
 };
 
 }  // namespace cdc::sinks
