@@ -1,5 +1,7 @@
 #include "cdc/sinks/envelope.hpp"
 
+#include <cstdio>
+
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -194,6 +196,14 @@ void debezium_value(JsonBuffer& buffer, const decode::Change& change, decode::Ac
   writer.Uint(txn.xid);
   writer.Key("lsn");
   writer.Uint64(change.lsn);
+  // As Debezium: ["<commit LSN>","<change LSN>"], ordered per key in commit
+  // order even across a snapshot (reads carry the snapshot's point twice).
+  writer.Key("sequence");
+  char sequence[64];
+  const int length = std::snprintf(sequence, sizeof sequence, "[\"%llu\",\"%llu\"]",
+                                   static_cast<unsigned long long>(txn.commit_lsn),
+                                   static_cast<unsigned long long>(change.lsn));
+  writer.String(sequence, static_cast<rapidjson::SizeType>(length));
   writer.Key("xmin");
   writer.Null();
   writer.EndObject();

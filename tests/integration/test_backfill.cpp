@@ -307,6 +307,7 @@ struct Event {
   bool tombstone = false;
   char op = 0;
   std::uint64_t lsn = 0;      ///< source.lsn (row topics)
+  std::pair<std::uint64_t, std::uint64_t> sequence{0, 0};  ///< source.sequence: commit LSN, change LSN
   std::string audit_lsn;      ///< source_lsn (audit topic)
   Fields after;               ///< row topics: the compared columns of `after`, as text ("NULL" for null)
 };
@@ -363,6 +364,14 @@ Event parse_event(const KafkaMessage& m) {
   }
   e.op = doc["op"].GetString()[0];
   e.lsn = std::stoull(text_of(doc["source"]["lsn"]));
+  if (doc["source"].HasMember("sequence")) {
+    rapidjson::Document sequence;
+    sequence.Parse(doc["source"]["sequence"].GetString());
+    if (sequence.HasParseError() || !sequence.IsArray() || sequence.Size() != 2) {
+      throw std::runtime_error("bad source.sequence: " + *m.value);
+    }
+    e.sequence = {std::stoull(sequence[0].GetString()), std::stoull(sequence[1].GetString())};
+  }
   const rapidjson::Value& after = doc["after"];
   if (after.IsObject()) {
     for (const auto& f : m.topic == kCustomerTopic ? customer_fields() : plan_fields()) {
@@ -858,37 +867,40 @@ TEST_F(Backfill, Kill9DuringSnapshotThenRestart) {
       ++older_after_read;
     }
   }
-  // The same topic as a consumer that drops repeats by source.lsn sees it
-  // (README "Delivery"): informational, the contract's check is the fold above.
-  std::map<std::string, Fields> by_lsn;
-  std::map<std::string, std::uint64_t> applied_lsn;
+  // The same topic as a consumer that drops repeats by source.sequence sees it
+  // (README "Delivery"): it must end with the table state too.
+  std::map<std::string, Fields> by_sequence;
+  std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> applied_sequence;
   std::map<std::string, bool> deleted_last;
   for (const Event& e : k.customer) {
     if (e.tombstone) {
-      if (deleted_last[e.key]) by_lsn.erase(e.key);
+      if (deleted_last[e.key]) by_sequence.erase(e.key);
       continue;
     }
-    auto& applied = applied_lsn[e.key];
+    auto& applied = applied_sequence[e.key];
     deleted_last[e.key] = false;
-    if (applied != 0 && e.lsn <= applied) continue;
-    applied = e.lsn;
+    if (e.sequence <= applied) continue;
+    applied = e.sequence;
     if (e.op == 'd') {
-      by_lsn.erase(e.key);
+      by_sequence.erase(e.key);
       deleted_last[e.key] = true;
     } else {
-      by_lsn[e.key] = e.after;
+      by_sequence[e.key] = e.after;
     }
   }
   const auto table = table_state(
       pg_, "SELECT uuid::text, email, plan_id::text, remaining_resources::text, metadata::text FROM public.customer",
       customer_fields());
-  std::size_t lsn_consumer_differs = 0;
-  for (const auto& [key, row] : table) lsn_consumer_differs += by_lsn.contains(key) && by_lsn[key] == row ? 0 : 1;
-  for (const auto& [key, row] : by_lsn) lsn_consumer_differs += table.contains(key) ? 0 : 1;
+  std::size_t sequence_consumer_differs = 0;
+  for (const auto& [key, row] : table) {
+    sequence_consumer_differs += by_sequence.contains(key) && by_sequence[key] == row ? 0 : 1;
+  }
+  for (const auto& [key, row] : by_sequence) sequence_consumer_differs += table.contains(key) ? 0 : 1;
   std::cout << "[ kafka    ] " << older_after_read
             << " streamed changes older than a preceding read of the same key; a consumer dropping repeats by "
-               "source.lsn ends with "
-            << lsn_consumer_differs << " customers different from the table\n";
+               "source.sequence ends with "
+            << sequence_consumer_differs << " customers different from the table\n";
+  EXPECT_EQ(sequence_consumer_differs, 0u);
 
   second->terminate();
   EXPECT_EQ(second->wait_exit(30s), 0) << second->log_text();

@@ -424,6 +424,31 @@ TEST(EnvelopeValue, SnapshotReadIsOpRWithSnapshotTrue) {
   EXPECT_TRUE(doc["before"].IsNull());
 }
 
+/// source.sequence as its two numbers (commit LSN, change LSN).
+std::pair<std::uint64_t, std::uint64_t> sequence_of(const std::string& json) {
+  const rapidjson::Document doc = parse(json, "envelope");
+  const rapidjson::Document pair = parse(doc["source"]["sequence"].GetString(), "source.sequence");
+  EXPECT_TRUE(pair.IsArray() && pair.Size() == 2);
+  return {std::stoull(pair[0].GetString()), std::stoull(pair[1].GetString())};
+}
+
+TEST(EnvelopeValue, SequenceOrdersAChangeAfterTheSnapshotThatMissedIt) {
+  // A transaction that wrote before the snapshot's consistent point C but
+  // committed after it: its change LSN is below C, its commit above.
+  const CustomerWorkload w;
+  const Lsn c = 0x5000;
+  decode::Change row = w.row(0);
+  row.lsn = c;  // as the snapshot reads rows (src/app/snapshot.cpp)
+  const std::string read = debezium_value(row, TxnInfo{0, c, c, 0}, context(), /*snapshot=*/true, 1);
+  decode::Change late = w.row(0);
+  late.lsn = 0x4000;
+  const std::string change = debezium_value(late, TxnInfo{900, 0x6000, 0x6030, 0}, context(), false, 2);
+  EXPECT_EQ(sequence_of(read), std::make_pair(std::uint64_t{0x5000}, std::uint64_t{0x5000}));
+  EXPECT_EQ(sequence_of(change), std::make_pair(std::uint64_t{0x6000}, std::uint64_t{0x4000}));
+  EXPECT_LT(sequence_of(read), sequence_of(change));  // source.lsn alone would order them the other way
+  EXPECT_LT(parse(change, "e")["source"]["lsn"].GetUint64(), parse(read, "r")["source"]["lsn"].GetUint64());
+}
+
 TEST(EnvelopeValue, ContextFieldsComeFromTheContext) {
   const CustomerWorkload w;
   EnvelopeContext c = context();
