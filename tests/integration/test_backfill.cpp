@@ -11,12 +11,14 @@
 //   4. MemoryBoundOneMillionRowTransaction: one 1M-row transaction, VmHWM.
 //
 // References the test keeps itself, independent of the daemon:
-//   * audit: the seed's audit trigger installed into a shadow table (schema
-//     bf_shadow), plus customer_created / customer_deleted, recording
-//     txid_current(); compared row by row (in commit order: one writer
-//     connection) with public.audit_logs, including created_at = commit time;
-//   * rollups: plan_rollup recomputed from the tables, plan_changes_daily and
-//     usage_daily from test-only triggers (and plan changes from the audit);
+//   * audit: the seed's audit trigger installed into a shadow table
+//     (support/audit_shadow, schema test_shadow), plus customer_created /
+//     customer_deleted, recording txid_current(); compared row by row (in
+//     commit order: one writer connection) with public.audit_logs, including
+//     created_at = commit time;
+//   * rollups (support/rollup_check): plan_rollup recomputed from the tables,
+//     plan_changes_daily and usage_daily from test-only triggers (schema
+//     rollup_test) and plan changes from the audit;
 //   * Kafka: every message read back, folded per key in arrival order (r, c,
 //     u: the row is `after`; d and tombstones: the row is gone) and compared
 //     with the final table state; streamed events checked against audit
@@ -46,9 +48,11 @@
 #include <thread>
 #include <vector>
 
+#include "support/audit_shadow.hpp"
 #include "support/daemon_process.hpp"
 #include "support/kafka_mock.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/rollup_check.hpp"
 #include "support/slot_wait.hpp"
 
 namespace cdc::testing {
@@ -56,6 +60,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+using rollup_check::count_of;
 
 constexpr const char* kSlot = "customer_cdc";
 constexpr const char* kCustomerTopic = "saas.public.customer";
@@ -77,11 +82,6 @@ double seconds_since(Clock::time_point start) { return std::chrono::duration<dou
 
 std::string show(const Value& v) { return v ? *v : std::string("NULL"); }
 
-std::int64_t count_of(PgCluster& pg, const std::string& sql) {
-  const Value v = pg.scalar(sql);
-  return v ? std::stoll(*v) : 0;
-}
-
 /// "snapshot at X/Y complete" in the daemon's log.
 bool snapshot_completed(const std::string& log) {
   for (std::size_t at = log.find(kLogSnapshotStart); at != std::string::npos;
@@ -91,94 +91,6 @@ bool snapshot_completed(const std::string& log) {
   }
   return false;
 }
-
-// ---------------------------------------------------------------------------
-// References installed by the test.
-
-/// The seed's log_customer_changes (schema/001_seed.sql), same logic, into a
-/// shadow table with txid_current(); plus created / deleted. And the rollup
-/// references of test_rollups.cpp: plan changes and resource consumption per
-/// UTC day, recorded by the server inside the source transaction.
-constexpr const char* kShadowSql = R"sql(
-CREATE SCHEMA bf_shadow;
-CREATE TABLE bf_shadow.audit_logs (
-    id bigserial PRIMARY KEY,
-    customer_uuid uuid,
-    action text,
-    old_value jsonb,
-    new_value jsonb,
-    xid bigint
-);
-CREATE FUNCTION bf_shadow.log_customer_changes() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF (OLD.plan_id IS DISTINCT FROM NEW.plan_id) OR
-     (OLD.remaining_resources IS DISTINCT FROM NEW.remaining_resources) THEN
-    INSERT INTO bf_shadow.audit_logs (customer_uuid, action, old_value, new_value, xid)
-    VALUES (NEW.uuid,
-            CASE WHEN OLD.plan_id IS DISTINCT FROM NEW.plan_id THEN 'plan_change' ELSE 'resource_update' END,
-            jsonb_build_object('plan_id', OLD.plan_id, 'remaining_resources', OLD.remaining_resources),
-            jsonb_build_object('plan_id', NEW.plan_id, 'remaining_resources', NEW.remaining_resources),
-            txid_current());
-  END IF;
-  RETURN NEW;
-END;
-$$;
-CREATE TRIGGER bf_shadow_changes AFTER UPDATE OF plan_id, remaining_resources ON public.customer
-FOR EACH ROW EXECUTE FUNCTION bf_shadow.log_customer_changes();
-CREATE FUNCTION bf_shadow.log_customer_created() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO bf_shadow.audit_logs (customer_uuid, action, old_value, new_value, xid)
-  VALUES (NEW.uuid, 'customer_created', NULL,
-          jsonb_build_object('plan_id', NEW.plan_id, 'remaining_resources', NEW.remaining_resources), txid_current());
-  RETURN NEW;
-END;
-$$;
-CREATE TRIGGER bf_shadow_created AFTER INSERT ON public.customer
-FOR EACH ROW EXECUTE FUNCTION bf_shadow.log_customer_created();
-CREATE FUNCTION bf_shadow.log_customer_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO bf_shadow.audit_logs (customer_uuid, action, old_value, new_value, xid)
-  VALUES (OLD.uuid, 'customer_deleted',
-          jsonb_build_object('plan_id', OLD.plan_id, 'remaining_resources', OLD.remaining_resources), NULL,
-          txid_current());
-  RETURN OLD;
-END;
-$$;
-CREATE TRIGGER bf_shadow_deleted AFTER DELETE ON public.customer
-FOR EACH ROW EXECUTE FUNCTION bf_shadow.log_customer_deleted();
-
-CREATE TABLE bf_shadow.plan_changes (day date NOT NULL, from_plan bigint NOT NULL, to_plan bigint NOT NULL);
-CREATE TABLE bf_shadow.usage (day date NOT NULL, customer_uuid uuid NOT NULL, resource text NOT NULL,
-                              consumed numeric NOT NULL, PRIMARY KEY (day, customer_uuid, resource));
-CREATE FUNCTION bf_shadow.record_plan_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO bf_shadow.plan_changes
-  VALUES ((now() AT TIME ZONE 'UTC')::date, coalesce(OLD.plan_id, 0), coalesce(NEW.plan_id, 0));
-  RETURN NULL;
-END;
-$$;
-CREATE TRIGGER zz_bf_plan_change AFTER UPDATE OF plan_id ON public.customer
-FOR EACH ROW WHEN (OLD.plan_id IS DISTINCT FROM NEW.plan_id)
-EXECUTE FUNCTION bf_shadow.record_plan_change();
-CREATE FUNCTION bf_shadow.record_usage() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF jsonb_typeof(OLD.remaining_resources) = 'object' AND jsonb_typeof(NEW.remaining_resources) = 'object' THEN
-    INSERT INTO bf_shadow.usage AS u (day, customer_uuid, resource, consumed)
-    SELECT (now() AT TIME ZONE 'UTC')::date, NEW.uuid, o.key,
-           greatest(0, (o.value #>> '{}')::numeric - (n.value #>> '{}')::numeric)
-    FROM jsonb_each(OLD.remaining_resources) o
-    JOIN jsonb_each(NEW.remaining_resources) n ON n.key = o.key
-    WHERE jsonb_typeof(o.value) = 'number' AND jsonb_typeof(n.value) = 'number'
-    ON CONFLICT (day, customer_uuid, resource) DO UPDATE SET consumed = u.consumed + excluded.consumed;
-  END IF;
-  RETURN NULL;
-END;
-$$;
-CREATE TRIGGER zz_bf_usage AFTER UPDATE ON public.customer
-FOR EACH ROW WHEN (OLD.plan_id IS NOT DISTINCT FROM NEW.plan_id
-                   AND OLD.remaining_resources IS DISTINCT FROM NEW.remaining_resources)
-EXECUTE FUNCTION bf_shadow.record_usage();
-)sql";
 
 /// Customers bf<i>@example.com for i in [from, to], on plans 1..3 in turn,
 /// with the plan's resources.
@@ -193,105 +105,55 @@ void populate(PgConn& conn, int from, int to) {
 }
 
 // ---------------------------------------------------------------------------
-// Comparisons.
+// Comparisons with the references (tests/support).
 
-std::string format_rows(const Rows& rows, std::size_t max = 20) {
-  std::ostringstream out;
-  for (std::size_t i = 0; i < rows.size() && i < max; ++i) {
-    out << "  ";
-    for (std::size_t c = 0; c < rows[i].size(); ++c) out << (c > 0 ? " | " : "") << show(rows[i][c]);
-    out << "\n";
-  }
-  if (rows.size() > max) out << "  ... (" << rows.size() - max << " more)\n";
-  return out.str();
-}
-
-/// Multiset difference both ways, in SQL.
-::testing::AssertionResult same_rows(PgCluster& pg, const std::string& what, const std::string& expected_sql,
-                                     const std::string& actual_sql) {
-  const Rows rows = pg.query("WITH e AS (" + expected_sql + "), a AS (" + actual_sql +
-                             ") SELECT 'expected-only' AS side, x.* FROM (SELECT * FROM e EXCEPT ALL SELECT * FROM a) x "
-                             "UNION ALL SELECT 'daemon-only', y.* FROM (SELECT * FROM a EXCEPT ALL SELECT * FROM e) y "
-                             "ORDER BY 2, 3, 4, 1");
-  if (rows.empty()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << what << ": " << rows.size() << " differing rows (side | key... | value):\n"
-                                       << format_rows(rows);
-}
-
-/// The three rollup tables against recomputations: plan_rollup from
-/// public.customer and public.plans; plan_changes_daily from the shadow
-/// trigger and from the audit history; usage_daily from the shadow trigger.
-/// `with_shadow` = the shadow triggers saw every change the daemon counts.
+/// The three rollup tables against the recomputation: plan_rollup from
+/// public.customer and public.plans; plan_changes_daily from the audit history
+/// and from the test trigger; usage_daily from the test trigger.
+/// `with_shadow` = the test triggers saw every change the daemon counts.
+/// Across a UTC midnight the trigger comparisons go without the day (the
+/// trigger's day is the transaction start's, the daemon's the commit's).
 ::testing::AssertionResult rollups_equal_recomputation(PgCluster& pg, bool with_shadow, bool crossed_midnight) {
-  const std::string plan_rollup_expected =
-      "SELECT plan_id, customers, mrr FROM (SELECT p.id AS plan_id, count(c.uuid)::bigint AS customers, "
-      "(count(c.uuid) * p.price)::numeric AS mrr FROM public.plans p LEFT JOIN public.customer c ON c.plan_id = p.id "
-      "GROUP BY p.id, p.price) r WHERE customers <> 0 OR mrr <> 0";
-  const std::string plan_rollup_actual =
-      "SELECT plan_id, customers, mrr::numeric FROM analytics.plan_rollup WHERE customers <> 0 OR mrr <> 0";
-  if (auto r = same_rows(pg, "plan_rollup vs the tables", plan_rollup_expected, plan_rollup_actual); !r) return r;
-
-  // Day columns: the shadow's is the source transaction's start, the
-  // daemon's its commit; only across a UTC midnight may they differ.
-  const std::string day = crossed_midnight ? "NULL::date" : "day";
-  const std::string audit_day = crossed_midnight ? "NULL::date" : "(created_at AT TIME ZONE 'UTC')::date";
-  const std::string changes_actual = "SELECT " + day +
-                                     " AS d, from_plan_id AS f, to_plan_id AS t, sum(changes)::bigint AS n "
-                                     "FROM analytics.plan_changes_daily GROUP BY 1, 2, 3 HAVING sum(changes) <> 0";
-  const std::string changes_from_audit =
-      "SELECT " + audit_day +
-      " AS d, coalesce((old_value ->> 'plan_id')::bigint, 0) AS f, coalesce((new_value ->> 'plan_id')::bigint, 0) "
-      "AS t, count(*)::bigint AS n FROM public.audit_logs WHERE action = 'plan_change' GROUP BY 1, 2, 3";
-  if (auto r = same_rows(pg, "plan_changes_daily vs the audit history", changes_from_audit, changes_actual); !r) {
+  using namespace rollup_check;
+  if (auto r = same_rows(pg, "plan_rollup vs the tables", kExpectedPlanRollup, kActualPlanRollup); !r) return r;
+  if (auto r = same_rows(pg, "plan_changes_daily vs the audit history", kPlanChangesFromAudit, kActualPlanChanges);
+      !r) {
     return r;
   }
   if (!with_shadow) return ::testing::AssertionSuccess();
-  const std::string changes_from_shadow = "SELECT " + day +
-                                          " AS d, from_plan AS f, to_plan AS t, count(*)::bigint AS n "
-                                          "FROM bf_shadow.plan_changes GROUP BY 1, 2, 3";
-  if (auto r = same_rows(pg, "plan_changes_daily vs the shadow trigger", changes_from_shadow, changes_actual); !r) {
+  if (!crossed_midnight) {
+    if (auto r = same_rows(pg, "plan_changes_daily vs the test trigger", kPlanChangesFromShadow, kActualPlanChanges);
+        !r) {
+      return r;
+    }
+    return same_rows(pg, "usage_daily vs the test trigger", kUsageFromShadow, kActualUsage);
+  }
+  std::cout << "[ rollups  ] crossed a UTC midnight: trigger comparisons without the day\n";
+  if (auto r = same_rows(pg, "plan_changes_daily vs the test trigger (summed over days)",
+                         without_day(kPlanChangesFromShadow, "f, t", "n"), without_day(kActualPlanChanges, "f, t", "n"));
+      !r) {
     return r;
   }
-  const std::string usage_actual = "SELECT " + day +
-                                   " AS d, customer_uuid, resource, sum(consumed) AS consumed "
-                                   "FROM analytics.usage_daily GROUP BY 1, 2, 3 HAVING sum(consumed) <> 0";
-  const std::string usage_from_shadow = "SELECT " + day +
-                                        " AS d, customer_uuid, resource, sum(consumed) AS consumed "
-                                        "FROM bf_shadow.usage GROUP BY 1, 2, 3 HAVING sum(consumed) <> 0";
-  return same_rows(pg, "usage_daily vs the shadow trigger", usage_from_shadow, usage_actual);
+  return same_rows(pg, "usage_daily vs the test trigger (summed over days)",
+                   without_day(kUsageFromShadow, "customer_uuid, resource", "consumed"),
+                   without_day(kActualUsage, "customer_uuid, resource", "consumed"));
 }
 
 /// public.audit_logs against the shadow, row by row in id order (the writer
 /// uses one connection: shadow id order is commit order), created_at against
-/// the commit timestamp; plus source_lsn unique and present.
+/// the commit timestamp; the same rows as multisets; source_lsn unique and
+/// present.
 ::testing::AssertionResult audit_equals_shadow(PgCluster& pg) {
-  const std::int64_t ours = count_of(pg, "SELECT count(*) FROM public.audit_logs");
-  const std::int64_t shadow = count_of(pg, "SELECT count(*) FROM bf_shadow.audit_logs");
-  const std::int64_t distinct_lsn = count_of(pg, "SELECT count(DISTINCT source_lsn) FROM public.audit_logs");
-  const Rows diff = pg.query(R"sql(
-WITH o AS (
-  SELECT row_number() OVER (ORDER BY id) AS n, customer_uuid, action, old_value, new_value, source_xid, created_at
-  FROM public.audit_logs
-), s AS (
-  SELECT row_number() OVER (ORDER BY id) AS n, customer_uuid, action, old_value, new_value, xid,
-         pg_xact_commit_timestamp(xid::text::xid) AS commit_ts
-  FROM bf_shadow.audit_logs
-)
-SELECT coalesce(o.n, s.n)::text, o.customer_uuid::text, o.action, o.source_xid::text, o.created_at::text,
-       o.new_value::text, s.customer_uuid::text, s.action, s.xid::text, s.commit_ts::text, s.new_value::text
-FROM o FULL JOIN s ON o.n = s.n
-WHERE o.n IS NULL OR s.n IS NULL
-   OR o.customer_uuid IS DISTINCT FROM s.customer_uuid OR o.action IS DISTINCT FROM s.action
-   OR o.old_value IS DISTINCT FROM s.old_value OR o.new_value IS DISTINCT FROM s.new_value
-   OR o.source_xid IS DISTINCT FROM s.xid OR o.created_at IS DISTINCT FROM s.commit_ts
-ORDER BY 1 LIMIT 10
-)sql");
-  if (ours == shadow && distinct_lsn == ours && diff.empty()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "audit_logs: " << ours << " rows (" << distinct_lsn
-                                       << " distinct source_lsn), shadow: " << shadow
-                                       << " rows; first differences (n | ours: uuid action xid created_at new | "
-                                          "shadow: uuid action xid commit_ts new):\n"
-                                       << format_rows(diff);
+  const AuditShadowComparison c = compare_audit_with_shadow(pg);
+  if (c.ours == c.shadow && c.differences == 0 && c.missing == 0 && c.extra == 0 && c.null_lsn == 0 &&
+      c.distinct_lsn == c.ours) {
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure() << "audit_logs: " << c.ours << " rows (" << c.distinct_lsn
+                                       << " distinct source_lsn, " << c.null_lsn << " without), shadow: " << c.shadow
+                                       << " rows; " << c.differences << " rows differ in id order, " << c.missing
+                                       << " shadow rows missing, " << c.extra << " extra; first differences:\n"
+                                       << c.first_differences;
 }
 
 // ---------------------------------------------------------------------------
@@ -690,14 +552,36 @@ class Backfill : public ::testing::Test {
     PgConn conn = pg_.connect();
     populate(conn, 1, customers);
     conn.exec("VACUUM ANALYZE public.customer");
-    pg_.exec(kShadowSql);
+    install_audit_shadow(pg_);
+    rollup_check::install_rollup_shadow(pg_);
     std::cout << "[ setup    ] " << customers << " customers in " << seconds_since(t0) << " s\n";
+  }
+
+  /// Populates `customers` customers, installs the references, starts the
+  /// daemon (`daemon`, at daemon_started_) and, once its slot has its
+  /// consistent point, `writer` pausing `pause`: from then on every commit is
+  /// in the stream and not in the exported snapshot. Returns once the snapshot
+  /// has begun.
+  ::testing::AssertionResult start_snapshot_under_writes(int customers, Writer& writer, std::chrono::milliseconds pause,
+                                                         std::unique_ptr<DaemonProcess>& daemon) {
+    populate_and_install_shadow(customers);
+    daemon_started_ = Clock::now();
+    daemon = start_daemon();
+    if (!daemon->wait_for_output(kLogSlotCreated, kStartTimeout)) {
+      return ::testing::AssertionFailure() << "no \"" << kLogSlotCreated << "\" in the log:\n" << daemon->log_text();
+    }
+    writer.start(pause);
+    if (!daemon->wait_for_output(kLogSnapshotStart, kStartTimeout)) {
+      return ::testing::AssertionFailure() << "no \"" << kLogSnapshotStart << "\" in the log:\n" << daemon->log_text();
+    }
+    return ::testing::AssertionSuccess();
   }
 
   MockKafka kafka_;
   PgCluster pg_;
   std::string config_;
   std::string started_day_;
+  Clock::time_point daemon_started_;
 };
 
 // ---------------------------------------------------------------------------
@@ -705,16 +589,9 @@ class Backfill : public ::testing::Test {
 
 TEST_F(Backfill, InitialSnapshotWithConcurrentWrites) {
   constexpr int kCustomers = 20000;
-  populate_and_install_shadow(kCustomers);
   Writer writer(pg_, kCustomers, 1234);
-
-  const auto t0 = Clock::now();
-  auto daemon = start_daemon();
-  // Writes begin once the slot has its consistent point: from then on every
-  // commit is in the stream and not in the exported snapshot.
-  ASSERT_TRUE(daemon->wait_for_output(kLogSlotCreated, kStartTimeout)) << daemon->log_text();
-  writer.start(2ms);
-  ASSERT_TRUE(daemon->wait_for_output(kLogSnapshotStart, kStartTimeout)) << daemon->log_text();
+  std::unique_ptr<DaemonProcess> daemon;
+  ASSERT_TRUE(start_snapshot_under_writes(kCustomers, writer, 2ms, daemon));
   const auto snapshot_seen = Clock::now();
   ASSERT_TRUE(wait_until([&] { return snapshot_completed(daemon->log_text()) || !daemon->running(); },
                          kSnapshotTimeout))
@@ -728,7 +605,7 @@ TEST_F(Backfill, InitialSnapshotWithConcurrentWrites) {
   writer.stop();
   ASSERT_EQ(writer.error(), "");
   ASSERT_TRUE(wait_slot_caught_up(pg_, daemon.get(), kCatchUpTimeout));
-  std::cout << "[ timing   ] snapshot ~" << snapshot_s << " s; caught up " << seconds_since(t0)
+  std::cout << "[ timing   ] snapshot ~" << snapshot_s << " s; caught up " << seconds_since(daemon_started_)
             << " s after start; writer: " << writer.transactions() << " transactions, "
             << writer.before_snapshot_done() << " of them committed while the snapshot ran, "
             << writer.price_changes() << " price changes\n";
@@ -743,7 +620,7 @@ TEST_F(Backfill, InitialSnapshotWithConcurrentWrites) {
   EXPECT_NE(log.find("snapshot: 3 rows of public.plans"), std::string::npos) << log;
 
   // Audit: the concurrent changes exactly once, nothing for snapshot rows.
-  EXPECT_GT(count_of(pg_, "SELECT count(*) FROM bf_shadow.audit_logs"), 30);
+  EXPECT_GT(count_of(pg_, "SELECT count(*) FROM test_shadow.audit_logs"), 30);
   EXPECT_TRUE(audit_equals_shadow(pg_));
   EXPECT_TRUE(rollups_equal_recomputation(pg_, true, crossed_midnight()));
 
@@ -783,14 +660,9 @@ TEST_F(Backfill, InitialSnapshotWithConcurrentWrites) {
 
 TEST_F(Backfill, Kill9DuringSnapshotThenRestart) {
   constexpr int kCustomers = 60000;
-  populate_and_install_shadow(kCustomers);
   Writer writer(pg_, kCustomers, 4321);
-
-  const auto t0 = Clock::now();
-  auto first = start_daemon();
-  ASSERT_TRUE(first->wait_for_output(kLogSlotCreated, kStartTimeout)) << first->log_text();
-  writer.start(5ms);
-  ASSERT_TRUE(first->wait_for_output(kLogSnapshotStart, kStartTimeout)) << first->log_text();
+  std::unique_ptr<DaemonProcess> first;
+  ASSERT_TRUE(start_snapshot_under_writes(kCustomers, writer, 5ms, first));
   // Into the cursor: kill once Kafka holds some of the snapshot's reads.
   std::size_t reads_before_kill = 0;
   ASSERT_TRUE(wait_until(
@@ -826,7 +698,7 @@ TEST_F(Backfill, Kill9DuringSnapshotThenRestart) {
   writer.stop();
   ASSERT_EQ(writer.error(), "");
   ASSERT_TRUE(wait_slot_caught_up(pg_, second.get(), kCatchUpTimeout));
-  std::cout << "[ timing   ] caught up " << seconds_since(t0) << " s after the first start; writer: "
+  std::cout << "[ timing   ] caught up " << seconds_since(daemon_started_) << " s after the first start; writer: "
             << writer.transactions() << " transactions, " << writer.before_snapshot_done()
             << " before the snapshot committed\n";
   // Changes between the slot's consistent point and the second snapshot:
