@@ -5,7 +5,10 @@
 // A malformed message must end in cdc::decode::DecodeError; anything else (a
 // crash, a sanitizer report, another exception, a hang) is a bug. On success
 // the result must not depend on the decoder's per-thread scratch state, so
-// every accepted message is decoded twice and the results compared.
+// every accepted message is decoded twice and the results compared. The
+// daemon decodes into recycled Changes (decode_wal2json(json, pos, change)):
+// decoding into one that holds whatever the previous inputs left in it, even
+// a failed decode, must give exactly what a fresh decode gives.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -47,6 +50,12 @@ bool valid_action(cdc::decode::Action action) {
   return false;
 }
 
+/// What earlier inputs left behind, as in the daemon's pools.
+Change& recycled() {
+  static Change change;
+  return change;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -63,8 +72,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (std::string_view(e.what()).rfind("cannot decode wal2json message at WAL 16/B374D848: ", 0) != 0) {
       fail("DecodeError::what() does not start with the WAL position");
     }
+    bool rejected = false;
+    try {
+      cdc::decode::decode_wal2json(json, kPosition, recycled());
+    } catch (const DecodeError&) {
+      rejected = true;  // recycled() keeps a mix of old and new values: the next input decodes into it
+    }
+    if (!rejected) fail("a message rejected fresh is accepted into a recycled Change");
     return 0;
   }
+  try {
+    cdc::decode::decode_wal2json(json, kPosition, recycled());
+  } catch (const DecodeError&) {
+    fail("a message accepted fresh is rejected into a recycled Change");
+  }
+  if (!same(first, recycled())) fail("decoding into a recycled Change differs from a fresh decode");
   if (!valid_action(first.action)) fail("decoded an unknown action");
   for (const auto& column : first.columns) {
     if (column.is_null() && !column.text.empty()) fail("a NULL column carries text");
