@@ -27,6 +27,11 @@ constexpr auto kPollInterval = std::chrono::milliseconds(100);
 constexpr auto kMinStatusGap = std::chrono::milliseconds(200);
 constexpr auto kDrainTimeout = std::chrono::milliseconds(5000);
 constexpr auto kIdleFlushDelay = std::chrono::milliseconds(20);
+/// How long the reader keeps a small batch when the stream has nothing more at
+/// this instant, to hand the writer several small transactions per wakeup
+/// instead of one (a wakeup of the writer costs more than a one-row
+/// transaction). Adds at most this much to the latency.
+constexpr auto kReaderLinger = std::chrono::milliseconds(3);
 /// Consumed batches kept for reuse, and decoded Changes the reader keeps ready.
 constexpr std::size_t kMaxFreeBatches = 16;
 constexpr std::size_t kMaxPooledRowChanges = 1024;
@@ -124,8 +129,9 @@ class Writer {
       auto timeout = kPollInterval;
       if (unflushed) {
         const auto left = unflushed_since + kIdleFlushDelay - Clock::now();
-        timeout = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(left),
-                             std::chrono::milliseconds(0), kPollInterval);
+        // Rounded up: a deadline less than 1 ms away must not become pop(0) in a busy loop.
+        timeout = std::clamp(std::chrono::ceil<std::chrono::milliseconds>(left), std::chrono::milliseconds(0),
+                             kPollInterval);
       }
       std::optional<EventBatch> batch = queue_.pop(timeout);
       if (batch) {
@@ -219,15 +225,27 @@ class Reader {
       const auto timeout = pending_.empty() ? kPollInterval : std::chrono::milliseconds(0);
       std::optional<stream::Received> received = stream_.next(timeout);
       if (received) {
+        if (pending_.empty()) pending_since_ = Clock::now();
         std::visit([&](const auto& message) { on_message(message); }, received->message);
         if (pending_.size() >= kBatchEvents || pending_bytes_ >= kBatchBytes) push_pending();
-      } else {
-        push_pending();
+      } else if (!pending_.empty()) {
+        // The stream has nothing more at this instant. Unless the batch has
+        // waited long enough, sleep instead of waiting on the socket: whatever
+        // arrives meanwhile is then read with one wakeup, not one per message.
+        const auto left = pending_since_ + kReaderLinger - Clock::now();
+        if (left > Clock::duration::zero() && !queue_.closed()) {
+          std::this_thread::sleep_for(left);
+        } else {
+          push_pending();
+        }
       }
       maybe_send_status();
       maybe_log_progress();
       if (options_.on_tick) options_.on_tick();
     }
+    // What lingered in the batch when stop came is handed over as before the
+    // linger: the writer still completes the transactions it holds in full.
+    if (!writer_.failed()) push_pending();
   }
 
   /// The last status update, after the writer has finished.
@@ -381,6 +399,7 @@ class Reader {
   std::vector<decode::Change> other_pool_;       ///< recycled B/C/T/M changes
   std::size_t pooled_bytes_ = 0;                 ///< retained_bytes() of both pools
   std::size_t pending_bytes_ = 0;  ///< wal2json bytes of pending_, the queue's weight unit
+  Clock::time_point pending_since_{};  ///< when the first event of pending_ arrived
   bool in_txn_ = false;
   bool reply_requested_ = false;
   Lsn last_enqueued_commit_end_;

@@ -15,6 +15,10 @@ namespace {
 std::int64_t now_ms() { return unix_now_us() / 1000; }
 
 constexpr int kQueueFullPollMs = 100;
+/// wants_flush(): at most this long, or this many committed transactions,
+/// between two polls for delivery reports while transactions are in flight.
+constexpr auto kPollGap = std::chrono::milliseconds(5);
+constexpr std::size_t kPollEveryTxns = 256;
 
 }  // namespace
 
@@ -230,7 +234,13 @@ void KafkaSink::commit(const TxnInfo&) {
   advance();
 }
 
+bool KafkaSink::wants_flush() const {
+  if (ring_.empty()) return false;
+  return ring_.size() >= kPollEveryTxns || std::chrono::steady_clock::now() - last_poll_ >= kPollGap;
+}
+
 void KafkaSink::flush() {
+  last_poll_ = std::chrono::steady_clock::now();
   rd_kafka_poll(rk_, 0);
   throw_if_failed();
   advance();
