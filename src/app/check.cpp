@@ -32,7 +32,7 @@
 #include <fmt/format.h>
 
 #include "cdc/app/session.hpp"
-#include "cdc/pg.hpp"
+#include "cdc/core/pg.hpp"
 #include "cdc/sinks/kafka_sink.hpp"
 #include "cdc/stream/replication_stream.hpp"
 

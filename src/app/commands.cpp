@@ -13,7 +13,7 @@
 #include "cdc/app/session.hpp"
 #include "cdc/app/snapshot.hpp"
 #include "cdc/sinks/postgres_sink.hpp"
-#include "cdc/pg.hpp"
+#include "cdc/core/pg.hpp"
 #include "cdc/sinks/rollups.hpp"
 #include "cdc/stream/replication_stream.hpp"
 

@@ -11,14 +11,7 @@
 #include "cdc/app/session.hpp"
 #include "cdc/app/sink_factory.hpp"
 #include "cdc/app/snapshot.hpp"
-#include "cdc/decode/wal2json.hpp"
-#include "cdc/pipeline/dispatcher.hpp"
-#include "cdc/sinks/audit_mapping.hpp"
-#include "cdc/sinks/audit_part.hpp"
-#include "cdc/sinks/kafka_sink.hpp"
-#include "cdc/sinks/postgres_sink.hpp"
-#include "cdc/sinks/rollups.hpp"
-#include "cdc/stream/wire.hpp"
+#include "cdc/core/errors.hpp"
 
 namespace cdc::app {
 namespace {
@@ -62,12 +55,6 @@ void interruptible_sleep(std::chrono::milliseconds duration, const std::atomic<b
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     tick();
   }
-}
-
-/// SQLSTATE classes that no reconnect will fix: bad data, constraint
-/// violations, missing tables or privileges (schema not migrated).
-bool is_fatal_sqlstate(const std::string& sqlstate) {
-  return sqlstate.starts_with("22") || sqlstate.starts_with("23") || sqlstate.starts_with("42");
 }
 
 /// systemd notifications from the stream loop; harmless without systemd.
@@ -159,33 +146,14 @@ int run_daemon(const Config& config, Signals& signals, pipeline::Progress& progr
     } catch (const SnapshotStopped& e) {
       spdlog::info("{}; nothing of it was committed, the next start takes it again", e.what());
       return 0;
-    } catch (const FatalError& e) {
-      spdlog::error("{}", e.what());
-      return 1;
-    } catch (const decode::DecodeError& e) {
-      spdlog::error("{}", e.what());
-      return 1;
-    } catch (const pipeline::SequenceError& e) {
-      spdlog::error("malformed change stream: {}", e.what());
-      return 1;
-    } catch (const sinks::MappingError& e) {
-      spdlog::error("{}", e.what());
-      return 1;
-    } catch (const pg::Error& e) {
-      if (is_fatal_sqlstate(e.sqlstate())) {
-        spdlog::error("{} (SQLSTATE {}; is the schema applied? run `customer-cdc migrate`)", e.what(),
-                      e.sqlstate());
+    } catch (const Error& e) {
+      // Fatal and poison stop (a poison message is not acknowledged, so a
+      // restart stops at it again); everything else is retried.
+      if (e.category() != ErrorCategory::Retryable) {
+        spdlog::error("{}", e.log_message());
         return 1;
       }
-      failure = e.what();
-    } catch (const SlotBusy& e) {
-      failure = std::string(e.what()) + " (another instance is streaming; standing by)";
-    } catch (const sinks::SinkLocked& e) {
-      failure = std::string(e.what()) + " (standing by)";
-    } catch (const sinks::KafkaError& e) {
-      failure = e.what();
-    } catch (const stream::WireError& e) {
-      failure = std::string("protocol error: ") + e.what();
+      failure = e.log_message();
     } catch (const std::exception& e) {
       spdlog::error("unexpected failure: {}", e.what());
       return 1;

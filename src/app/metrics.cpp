@@ -9,7 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cdc/app/config.hpp"
-#include "cdc/clock.hpp"
+#include "cdc/core/clock.hpp"
 
 namespace cdc::app {
 namespace {

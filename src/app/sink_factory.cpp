@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "cdc/pg.hpp"
+#include "cdc/core/pg.hpp"
 #include "cdc/sinks/audit_part.hpp"
 #include "cdc/sinks/postgres_sink.hpp"
 #include "cdc/sinks/rollups.hpp"

@@ -9,8 +9,8 @@
 
 #include "cdc/app/session.hpp"
 #include "cdc/app/sink_factory.hpp"
-#include "cdc/clock.hpp"
-#include "cdc/pg.hpp"
+#include "cdc/core/clock.hpp"
+#include "cdc/core/pg.hpp"
 #include "cdc/sinks/audit_mapping.hpp"
 #include "cdc/sinks/kafka_sink.hpp"
 #include "cdc/sinks/postgres_sink.hpp"

@@ -639,7 +639,7 @@ void fill_unchanged_toast(Change& change) {
 }  // namespace
 
 DecodeError::DecodeError(const std::string& reason, Lsn wal_position, std::string_view raw)
-    : std::runtime_error(make_what(reason, wal_position, raw)),
+    : CategorizedError(make_what(reason, wal_position, raw)),
       reason_(reason),
       wal_position_(wal_position) {}
 

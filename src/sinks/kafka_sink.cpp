@@ -1,6 +1,6 @@
 #include "cdc/sinks/kafka_sink.hpp"
 
-#include "cdc/clock.hpp"
+#include "cdc/core/clock.hpp"
 #include "cdc/sinks/dead_letter.hpp"
 
 #include <chrono>

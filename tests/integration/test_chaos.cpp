@@ -63,7 +63,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "cdc/lsn.hpp"
+#include "cdc/core/lsn.hpp"
 #include "support/audit_shadow.hpp"
 #include "support/daemon_process.hpp"
 #include "support/kafka_mock.hpp"

@@ -41,7 +41,7 @@
 #include <vector>
 
 #include "cdc/decode/wal2json.hpp"
-#include "cdc/lsn.hpp"
+#include "cdc/core/lsn.hpp"
 #include "support/daemon_process.hpp"
 #include "support/kafka_mock.hpp"
 #include "support/pg_cluster.hpp"

@@ -12,7 +12,7 @@
 
 #include "cdc/decode/change.hpp"
 #include "cdc/decode/wal2json.hpp"
-#include "cdc/lsn.hpp"
+#include "cdc/core/lsn.hpp"
 
 namespace cdc::decode {
 namespace {

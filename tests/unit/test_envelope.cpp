@@ -27,7 +27,7 @@
 
 #include "cdc/decode/change.hpp"
 #include "cdc/decode/wal2json.hpp"
-#include "cdc/lsn.hpp"
+#include "cdc/core/lsn.hpp"
 #include "cdc/sinks/audit_mapping.hpp"
 #include "cdc/sinks/envelope.hpp"
 #include "cdc/sinks/sink.hpp"

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "cdc/lsn.hpp"
+#include "cdc/core/lsn.hpp"
 
 namespace cdc {
 namespace {

@@ -54,6 +54,7 @@ struct Config {
 
 /// A configuration problem; what() names the key (or file) and what is wrong.
 /// Maps to exit code 2.
+/// Bad configuration: `main` exits with code 2 (not a daemon-loop error).
 class ConfigError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;

@@ -7,23 +7,20 @@
 #include <string_view>
 #include <vector>
 
+#include "cdc/core/errors.hpp"
 #include "cdc/pipeline/progress.hpp"
 #include "cdc/sinks/sink.hpp"
 #include "cdc/stream/replication_stream.hpp"
 
 namespace cdc::app {
 
-/// A problem that retrying will not fix (poison message, missing slot,
-/// schema not migrated): the daemon stops with exit code 1.
-class FatalError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
 /// Another process streams from the slot; wait and try again.
-class SlotBusy : public std::runtime_error {
+class SlotBusy : public CategorizedError<ErrorCategory::Retryable> {
  public:
-  using std::runtime_error::runtime_error;
+  using CategorizedError::CategorizedError;
+  std::string log_message() const override {
+    return std::string(what()) + " (another instance is streaming; standing by)";
+  }
 };
 
 struct SessionOptions {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "cdc/app/config.hpp"
-#include "cdc/lsn.hpp"
+#include "cdc/core/lsn.hpp"
 #include "cdc/stream/replication_stream.hpp"
 
 namespace cdc::app {

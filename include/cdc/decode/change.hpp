@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cdc/lsn.hpp"
+#include "cdc/core/lsn.hpp"
 
 namespace cdc::decode {
 

@@ -3,13 +3,14 @@
 #include <string>
 #include <string_view>
 
+#include "cdc/core/errors.hpp"
 #include "cdc/decode/change.hpp"
 
 namespace cdc::decode {
 
 /// A wal2json message that cannot be decoded. what() names the WAL position
 /// and quotes the start of the raw message.
-class DecodeError : public std::runtime_error {
+class DecodeError : public CategorizedError<ErrorCategory::Poison> {
  public:
   DecodeError(const std::string& reason, Lsn wal_position, std::string_view raw);
   const std::string& reason() const { return reason_; }

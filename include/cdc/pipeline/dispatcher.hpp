@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "cdc/core/errors.hpp"
 #include "cdc/decode/change.hpp"
 #include "cdc/sinks/sink.hpp"
 
@@ -22,9 +23,10 @@ struct StreamEvent {
 };
 
 /// The stream broke the B / changes / C sequence.
-class SequenceError : public std::runtime_error {
+class SequenceError : public CategorizedError<ErrorCategory::Poison> {
  public:
-  using std::runtime_error::runtime_error;
+  using CategorizedError::CategorizedError;
+  std::string log_message() const override { return std::string("malformed change stream: ") + what(); }
 };
 
 /// Assembles transactions from the event sequence and hands them to every sink

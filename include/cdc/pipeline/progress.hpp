@@ -6,7 +6,7 @@
 #include <mutex>
 #include <string>
 
-#include "cdc/lsn.hpp"
+#include "cdc/core/lsn.hpp"
 
 namespace cdc::pipeline {
 

@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "cdc/core/errors.hpp"
 #include "cdc/decode/change.hpp"
 
 namespace cdc::sinks {
@@ -20,9 +21,9 @@ struct AuditEntry {
 };
 
 /// A change of public.customer whose columns do not fit the schema.
-class MappingError : public std::runtime_error {
+class MappingError : public CategorizedError<ErrorCategory::Poison> {
  public:
-  using std::runtime_error::runtime_error;
+  using CategorizedError::CategorizedError;
 };
 
 /// The audit entry for a row change of public.customer, or nullopt when the

@@ -2,7 +2,7 @@
 #include <string>
 #include <string_view>
 
-#include "cdc/pg.hpp"
+#include "cdc/core/pg.hpp"
 #include "cdc/sinks/sink.hpp"
 
 namespace cdc::sinks {

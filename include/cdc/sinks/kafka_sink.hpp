@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cdc/core/errors.hpp"
 #include "cdc/sinks/audit_mapping.hpp"
 #include "cdc/sinks/envelope.hpp"
 #include "cdc/sinks/sink.hpp"
@@ -18,9 +19,9 @@ namespace cdc::sinks {
 
 /// A Kafka delivery failed for good, or the producer hit a fatal error. The
 /// session restarts (from the acknowledged position) with a new producer.
-class KafkaError : public std::runtime_error {
+class KafkaError : public CategorizedError<ErrorCategory::Retryable> {
  public:
-  using std::runtime_error::runtime_error;
+  using CategorizedError::CategorizedError;
 };
 
 struct KafkaSinkOptions {

@@ -1,7 +1,7 @@
 #pragma once
 #include <string>
 
-#include "cdc/pg.hpp"
+#include "cdc/core/pg.hpp"
 
 namespace cdc::sinks {
 

@@ -6,7 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "cdc/pg.hpp"
+#include "cdc/core/errors.hpp"
+#include "cdc/core/pg.hpp"
 #include "cdc/sinks/pg_batch.hpp"
 #include "cdc/sinks/pg_part.hpp"
 #include "cdc/sinks/sink.hpp"
@@ -22,9 +23,10 @@ struct PostgresSinkOptions {
 
 /// Another process (a second daemon, or a running `snapshot`) writes for the
 /// same slot; wait and retry.
-class SinkLocked : public std::runtime_error {
+class SinkLocked : public CategorizedError<ErrorCategory::Retryable> {
  public:
-  using std::runtime_error::runtime_error;
+  using CategorizedError::CategorizedError;
+  std::string log_message() const override { return std::string(what()) + " (standing by)"; }
 };
 
 /// What customer_cdc.checkpoint holds for a slot.

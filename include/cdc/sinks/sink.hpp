@@ -5,7 +5,7 @@
 #include <string>
 
 #include "cdc/decode/change.hpp"
-#include "cdc/lsn.hpp"
+#include "cdc/core/lsn.hpp"
 
 namespace cdc::sinks {
 

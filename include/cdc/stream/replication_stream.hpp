@@ -6,8 +6,8 @@
 #include <utility>
 #include <vector>
 
-#include "cdc/lsn.hpp"
-#include "cdc/pg.hpp"
+#include "cdc/core/lsn.hpp"
+#include "cdc/core/pg.hpp"
 #include "cdc/stream/wire.hpp"
 
 namespace cdc::stream {

@@ -5,7 +5,8 @@
 #include <string_view>
 #include <variant>
 
-#include "cdc/lsn.hpp"
+#include "cdc/core/errors.hpp"
+#include "cdc/core/lsn.hpp"
 
 namespace cdc::stream {
 
@@ -27,9 +28,10 @@ struct Keepalive {
 using CopyMessage = std::variant<XLogData, Keepalive>;
 
 /// A CopyData message that does not follow the protocol.
-class WireError : public std::runtime_error {
+class WireError : public CategorizedError<ErrorCategory::Retryable> {
  public:
-  using std::runtime_error::runtime_error;
+  using CategorizedError::CategorizedError;
+  std::string log_message() const override { return std::string("protocol error: ") + what(); }
 };
 
 /// Largest XLogData payload accepted (PostgreSQL's own limit on a message is 1 GB).

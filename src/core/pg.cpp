@@ -1,4 +1,4 @@
-#include "cdc/pg.hpp"
+#include "cdc/core/pg.hpp"
 
 #include <algorithm>
 

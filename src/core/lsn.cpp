@@ -1,4 +1,4 @@
-#include "cdc/lsn.hpp"
+#include "cdc/core/lsn.hpp"
 
 #include <charconv>
 #include <fmt/format.h>

@@ -8,16 +8,31 @@
 #include <string_view>
 #include <vector>
 
+#include "cdc/core/errors.hpp"
+
 namespace cdc::pg {
 
 /// A libpq failure. sqlstate() is empty when the server gave none (e.g. the
 /// connection broke); connection_lost() tells transient network failures apart.
-class Error : public std::runtime_error {
+/// Fatal for SQLSTATE classes no reconnect fixes (bad data, constraint
+/// violations, missing tables or privileges: schema not migrated), else retryable.
+class Error : public cdc::Error {
  public:
   Error(const std::string& message, std::string sqlstate, bool connection_lost)
-      : std::runtime_error(message), sqlstate_(std::move(sqlstate)), connection_lost_(connection_lost) {}
+      : cdc::Error(category_of(sqlstate), message),
+        sqlstate_(std::move(sqlstate)),
+        connection_lost_(connection_lost) {}
   const std::string& sqlstate() const { return sqlstate_; }
   bool connection_lost() const { return connection_lost_; }
+  std::string log_message() const override {
+    if (category() != ErrorCategory::Fatal) return what();
+    return std::string(what()) + " (SQLSTATE " + sqlstate_ + "; is the schema applied? run `customer-cdc migrate`)";
+  }
+
+  static ErrorCategory category_of(const std::string& sqlstate) {
+    const bool fatal = sqlstate.starts_with("22") || sqlstate.starts_with("23") || sqlstate.starts_with("42");
+    return fatal ? ErrorCategory::Fatal : ErrorCategory::Retryable;
+  }
 
  private:
   std::string sqlstate_;
