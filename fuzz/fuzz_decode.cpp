@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "cdc/decode/wal2json.hpp"
+#include "cdc/decode/wal2json/wal2json.hpp"
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "cdc/decode/wal2json.hpp"
+#include "cdc/decode/wal2json/wal2json.hpp"
 #include "cdc/sinks/audit_mapping.hpp"
 #include "cdc/sinks/envelope.hpp"
 

@@ -31,7 +31,7 @@
 
 #include <fmt/format.h>
 
-#include "cdc/app/session.hpp"
+#include "cdc/decode/wal2json/wal2json.hpp"
 #include "cdc/core/pg.hpp"
 #include "cdc/sinks/kafka_sink.hpp"
 #include "cdc/stream/replication_stream.hpp"
@@ -551,7 +551,7 @@ class Checker {
     // accepted as well (format-version 2 needs wal2json 2.x).
     std::string sql = fmt::format("SELECT count(*) FROM pg_catalog.pg_logical_slot_peek_changes({}, NULL, 1",
                                   repl.quote_literal(slot));
-    for (const auto& [key, value] : wal2json_options(config_.postgres.tables)) {
+    for (const auto& [key, value] : decode::wal2json_options(config_.postgres.tables)) {
       sql += ", " + repl.quote_literal(key) + ", " + repl.quote_literal(value);
     }
     sql += ")";

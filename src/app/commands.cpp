@@ -10,7 +10,6 @@
 #include <spdlog/spdlog.h>
 
 #include "cdc/app/embedded_schema.hpp"
-#include "cdc/app/session.hpp"
 #include "cdc/app/snapshot.hpp"
 #include "cdc/sinks/postgres_sink.hpp"
 #include "cdc/core/pg.hpp"
@@ -64,10 +63,11 @@ int cmd_slot_create(const Config& config) {
   if (auto state = stream.slot_state(config.postgres.slot)) {
     std::cout << fmt::format("slot \"{}\" already exists (plugin {}, confirmed_flush_lsn {})\n", state->name,
                              state->plugin, format_lsn(state->confirmed_flush_lsn));
-    return state->plugin == "wal2json" ? 0 : 1;
+    return state->plugin == config.postgres.plugin ? 0 : 1;
   }
-  const Lsn consistent = stream.create_slot(config.postgres.slot, "wal2json").consistent_point;
-  std::cout << fmt::format("created slot \"{}\" (wal2json) at {}\n", config.postgres.slot, format_lsn(consistent));
+  const Lsn consistent = stream.create_slot(config.postgres.slot, config.postgres.plugin).consistent_point;
+  std::cout << fmt::format("created slot \"{}\" ({}) at {}\n", config.postgres.slot, config.postgres.plugin,
+                           format_lsn(consistent));
   return 0;
 }
 
@@ -117,8 +117,8 @@ int cmd_snapshot(const Config& config, const std::atomic<bool>& stop) {
     if (stream.slot_state(config.postgres.slot)) {
       stats = snapshot_existing_slot(config, stop);
     } else {
-      const stream::CreatedSlot created = stream.create_slot(config.postgres.slot, "wal2json", true);
-      std::cout << fmt::format("created slot \"{}\" (wal2json) at {}\n", config.postgres.slot,
+      const stream::CreatedSlot created = stream.create_slot(config.postgres.slot, config.postgres.plugin, true);
+      std::cout << fmt::format("created slot \"{}\" ({}) at {}\n", config.postgres.slot, config.postgres.plugin,
                                format_lsn(created.consistent_point));
       stats = run_snapshot(config, created.snapshot_name, created.consistent_point, true, stop);
     }

@@ -24,6 +24,8 @@
 // -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1, so nothing must be defined here.
 #include <toml++/toml.h>
 
+#include "cdc/decode/decoder.hpp"
+
 namespace cdc::app {
 
 namespace {
@@ -188,6 +190,8 @@ const std::vector<KeySpec>& key_specs() {
                  one_of({"initial", "never", "always"}), [](Config& c, Value&& v) {
                    c.postgres.snapshot_mode = std::get<std::string>(std::move(v));
                  }});
+    s.push_back({"postgres.plugin", Kind::String, false, one_of(decode::supported_plugins()),
+                 [](Config& c, Value&& v) { c.postgres.plugin = std::get<std::string>(std::move(v)); }});
 
     s.push_back({"audit.enabled", Kind::Bool, false, nullptr,
                  [](Config& c, Value&& v) { c.audit.enabled = std::get<bool>(v); }});

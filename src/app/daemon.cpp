@@ -8,10 +8,11 @@
 #include <systemd/sd-daemon.h>
 
 #include "cdc/app/logging.hpp"
-#include "cdc/app/session.hpp"
 #include "cdc/app/sink_factory.hpp"
 #include "cdc/app/snapshot.hpp"
 #include "cdc/core/errors.hpp"
+#include "cdc/decode/decoder.hpp"
+#include "cdc/pipeline/session.hpp"
 
 namespace cdc::app {
 namespace {
@@ -112,7 +113,7 @@ void install_signal_handlers(Signals& signals) {
 int run_daemon(const Config& config, Signals& signals, pipeline::Progress& progress,
                std::function<Config()> reload_config) {
   Notifier notifier(progress);
-  SessionOptions options;
+  pipeline::SessionOptions options;
   options.slot = config.postgres.slot;
   options.tables = config.postgres.tables;
   options.status_interval = std::chrono::milliseconds(config.postgres.status_interval_ms);
@@ -140,7 +141,8 @@ int run_daemon(const Config& config, Signals& signals, pipeline::Progress& progr
       std::vector<std::unique_ptr<sinks::Sink>> owned = make_sinks(config);
       std::vector<sinks::Sink*> sinks;
       for (auto& sink : owned) sinks.push_back(sink.get());
-      run_session(options, stream, start, sinks, signals.stop, progress);
+      const std::unique_ptr<decode::Decoder> decoder = decode::make_decoder(config.postgres.plugin);
+      pipeline::run_session(options, stream, *decoder, start, sinks, signals.stop, progress);
       sd_notify(0, "STOPPING=1");
       return 0;
     } catch (const SnapshotStopped& e) {

@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "cdc/app/session.hpp"
+#include "cdc/stream/slot_check.hpp"
 #include "cdc/app/sink_factory.hpp"
 #include "cdc/core/clock.hpp"
 #include "cdc/core/pg.hpp"
@@ -30,7 +30,7 @@ bool is_numeric_type(const std::string& type) {
 
 struct TableColumn {
   std::string name;
-  std::string type;  ///< format_type(), as wal2json prints it
+  std::string type;  ///< format_type(), as the decoders name column types
 };
 
 std::vector<TableColumn> table_columns(pg::Connection& conn, const std::string& table) {
@@ -157,7 +157,7 @@ SnapshotStats run_snapshot(const Config& config, const std::string& snapshot_nam
 SnapshotStats snapshot_existing_slot(const Config& config, const std::atomic<bool>& stop) {
   stream::ReplicationStream exporter(config.postgres.dsn);
   const std::string temporary = fmt::format("{}_snapshot_{}", config.postgres.slot, ::getpid());
-  const stream::CreatedSlot created = exporter.create_slot(temporary, "wal2json", true, true);
+  const stream::CreatedSlot created = exporter.create_slot(temporary, config.postgres.plugin, true, true);
   return run_snapshot(config, created.snapshot_name, created.consistent_point, false, stop);
 }
 
@@ -189,8 +189,9 @@ Lsn prepare_stream(stream::ReplicationStream& stream, const Config& config, cons
       }
     }
     const bool snapshot = mode != "never";
-    const stream::CreatedSlot created = stream.create_slot(slot, "wal2json", snapshot);
-    spdlog::info("created replication slot \"{}\" (wal2json) at {}", slot, format_lsn(created.consistent_point));
+    const stream::CreatedSlot created = stream.create_slot(slot, config.postgres.plugin, snapshot);
+    spdlog::info("created replication slot \"{}\" ({}) at {}", slot, config.postgres.plugin,
+                 format_lsn(created.consistent_point));
     if (snapshot) {
       run_snapshot(config, created.snapshot_name, created.consistent_point, true, stop);
     } else if (config.audit.enabled || config.rollups.enabled) {
@@ -199,10 +200,10 @@ Lsn prepare_stream(stream::ReplicationStream& stream, const Config& config, cons
     }
     state = stream.slot_state(slot);
     if (!state) throw FatalError(fmt::format("replication slot \"{}\" vanished right after creation", slot));
-    check_slot_usable(*state);
+    stream::check_slot_usable(*state, config.postgres.plugin);
     return state->confirmed_flush_lsn;
   }
-  check_slot_usable(*state);
+  stream::check_slot_usable(*state, config.postgres.plugin);
   bool snapshot = mode == "always";
   if (mode == "initial" && (config.rollups.enabled || config.kafka.enabled)) {
     pg::Connection conn(config.postgres.dsn);

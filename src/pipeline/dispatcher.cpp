@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "cdc/decode/wal2json.hpp"
 #include "cdc/sinks/audit_mapping.hpp"
 
 namespace cdc::pipeline {
@@ -16,8 +15,8 @@ namespace {
 
 constexpr std::size_t kQuotedMessageBytes = 2000;  // a whole customer row: the column names matter
 
-std::string message_start(const decode::Change& change) {
-  std::string json = decode::encode_wal2json(change);
+std::string message_start(const std::string& described) {
+  std::string json = described;
   if (json.size() > kQuotedMessageBytes) {
     json.resize(kQuotedMessageBytes);
     json += "...";
@@ -27,8 +26,17 @@ std::string message_start(const decode::Change& change) {
 
 }  // namespace
 
-Dispatcher::Dispatcher(std::vector<sinks::Sink*> sinks, Lsn start, bool dead_letters)
+bool Dispatcher::takes(const sinks::Sink& sink, Lsn commit_lsn) {
+  // A sink holds every transaction that ended at or below its resume
+  // position. Commit records do not overlap, so that is every transaction
+  // whose commit record starts below it: the server's own rule for where a
+  // slot resumes, and the commit LSN is what every plugin tells at begin.
+  return commit_lsn >= sink.resume_position();
+}
+
+Dispatcher::Dispatcher(std::vector<sinks::Sink*> sinks, Lsn start, bool dead_letters, Describe describe)
     : sinks_(std::move(sinks)),
+      describe_(std::move(describe)),
       taking_(sinks_.size(), false),
       start_(start),
       dead_letters_on_(dead_letters),
@@ -53,7 +61,7 @@ void Dispatcher::handle(const StreamEvent& event) {
       in_txn_ = true;
       txn_ = sinks::TxnInfo{change.xid, change.lsn, change.next_lsn, change.timestamp_us};
       for (std::size_t i = 0; i < sinks_.size(); ++i) {
-        taking_[i] = txn_.end_lsn > sinks_[i]->resume_position();
+        taking_[i] = takes(*sinks_[i], txn_.commit_lsn);
         if (taking_[i]) sinks_[i]->begin(txn_);
       }
       return;
@@ -64,7 +72,7 @@ void Dispatcher::handle(const StreamEvent& event) {
                                         format_lsn(event.wal_position)));
       }
       // The commit message's own position is the end of the commit record.
-      txn_.end_lsn = std::max(txn_.end_lsn, change.next_lsn);
+      txn_.end_lsn = std::max({txn_.end_lsn, change.next_lsn, event.wal_position});
       for (std::size_t i = 0; i < sinks_.size(); ++i) {
         if (taking_[i]) sinks_[i]->commit(txn_);
       }
@@ -102,7 +110,7 @@ void Dispatcher::change(const StreamEvent& event) {
     for (std::size_t i = 0; i < sinks_.size(); ++i) {
       if (!taking_[i]) continue;
       if (std::optional<std::string> reason = sinks_[i]->rejects(change)) {
-        record_dead_letter(sinks::DeadLetter{event.wal_position, std::move(*reason), decode::encode_wal2json(change)});
+        record_dead_letter(sinks::DeadLetter{event.wal_position, std::move(*reason), describe(change)});
         return;
       }
     }
@@ -116,7 +124,7 @@ void Dispatcher::change(const StreamEvent& event) {
   } catch (const sinks::MappingError& e) {
     throw sinks::MappingError(fmt::format("{}; message: {} (not acknowledged: a restart stops here again; "
                                           "see README, 'Poison messages')",
-                                          e.what(), message_start(change)));
+                                          e.what(), message_start(describe(change))));
   }
 }
 
@@ -140,6 +148,10 @@ void Dispatcher::count(const decode::Change& change) {
                          : change.action == Action::Delete ? 2
                                                            : 3;
   ++(*last_counts_)[op];
+}
+
+std::string Dispatcher::describe(const decode::Change& change) const {
+  return describe_ ? describe_(change) : decode::describe_change(change);
 }
 
 std::uint64_t Dispatcher::queue_depth() const {

@@ -40,7 +40,7 @@
 #include <tuple>
 #include <vector>
 
-#include "cdc/decode/wal2json.hpp"
+#include "cdc/decode/wal2json/wal2json.hpp"
 #include "cdc/core/lsn.hpp"
 #include "support/daemon_process.hpp"
 #include "support/kafka_mock.hpp"

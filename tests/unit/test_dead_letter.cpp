@@ -4,8 +4,7 @@
 
 #include <rapidjson/document.h>
 
-#include "cdc/app/session.hpp"
-#include "cdc/decode/wal2json.hpp"
+#include "cdc/decode/wal2json/wal2json.hpp"
 #include "cdc/sinks/dead_letter.hpp"
 
 namespace cdc::sinks {
@@ -68,7 +67,7 @@ TEST(DeadLetter, KafkaMessageHoldsRawTextOrBase64) {
 }
 
 TEST(DeadLetter, BeginAndCommitAreRecognisedEvenWhenBroken) {
-  using app::is_transaction_frame;
+  using decode::is_transaction_frame;
   EXPECT_TRUE(is_transaction_frame("{\"action\":\"B\",\"xid\":"));
   EXPECT_TRUE(is_transaction_frame("{\"action\": \"C\",\"xid\":12,\"lsn\""));
   EXPECT_FALSE(is_transaction_frame("{\"action\":\"U\",\"xid\":12,garbage"));
@@ -91,7 +90,7 @@ TEST(EncodeWal2json, RowChangeRoundTripsThroughTheDecoder) {
                     {"active", "boolean", decode::ValueKind::Bool, "true"},
                     {"note", "text", decode::ValueKind::Null, ""}};
   change.identity = {{"uuid", "uuid", decode::ValueKind::String, "old"}};
-  const std::string json = decode::encode_wal2json(change);
+  const std::string json = decode::describe_change(change);
   const decode::Change back = decode::decode_wal2json(json, 0x16B3748);
   EXPECT_EQ(back.action, change.action);
   EXPECT_EQ(back.lsn, change.lsn);

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "cdc/decode/change.hpp"
-#include "cdc/decode/wal2json.hpp"
+#include "cdc/decode/wal2json/wal2json.hpp"
 #include "cdc/core/lsn.hpp"
 
 namespace cdc::decode {

@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "cdc/decode/change.hpp"
-#include "cdc/decode/wal2json.hpp"
+#include "cdc/decode/wal2json/wal2json.hpp"
 #include "cdc/core/lsn.hpp"
 #include "cdc/sinks/audit_mapping.hpp"
 #include "cdc/sinks/envelope.hpp"

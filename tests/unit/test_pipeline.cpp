@@ -14,6 +14,7 @@
 #include "cdc/pipeline/bounded_queue.hpp"
 #include "cdc/pipeline/dispatcher.hpp"
 #include "cdc/sinks/sink.hpp"
+#include "support/fake_sink.hpp"
 
 namespace cdc::pipeline {
 namespace {
@@ -21,90 +22,7 @@ namespace {
 using decode::Action;
 using decode::Change;
 using sinks::TxnInfo;
-
-/// Records every call. Committed transactions become durable on flush() (or
-/// immediately when durable_on_commit).
-class FakeSink : public sinks::Sink {
- public:
-  struct Call {
-    std::string what;  // begin | change | commit | flush | abort
-    TxnInfo txn;
-    Action action = Action::Begin;
-    Lsn change_lsn = 0;
-  };
-
-  explicit FakeSink(std::string name, Lsn resume = 0) : name_(std::move(name)), resume_(resume), durable_(resume) {}
-
-  std::string name() const override { return name_; }
-  Lsn resume_position() const override { return resume_; }
-
-  void begin(const TxnInfo& txn) override {
-    EXPECT_FALSE(open_) << name_ << ": begin inside a transaction";
-    open_ = true;
-    calls.push_back({"begin", txn});
-  }
-  void change(const TxnInfo& txn, const Change& change) override {
-    EXPECT_TRUE(open_) << name_ << ": change outside a transaction";
-    calls.push_back({"change", txn, change.action, change.lsn});
-  }
-  void commit(const TxnInfo& txn) override {
-    EXPECT_TRUE(open_) << name_ << ": commit outside a transaction";
-    open_ = false;
-    calls.push_back({"commit", txn});
-    pending_ = std::max(pending_, txn.end_lsn);
-    if (durable_on_commit) durable_ = pending_;
-  }
-  std::optional<std::string> rejects(const Change& change) const override {
-    if (reject_action && change.action == *reject_action) return "no column 'plan_id'";
-    return std::nullopt;
-  }
-  void dead_letter(const TxnInfo& txn, const sinks::DeadLetter& letter) override {
-    EXPECT_TRUE(open_) << name_ << ": dead letter outside a transaction";
-    calls.push_back({"dead_letter", txn, Action::Message, letter.wal_position});
-    letters.push_back(letter);
-  }
-  bool wants_flush() const override { return want_flush; }
-  void flush() override {
-    EXPECT_FALSE(open_) << name_ << ": flush inside a transaction";
-    calls.push_back({"flush", {}});
-    durable_ = std::max(durable_, pending_);
-  }
-  void abort() override {
-    calls.push_back({"abort", {}});
-    open_ = false;
-    pending_ = durable_;
-  }
-  Lsn durable_lsn() const override { return durable_; }
-
-  std::vector<std::string> call_names() const {
-    std::vector<std::string> names;
-    for (const auto& call : calls) names.push_back(call.what);
-    return names;
-  }
-  std::vector<std::uint32_t> committed_xids() const {
-    std::vector<std::uint32_t> xids;
-    for (const auto& call : calls) {
-      if (call.what == "commit") xids.push_back(call.txn.xid);
-    }
-    return xids;
-  }
-  std::size_t count(const std::string& what) const {
-    return static_cast<std::size_t>(std::count_if(calls.begin(), calls.end(), [&](const Call& c) { return c.what == what; }));
-  }
-
-  std::vector<Call> calls;
-  std::vector<sinks::DeadLetter> letters;
-  std::optional<Action> reject_action;  ///< rejects() refuses changes of this action
-  bool want_flush = false;
-  bool durable_on_commit = false;
-
- private:
-  std::string name_;
-  Lsn resume_;
-  Lsn durable_;
-  Lsn pending_ = 0;
-  bool open_ = false;
-};
+using test::FakeSink;
 
 StreamEvent begin_ev(std::uint32_t xid, Lsn commit_lsn, Lsn end_lsn, std::int64_t time_us = 0) {
   StreamEvent event;
@@ -234,6 +152,27 @@ TEST(Dispatcher, TransactionEndingAtOrBelowResumeIsSkippedForAllSinksThatHoldIt)
   EXPECT_TRUE(a.calls.empty());
   EXPECT_EQ(d.transactions(), 1u);
   EXPECT_EQ(d.acknowledged(), 0x1000u);  // never below start
+}
+
+TEST(Dispatcher, BeginWithoutEndPositionStillReachesEverySink) {
+  // A plugin whose begin tells only the commit LSN (pgoutput): the sinks take
+  // the transaction and learn its end at commit.
+  FakeSink sink("a", 0x100);
+  Dispatcher d({&sink}, 0x100);
+  d.handle(begin_ev(9, 0x200, 0));
+  d.handle(row_ev(Action::Insert, 9, 0x1F0));
+  StreamEvent commit = commit_ev(9, 0x200, 0x238);
+  d.handle(commit);
+  EXPECT_EQ(sink.committed_xids(), (std::vector<std::uint32_t>{9}));
+  EXPECT_EQ(sink.calls.back().txn.end_lsn, 0x238u);
+  EXPECT_EQ(d.last_commit_end(), 0x238u);
+}
+
+TEST(Dispatcher, TakesDecidesFromTheCommitLsn) {
+  FakeSink sink("a", 0x238);  // holds everything that ended at or below 0x238
+  EXPECT_FALSE(Dispatcher::takes(sink, 0x200));  // committed at 0x200, ended at 0x238
+  EXPECT_TRUE(Dispatcher::takes(sink, 0x238));   // the next commit record starts where that one ended
+  EXPECT_TRUE(Dispatcher::takes(sink, 0x300));
 }
 
 // ---- acknowledgement ---------------------------------------------------------

@@ -13,6 +13,7 @@ struct PostgresConfig {
   std::vector<std::string> tables = {"public.customer", "public.plans"};
   int status_interval_ms = 10000;
   std::string snapshot_mode = "initial";  ///< initial | never | always
+  std::string plugin = "wal2json";        ///< the output plugin (decode::supported_plugins())
 };
 
 struct AuditConfig {

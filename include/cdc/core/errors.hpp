@@ -48,4 +48,11 @@ class FatalError : public CategorizedError<ErrorCategory::Fatal> {
   using CategorizedError::CategorizedError;
 };
 
+/// A message of the stream that cannot be taken: the daemon stops with exit
+/// code 1 without acknowledging it.
+class PoisonError : public CategorizedError<ErrorCategory::Poison> {
+ public:
+  using CategorizedError::CategorizedError;
+};
+
 }  // namespace cdc

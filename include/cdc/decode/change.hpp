@@ -9,7 +9,8 @@
 
 namespace cdc::decode {
 
-/// wal2json v2 "action" field.
+/// What a decoded message is. The letters are those of wal2json v2 and of
+/// pgoutput's message types where they agree.
 enum class Action : char {
   Begin = 'B',
   Commit = 'C',
@@ -17,16 +18,17 @@ enum class Action : char {
   Update = 'U',
   Delete = 'D',
   Truncate = 'T',
-  Message = 'M',
+  Message = 'M',  ///< a logical decoding message (pg_logical_emit_message)
 };
 
-/// How wal2json rendered a column value. Numbers keep their exact source text
-/// (numeric, bigint, float), strings are unescaped, booleans are "true"/"false".
+/// How a column value reads as text, whatever the plugin sent. Numbers keep
+/// their exact source text (numeric, bigint, float), strings are unescaped,
+/// booleans are "true"/"false".
 enum class ValueKind : std::uint8_t { Null, Bool, Number, String };
 
 struct Column {
   std::string name;
-  std::string type;  ///< PostgreSQL type name as wal2json prints it, e.g. "jsonb", "bigint"
+  std::string type;  ///< PostgreSQL type name as format_type() prints it, e.g. "jsonb", "bigint", "numeric(14,2)"
   ValueKind kind = ValueKind::Null;
   std::string text;  ///< empty for Null
 
@@ -34,12 +36,16 @@ struct Column {
   bool operator==(const Column&) const = default;
 };
 
-/// One decoded wal2json v2 message.
+/// One decoded message, whichever output plugin sent it.
 struct Change {
   Action action = Action::Begin;
-  std::uint32_t xid = 0;             ///< 0 when wal2json gave none (non-transactional message)
-  Lsn lsn = 0;                       ///< "lsn": commit LSN for B/C, record LSN for row changes
-  Lsn next_lsn = 0;                  ///< "nextlsn" for B/C: end of the commit record
+  std::uint32_t xid = 0;             ///< 0 when the plugin gave none (non-transactional message)
+  /// Begin and Commit: the commit LSN (start of the commit record); row
+  /// changes: the LSN of the change's WAL record.
+  Lsn lsn = 0;
+  /// Begin and Commit: end of the commit record, the position to acknowledge;
+  /// 0 at Begin when the plugin tells it only at Commit.
+  Lsn next_lsn = 0;
   std::int64_t timestamp_us = 0;     ///< commit time, microseconds since the Unix epoch (UTC)
   std::string schema;                ///< I/U/D/T
   std::string table;                 ///< I/U/D/T
@@ -58,5 +64,10 @@ struct Change {
     return action == Action::Insert || action == Action::Update || action == Action::Delete;
   }
 };
+
+/// A change as one JSON line in wal2json v2's layout (action, xid, timestamp,
+/// lsn, schema, table, columns, identity): how errors and dead letters show a
+/// change that decoded but could not be taken, whichever plugin sent it.
+std::string describe_change(const Change& change);
 
 }  // namespace cdc::decode

@@ -4,6 +4,7 @@
 #include <map>
 #include <string>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <vector>
@@ -35,14 +36,23 @@ class SequenceError : public CategorizedError<ErrorCategory::Poison> {
 /// moves only in commit order and only past transactions every sink has taken.
 class Dispatcher {
  public:
+  /// How a change is shown in errors and dead letters (Decoder::describe).
+  using Describe = std::function<std::string(const decode::Change&)>;
+
   /// start: the slot's confirmed position; the acknowledgement never goes below it.
   /// dead_letters: a change some sink rejects is recorded as a dead letter in
   /// every sink instead of stopping the stream.
-  Dispatcher(std::vector<sinks::Sink*> sinks, Lsn start, bool dead_letters = false);
+  /// describe: empty for decode::describe_change.
+  Dispatcher(std::vector<sinks::Sink*> sinks, Lsn start, bool dead_letters = false, Describe describe = {});
+
+  /// Whether `sink` takes the transaction committed at `commit_lsn` (it does
+  /// not hold it from an earlier run). Decided from the commit LSN alone,
+  /// which every plugin tells at begin.
+  static bool takes(const sinks::Sink& sink, Lsn commit_lsn);
 
   /// Throws SequenceError on B inside a transaction, a change, dead letter or
   /// C outside one, or a C that does not match its B. A sink's MappingError
-  /// is rethrown with the start of the change as wal2json.
+  /// is rethrown with the start of the described change.
   void handle(const StreamEvent& event);
 
   bool in_transaction() const { return in_txn_; }
@@ -71,8 +81,10 @@ class Dispatcher {
   void count(const decode::Change& change);
   void change(const StreamEvent& event);
   void record_dead_letter(const sinks::DeadLetter& letter);
+  std::string describe(const decode::Change& change) const;
 
   std::vector<sinks::Sink*> sinks_;
+  Describe describe_;
   std::vector<bool> taking_;  ///< per sink: does it take the open transaction
   Lsn start_;
   bool dead_letters_on_;

@@ -8,6 +8,7 @@
 
 #include "cdc/core/lsn.hpp"
 #include "cdc/core/pg.hpp"
+#include "cdc/stream/message_stream.hpp"
 #include "cdc/stream/wire.hpp"
 
 namespace cdc::stream {
@@ -26,18 +27,6 @@ struct SlotState {
   std::string wal_status;                           ///< reserved | extended | unreserved | lost
 };
 
-/// The CopyData buffer libpq handed out, freed with PQfreemem.
-struct CopyBufferDeleter {
-  void operator()(char* p) const;
-};
-using CopyBuffer = std::unique_ptr<char, CopyBufferDeleter>;
-
-/// One message off the stream; `message` points into `buffer`.
-struct Received {
-  CopyBuffer buffer;
-  CopyMessage message;
-};
-
 using PluginOptions = std::vector<std::pair<std::string, std::string>>;
 
 /// What CREATE_REPLICATION_SLOT returned.
@@ -50,7 +39,7 @@ struct CreatedSlot {
 
 /// A logical replication connection (replication=database) and its CopyBoth
 /// loop. No JSON and no sinks: it moves bytes and positions.
-class ReplicationStream {
+class ReplicationStream : public MessageStream {
  public:
   explicit ReplicationStream(const std::string& dsn);
 
@@ -70,10 +59,10 @@ class ReplicationStream {
   /// The next message, or nullopt when none arrived within timeout.
   /// Throws pg::Error when the connection fails or the server ends the stream,
   /// WireError on a malformed message.
-  std::optional<Received> next(std::chrono::milliseconds timeout);
+  std::optional<Received> next(std::chrono::milliseconds timeout) override;
 
   /// Sends a standby status update (write = written, flush = apply = flushed).
-  void send_status(Lsn written, Lsn flushed, bool reply_requested = false);
+  void send_status(Lsn written, Lsn flushed, bool reply_requested = false) override;
 
   /// Ends the COPY cleanly (after a final status update).
   void finish();

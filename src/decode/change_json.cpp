@@ -4,7 +4,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "cdc/decode/wal2json.hpp"
+#include "cdc/decode/change.hpp"
 
 namespace cdc::decode {
 namespace {
@@ -38,7 +38,7 @@ void write_tuple(JsonWriter& writer, const char* name, const std::vector<Column>
   writer.EndArray();
 }
 
-/// wal2json's timestamptz text under TimeZone=UTC: "2026-11-25 07:13:13.879926+00".
+/// timestamptz text under TimeZone=UTC: "2026-11-25 07:13:13.879926+00".
 std::string timestamp_text(std::int64_t unix_us) {
   std::time_t seconds = static_cast<std::time_t>(unix_us / 1'000'000);
   std::int64_t micros = unix_us % 1'000'000;
@@ -54,7 +54,7 @@ std::string timestamp_text(std::int64_t unix_us) {
 
 }  // namespace
 
-std::string encode_wal2json(const Change& change) {
+std::string describe_change(const Change& change) {
   rapidjson::StringBuffer buffer;
   JsonWriter writer(buffer);
   writer.StartObject();

@@ -1,4 +1,4 @@
-#include "cdc/decode/wal2json.hpp"
+#include "cdc/decode/wal2json/wal2json.hpp"
 
 // SSE2 is part of the x86-64 baseline; it lets RapidJSON scan strings and
 // whitespace 16 bytes at a time (about a third fewer instructions per message).
@@ -18,39 +18,11 @@ namespace cdc::decode {
 
 namespace {
 
-constexpr std::size_t kRawQuoteBytes = 200;
+constexpr std::string_view kPlugin = "wal2json";
+
 /// RapidJSON parses nested containers recursively: a skipped value nested
 /// deeper than this is rejected instead of exhausting the reader's stack.
 constexpr unsigned kMaxSkipDepth = 64;
-
-/// First ~200 bytes of the raw message, cut on a UTF-8 boundary, with control
-/// characters (a trailing newline, say) shown as spaces so the log line stays one line.
-std::string quote_raw(std::string_view raw) {
-  std::size_t n = raw.size();
-  bool truncated = false;
-  if (n > kRawQuoteBytes) {
-    n = kRawQuoteBytes;
-    // Do not split a multi-byte sequence: back up over continuation bytes.
-    while (n > 0 && (static_cast<unsigned char>(raw[n]) & 0xC0) == 0x80) --n;
-    truncated = true;
-  }
-  std::string out(raw.substr(0, n));
-  for (char& c : out) {
-    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
-  }
-  if (truncated) out += "...";
-  return out;
-}
-
-std::string make_what(const std::string& reason, Lsn wal_position, std::string_view raw) {
-  std::string what = "cannot decode wal2json message at WAL ";
-  what += format_lsn(wal_position);
-  what += ": ";
-  for (const char c : reason) what += static_cast<unsigned char>(c) < 0x20 ? ' ' : c;  // one log line
-  what += "; message starts: ";
-  what += quote_raw(raw);
-  return what;
-}
 
 // ---------------------------------------------------------------------------
 // SAX decoding
@@ -638,11 +610,6 @@ void fill_unchanged_toast(Change& change) {
 
 }  // namespace
 
-DecodeError::DecodeError(const std::string& reason, Lsn wal_position, std::string_view raw)
-    : CategorizedError(make_what(reason, wal_position, raw)),
-      reason_(reason),
-      wal_position_(wal_position) {}
-
 Change decode_wal2json(std::string_view json, Lsn wal_position) {
   Change change;
   decode_wal2json(json, wal_position, change);
@@ -673,7 +640,7 @@ void decode_wal2json(std::string_view json, Lsn wal_position, Change& change) {
   // NUL means a damaged message whose tail would otherwise be ignored.
   if (const void* nul = std::memchr(json.data(), '\0', json.size())) {
     const auto offset = static_cast<const char*>(nul) - json.data();
-    throw DecodeError("message contains a NUL byte at offset " + std::to_string(offset), wal_position, json);
+    throw DecodeError(kPlugin, "message contains a NUL byte at offset " + std::to_string(offset), wal_position, json);
   }
 
   reset_keeping_capacity(change);
@@ -691,10 +658,10 @@ void decode_wal2json(std::string_view json, Lsn wal_position, Change& change) {
     retry.trim_columns();
     summary = retry.summary();
   }
-  if (!error.empty()) throw DecodeError(error, wal_position, json);
+  if (!error.empty()) throw DecodeError(kPlugin, error, wal_position, json);
 
   const std::uint32_t seen = summary.seen;
-  if (!(seen & bit(Field::Action))) throw DecodeError("missing field 'action'", wal_position, json);
+  if (!(seen & bit(Field::Action))) throw DecodeError(kPlugin, "missing field 'action'", wal_position, json);
 
   const bool non_transactional_message = change.action == Action::Message &&
                                          (seen & bit(Field::Transactional)) && !change.transactional;
@@ -702,98 +669,21 @@ void decode_wal2json(std::string_view json, Lsn wal_position, Change& change) {
   if (change.action == Action::Message && !non_transactional_message) required |= bit(Field::Xid);
   for (unsigned f = 0; f < static_cast<unsigned>(Field::Unknown); ++f) {
     if ((required & (1u << f)) && !(seen & (1u << f))) {
-      throw DecodeError(std::string("missing field '") + kFieldNames[f] + "' for action '" +
+      throw DecodeError(kPlugin, std::string("missing field '") + kFieldNames[f] + "' for action '" +
                             static_cast<char>(change.action) + "'",
                         wal_position, json);
     }
   }
   if (!non_transactional_message) {
     if (summary.xid_null) {
-      throw DecodeError("field 'xid' must be an unsigned 32-bit integer, got null", wal_position, json);
+      throw DecodeError(kPlugin, "field 'xid' must be an unsigned 32-bit integer, got null", wal_position, json);
     }
     if (summary.timestamp_null) {
-      throw DecodeError("field 'timestamp' must be a timestamp string, got null", wal_position, json);
+      throw DecodeError(kPlugin, "field 'timestamp' must be a timestamp string, got null", wal_position, json);
     }
   }
 
   if (change.action == Action::Update && !change.identity.empty()) fill_unchanged_toast(change);
-}
-
-std::optional<std::int64_t> parse_pg_timestamp(std::string_view text) {
-  std::size_t i = 0;
-  auto number = [&](std::size_t width, int& out) {
-    if (i + width > text.size()) return false;
-    int v = 0;
-    for (std::size_t k = 0; k < width; ++k) {
-      const char c = text[i + k];
-      if (c < '0' || c > '9') return false;
-      v = v * 10 + (c - '0');
-    }
-    i += width;
-    out = v;
-    return true;
-  };
-  auto literal = [&](char c) {
-    if (i < text.size() && text[i] == c) {
-      ++i;
-      return true;
-    }
-    return false;
-  };
-
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!number(4, year) || !literal('-') || !number(2, month) || !literal('-') || !number(2, day)) {
-    return std::nullopt;
-  }
-  if (!literal(' ') && !literal('T')) return std::nullopt;
-  if (!number(2, hour) || !literal(':') || !number(2, minute) || !literal(':') || !number(2, second)) {
-    return std::nullopt;
-  }
-  std::int64_t fraction_us = 0;
-  if (literal('.')) {
-    int digits = 0;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-      if (++digits > 6) return std::nullopt;
-      fraction_us = fraction_us * 10 + (text[i] - '0');
-      ++i;
-    }
-    if (digits == 0) return std::nullopt;
-    for (int d = digits; d < 6; ++d) fraction_us *= 10;
-  }
-  int sign = 0;
-  if (literal('+')) {
-    sign = 1;
-  } else if (literal('-')) {
-    sign = -1;
-  } else {
-    return std::nullopt;
-  }
-  int off_h = 0, off_m = 0, off_s = 0;
-  if (!number(2, off_h)) return std::nullopt;
-  if (literal(':')) {
-    if (!number(2, off_m)) return std::nullopt;
-    if (literal(':') && !number(2, off_s)) return std::nullopt;
-  }
-  if (i != text.size()) return std::nullopt;  // trailing text, e.g. " BC"
-
-  auto is_leap = [](int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; };
-  static constexpr int kDaysInMonth[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (year < 1 || month < 1 || month > 12 || day < 1) return std::nullopt;
-  const int month_days = kDaysInMonth[month - 1] + (month == 2 && is_leap(year) ? 1 : 0);
-  if (day > month_days || hour > 23 || minute > 59 || second > 59) return std::nullopt;
-  if (off_h > 15 || off_m > 59 || off_s > 59) return std::nullopt;
-
-  // Days since 1970-01-01 (H. Hinnant's days_from_civil).
-  const int y = year - (month <= 2 ? 1 : 0);
-  const int era = y / 400;  // y >= 0 here
-  const int yoe = y - era * 400;
-  const int doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-  const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + doe - 719468;
-
-  const std::int64_t local_seconds = days * 86400 + hour * 3600 + minute * 60 + second;
-  const std::int64_t offset_seconds = sign * (off_h * 3600 + off_m * 60 + off_s);
-  return (local_seconds - offset_seconds) * 1000000 + fraction_us;
 }
 
 }  // namespace cdc::decode

@@ -1,0 +1,74 @@
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+#include "cdc/decode/decoder.hpp"
+#include "cdc/pipeline/change_pool.hpp"
+#include "cdc/pipeline/policies.hpp"
+#include "cdc/pipeline/progress.hpp"
+#include "cdc/pipeline/session_options.hpp"
+#include "cdc/pipeline/writer.hpp"
+#include "cdc/stream/message_stream.hpp"
+
+namespace cdc::pipeline {
+
+/// The stream side of a session: reads messages, decodes them into pooled
+/// Changes, hands batches to the writer (LingerPolicy), answers the server
+/// with status updates (StatusPolicy) and logs progress. Everything here runs
+/// on the reader thread; it reads the writer's acknowledged()/failed().
+class Reader : private decode::ChangeOutput {
+ public:
+  static constexpr std::size_t kBatchEvents = 256;
+  static constexpr std::size_t kBatchBytes = 256 * 1024;
+  static constexpr auto kPollInterval = std::chrono::milliseconds(100);
+  static constexpr auto kMinStatusGap = std::chrono::milliseconds(200);
+  static constexpr auto kLinger = std::chrono::milliseconds(3);
+
+  Reader(const SessionOptions& options, stream::MessageStream& stream, decode::Decoder& decoder, EventQueue& queue,
+         BatchRecycler& recycler, Writer& writer, const std::atomic<bool>& stop, Progress& progress, Lsn start);
+
+  /// Until `stop` is set or the writer fails. Throws PoisonError for a
+  /// message that does not decode (unless it is dead-lettered) and the
+  /// stream's errors.
+  void run();
+  /// The last status update, after the writer has finished.
+  void send_final_status();
+
+ private:
+  void on_message(const stream::XLogData& data);
+  void on_message(const stream::Keepalive& keepalive);
+  /// ChangeOutput: a pooled Change appended to the pending batch.
+  decode::Change& next_change(bool row_change) override;
+  void undecodable(const stream::XLogData& data, const decode::DecodeError& error, std::size_t first_event);
+  void push_pending();
+  Lsn acknowledgeable() const;
+  void maybe_send_status();
+  void maybe_log_progress();
+
+  // Constant after construction.
+  const SessionOptions& options_;
+  stream::MessageStream& stream_;
+  decode::Decoder& decoder_;
+  EventQueue& queue_;
+  Writer& writer_;
+  const std::atomic<bool>& stop_;
+  Progress& progress_;
+
+  ChangePool pool_;
+  LingerPolicy linger_{kLinger};
+  StatusPolicy status_;
+  EventBatch pending_;
+  std::size_t pending_bytes_ = 0;  ///< payload bytes of pending_, the queue's weight unit
+  Lsn pending_position_ = 0;       ///< WAL position of the message being decoded
+  bool in_txn_ = false;
+  bool reply_requested_ = false;
+  Lsn last_enqueued_commit_end_;
+  Lsn keepalive_end_;
+  Lsn received_;
+  Lsn sent_flush_;
+  Clock::time_point last_progress_log_{};
+  std::uint64_t changes_at_last_log_;
+};
+
+}  // namespace cdc::pipeline

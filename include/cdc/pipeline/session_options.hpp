@@ -1,0 +1,26 @@
+#pragma once
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace cdc::pipeline {
+
+struct SessionOptions {
+  std::string slot;
+  std::vector<std::string> tables;
+  std::chrono::milliseconds status_interval{10000};
+  /// Payload bytes buffered between reader and writer (decoded changes take
+  /// about twice that): with the sinks' own bounds, this caps memory.
+  std::size_t queue_bytes = 2 * 1024 * 1024;
+  std::chrono::milliseconds progress_log_interval{5000};
+  /// Record poison messages inside transactions as dead letters and go on,
+  /// instead of stopping ([dead_letter] enabled).
+  bool dead_letters = false;
+  /// Called from the stream loop at least every 100 ms while streaming
+  /// (systemd watchdog and status).
+  std::function<void()> on_tick;
+};
+
+}  // namespace cdc::pipeline

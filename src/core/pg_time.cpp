@@ -1,0 +1,82 @@
+#include "cdc/core/pg_time.hpp"
+
+namespace cdc {
+
+std::optional<std::int64_t> parse_pg_timestamp(std::string_view text) {
+  std::size_t i = 0;
+  auto number = [&](std::size_t width, int& out) {
+    if (i + width > text.size()) return false;
+    int v = 0;
+    for (std::size_t k = 0; k < width; ++k) {
+      const char c = text[i + k];
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + (c - '0');
+    }
+    i += width;
+    out = v;
+    return true;
+  };
+  auto literal = [&](char c) {
+    if (i < text.size() && text[i] == c) {
+      ++i;
+      return true;
+    }
+    return false;
+  };
+
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!number(4, year) || !literal('-') || !number(2, month) || !literal('-') || !number(2, day)) {
+    return std::nullopt;
+  }
+  if (!literal(' ') && !literal('T')) return std::nullopt;
+  if (!number(2, hour) || !literal(':') || !number(2, minute) || !literal(':') || !number(2, second)) {
+    return std::nullopt;
+  }
+  std::int64_t fraction_us = 0;
+  if (literal('.')) {
+    int digits = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      if (++digits > 6) return std::nullopt;
+      fraction_us = fraction_us * 10 + (text[i] - '0');
+      ++i;
+    }
+    if (digits == 0) return std::nullopt;
+    for (int d = digits; d < 6; ++d) fraction_us *= 10;
+  }
+  int sign = 0;
+  if (literal('+')) {
+    sign = 1;
+  } else if (literal('-')) {
+    sign = -1;
+  } else {
+    return std::nullopt;
+  }
+  int off_h = 0, off_m = 0, off_s = 0;
+  if (!number(2, off_h)) return std::nullopt;
+  if (literal(':')) {
+    if (!number(2, off_m)) return std::nullopt;
+    if (literal(':') && !number(2, off_s)) return std::nullopt;
+  }
+  if (i != text.size()) return std::nullopt;  // trailing text, e.g. " BC"
+
+  auto is_leap = [](int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; };
+  static constexpr int kDaysInMonth[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (year < 1 || month < 1 || month > 12 || day < 1) return std::nullopt;
+  const int month_days = kDaysInMonth[month - 1] + (month == 2 && is_leap(year) ? 1 : 0);
+  if (day > month_days || hour > 23 || minute > 59 || second > 59) return std::nullopt;
+  if (off_h > 15 || off_m > 59 || off_s > 59) return std::nullopt;
+
+  // Days since 1970-01-01 (H. Hinnant's days_from_civil).
+  const int y = year - (month <= 2 ? 1 : 0);
+  const int era = y / 400;  // y >= 0 here
+  const int yoe = y - era * 400;
+  const int doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+  const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + doe - 719468;
+
+  const std::int64_t local_seconds = days * 86400 + hour * 3600 + minute * 60 + second;
+  const std::int64_t offset_seconds = sign * (off_h * 3600 + off_m * 60 + off_s);
+  return (local_seconds - offset_seconds) * 1000000 + fraction_us;
+}
+
+}  // namespace cdc

@@ -1,0 +1,17 @@
+// The one place that knows every output plugin (as pgcopydb's ld_stream.c
+// keeps each plugin behind one switch): add a plugin here and in its folder.
+#include <stdexcept>
+
+#include "cdc/decode/decoder.hpp"
+#include "cdc/decode/wal2json/wal2json.hpp"
+
+namespace cdc::decode {
+
+std::vector<std::string_view> supported_plugins() { return {"wal2json"}; }
+
+std::unique_ptr<Decoder> make_decoder(std::string_view plugin) {
+  if (plugin == "wal2json") return std::make_unique<Wal2jsonDecoder>();
+  throw std::invalid_argument("unsupported output plugin '" + std::string(plugin) + "'");
+}
+
+}  // namespace cdc::decode

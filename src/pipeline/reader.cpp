@@ -1,0 +1,167 @@
+#include "cdc/pipeline/reader.hpp"
+
+#include <algorithm>
+#include <string>
+#include <thread>
+#include <variant>
+
+#include <spdlog/spdlog.h>
+
+namespace cdc::pipeline {
+
+Reader::Reader(const SessionOptions& options, stream::MessageStream& stream, decode::Decoder& decoder,
+               EventQueue& queue, BatchRecycler& recycler, Writer& writer, const std::atomic<bool>& stop,
+               Progress& progress, Lsn start)
+    : options_(options),
+      stream_(stream),
+      decoder_(decoder),
+      queue_(queue),
+      writer_(writer),
+      stop_(stop),
+      progress_(progress),
+      pool_(recycler),
+      status_(options.status_interval, kMinStatusGap),
+      last_enqueued_commit_end_(start),
+      keepalive_end_(start),
+      received_(start),
+      sent_flush_(start),
+      changes_at_last_log_(progress.changes.load()) {}
+
+void Reader::run() {
+  last_progress_log_ = Clock::now();
+  while (!stop_.load() && !writer_.failed()) {
+    const auto timeout = pending_.empty() ? kPollInterval : std::chrono::milliseconds(0);
+    std::optional<stream::Received> received = stream_.next(timeout);
+    if (received) {
+      if (pending_.empty()) linger_.started(Clock::now());
+      std::visit([&](const auto& message) { on_message(message); }, received->message);
+      if (pending_.size() >= kBatchEvents || pending_bytes_ >= kBatchBytes) push_pending();
+    } else if (!pending_.empty()) {
+      // The stream has nothing more at this instant. Unless the batch has
+      // waited long enough, sleep instead of waiting on the socket: whatever
+      // arrives meanwhile is then read with one wakeup, not one per message.
+      const auto left = linger_.left(Clock::now());
+      if (left > Clock::duration::zero() && !queue_.closed()) {
+        std::this_thread::sleep_for(left);
+      } else {
+        push_pending();
+      }
+    }
+    maybe_send_status();
+    maybe_log_progress();
+    if (options_.on_tick) options_.on_tick();
+  }
+  // What lingered in the batch when stop came is handed over as before the
+  // linger: the writer still completes the transactions it holds in full.
+  if (!writer_.failed()) push_pending();
+}
+
+void Reader::send_final_status() {
+  reply_requested_ = true;
+  maybe_send_status();
+}
+
+decode::Change& Reader::next_change(bool row_change) {
+  pending_.push_back(StreamEvent{pool_.take(row_change), pending_position_, nullptr});
+  return pending_.back().change;
+}
+
+void Reader::on_message(const stream::XLogData& data) {
+  received_ = std::max(received_, data.wal_start);
+  progress_.received_lsn.store(received_);
+  progress_.server_wal_end.store(data.wal_end);
+  const std::size_t first_event = pending_.size();
+  pending_position_ = data.wal_start;
+  try {
+    decoder_.decode(data.payload, data.wal_start, *this);
+  } catch (const decode::DecodeError& e) {
+    undecodable(data, e, first_event);
+    return;
+  }
+  for (std::size_t i = first_event; i < pending_.size(); ++i) {
+    const decode::Change& change = pending_[i].change;
+    if (change.action == decode::Action::Begin) in_txn_ = true;
+    if (change.action == decode::Action::Commit) {
+      in_txn_ = false;
+      last_enqueued_commit_end_ = std::max(data.wal_start, change.next_lsn);
+    }
+  }
+  pending_bytes_ += data.payload.size();
+}
+
+void Reader::undecodable(const stream::XLogData& data, const decode::DecodeError& error, std::size_t first_event) {
+  // What the message yielded before the error is not a change.
+  while (pending_.size() > first_event) {
+    pool_.give(std::move(pending_.back().change));
+    pending_.pop_back();
+  }
+  if (options_.dead_letters && in_txn_ && !decoder_.bounds_transaction(data.payload)) {
+    pending_.push_back(StreamEvent{pool_.take(false), data.wal_start,
+                                   std::make_unique<sinks::DeadLetter>(sinks::DeadLetter{
+                                       data.wal_start, error.reason(), std::string(data.payload)})});
+    pending_bytes_ += data.payload.size();
+    return;
+  }
+  throw PoisonError(std::string(error.what()) +
+                    (options_.dead_letters
+                         ? " (a transaction's begin or commit cannot be dead-lettered; not acknowledged: a "
+                           "restart stops at the same message; see README, 'Poison messages')"
+                         : " (not acknowledged: a restart stops at the same message; see README, 'Poison "
+                           "messages')"));
+}
+
+void Reader::on_message(const stream::Keepalive& keepalive) {
+  progress_.server_wal_end.store(keepalive.wal_end);
+  keepalive_end_ = std::max(keepalive_end_, keepalive.wal_end);
+  if (keepalive.reply_requested) reply_requested_ = true;
+}
+
+void Reader::push_pending() {
+  if (pending_.empty()) return;
+  const std::size_t weight = pending_bytes_;
+  while (!queue_.push(std::move(pending_), weight, kPollInterval)) {
+    // The writer is behind: keep the server informed while waiting.
+    if (stop_.load() || writer_.failed() || queue_.closed()) return;
+    maybe_send_status();
+  }
+  pending_ = pool_.take_batch();
+  pending_.clear();
+  pending_bytes_ = 0;
+}
+
+Lsn Reader::acknowledgeable() const {
+  const bool idle = !in_txn_ && pending_.empty() && queue_.empty();
+  return pipeline::acknowledgeable(writer_.acknowledged(), idle, last_enqueued_commit_end_, keepalive_end_,
+                                   sent_flush_);
+}
+
+void Reader::maybe_send_status() {
+  const auto now = Clock::now();
+  const Lsn ack = acknowledgeable();
+  if (!status_.due(now, ack, sent_flush_, reply_requested_)) return;
+  stream_.send_status(std::max(received_, ack), ack);
+  sent_flush_ = ack;
+  progress_.acknowledged_lsn.store(ack);
+  status_.sent(now);
+  reply_requested_ = false;
+}
+
+void Reader::maybe_log_progress() {
+  const auto now = Clock::now();
+  if (now - last_progress_log_ < options_.progress_log_interval) return;
+  const double seconds = std::chrono::duration<double>(now - last_progress_log_).count();
+  const std::uint64_t changes = progress_.changes.load();
+  const Lsn wal_end = progress_.server_wal_end.load();
+  const Lsn ack = sent_flush_;
+  const std::uint64_t lag = wal_end > ack ? wal_end - ack : 0;
+  if (changes != changes_at_last_log_ || lag > 0) {
+    spdlog::info("progress: received {} acknowledged {} server WAL end {} lag {} bytes, {:.0f} changes/s, "
+                 "{} transactions",
+                 format_lsn(received_), format_lsn(ack), format_lsn(wal_end), lag,
+                 static_cast<double>(changes - changes_at_last_log_) / seconds, progress_.transactions.load());
+  }
+  changes_at_last_log_ = changes;
+  last_progress_log_ = now;
+}
+
+}  // namespace cdc::pipeline

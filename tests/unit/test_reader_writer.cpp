@@ -1,0 +1,185 @@
+// Tests for the session's two threads together (cdc/pipeline/reader.hpp,
+// writer.hpp) on a scripted stream: decoding into pooled Changes, commit
+// order into the sinks, status updates, dead letters and poison messages.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "cdc/decode/wal2json/wal2json.hpp"
+#include "cdc/pipeline/reader.hpp"
+#include "cdc/pipeline/writer.hpp"
+#include "support/fake_sink.hpp"
+
+namespace cdc::pipeline {
+namespace {
+
+using test::FakeSink;
+
+/// Plays a list of messages, then stays silent. Reader thread only.
+class ScriptedStream : public stream::MessageStream {
+ public:
+  void xlog(Lsn position, std::string payload) {
+    script_.push_back({position, std::move(payload), false});
+  }
+  void keepalive(Lsn wal_end) { script_.push_back({wal_end, {}, true}); }
+
+  std::optional<stream::Received> next(std::chrono::milliseconds timeout) override {
+    if (script_.empty()) {
+      std::this_thread::sleep_for(std::min(timeout, std::chrono::milliseconds(1)));
+      return std::nullopt;
+    }
+    played_.push_back(std::move(script_.front()));
+    script_.pop_front();
+    const Entry& entry = played_.back();
+    if (entry.keepalive) return stream::Received{nullptr, stream::Keepalive{entry.position, 0, false}};
+    return stream::Received{nullptr, stream::XLogData{entry.position, entry.position, 0, entry.payload}};
+  }
+  void send_status(Lsn written, Lsn flushed, bool) override { statuses.push_back({written, flushed}); }
+
+  std::vector<std::pair<Lsn, Lsn>> statuses;  ///< (written, flushed)
+
+ private:
+  struct Entry {
+    Lsn position;
+    std::string payload;
+    bool keepalive;
+  };
+  std::deque<Entry> script_;
+  std::deque<Entry> played_;  ///< keeps payloads alive while the reader holds views into them
+};
+
+std::string begin_json(std::uint32_t xid, const char* lsn, const char* next) {
+  return fmt::format(R"({{"action":"B","xid":{},"timestamp":"2026-11-25 07:16:53.940085+00","lsn":"{}","nextlsn":"{}"}})",
+                     xid, lsn, next);
+}
+std::string commit_json(std::uint32_t xid, const char* lsn, const char* next) {
+  std::string json = begin_json(xid, lsn, next);
+  json[11] = 'C';
+  return json;
+}
+std::string insert_json(std::uint32_t xid, const char* lsn, int id) {
+  return fmt::format(R"({{"action":"I","xid":{},"timestamp":"2026-11-25 07:16:53.940085+00","lsn":"{}",)"
+                     R"("schema":"public","table":"plans","columns":[{{"name":"id","type":"bigint","value":{}}}]}})",
+                     xid, lsn, id);
+}
+
+/// A session on the scripted stream until the writer has taken `transactions`.
+struct Session {
+  SessionOptions options;
+  ScriptedStream stream;
+  decode::Wal2jsonDecoder decoder;
+  FakeSink sink{"fake"};
+  Progress progress;
+  std::atomic<bool> stop{false};
+
+  /// Runs until `transactions` are taken; rethrows what the reader throws.
+  void run(Lsn start, std::uint64_t transactions) {
+    run_until(start, [&] { return progress.transactions.load() >= transactions; });
+  }
+
+  void run_until(Lsn start, const std::function<bool()>& done) {
+    sink.durable_on_commit = true;
+    options.status_interval = std::chrono::milliseconds(100000);
+    options.on_tick = [&] {
+      if (done()) stop = true;
+    };
+    EventQueue queue(options.queue_bytes);
+    BatchRecycler recycler;
+    Writer writer({&sink}, start, options.dead_letters, queue, recycler, stop, progress,
+                  [&](const decode::Change& change) { return decoder.describe(change); });
+    std::thread writer_thread([&] { writer.run(); });
+    Reader reader(options, stream, decoder, queue, recycler, writer, stop, progress, start);
+    try {
+      reader.run();
+    } catch (...) {
+      queue.close();
+      writer_thread.join();
+      throw;
+    }
+    queue.close();
+    writer_thread.join();
+    reader.send_final_status();
+  }
+};
+
+TEST(ReaderWriter, TransactionsReachTheSinkInCommitOrderAndAreAcknowledged) {
+  Session s;
+  s.stream.xlog(0x100, begin_json(1, "0/200", "0/238"));
+  s.stream.xlog(0x150, insert_json(1, "0/150", 1));
+  s.stream.xlog(0x160, insert_json(1, "0/160", 2));
+  s.stream.xlog(0x238, commit_json(1, "0/200", "0/238"));
+  s.stream.xlog(0x300, begin_json(2, "0/400", "0/438"));
+  s.stream.xlog(0x350, insert_json(2, "0/350", 3));
+  s.stream.xlog(0x438, commit_json(2, "0/400", "0/438"));
+  s.run(0x80, 2);
+
+  EXPECT_EQ(s.sink.committed_xids(), (std::vector<std::uint32_t>{1, 2}));
+  EXPECT_EQ(s.sink.count("change"), 3u);
+  EXPECT_EQ(s.progress.changes.load(), 3u);
+  ASSERT_FALSE(s.stream.statuses.empty());
+  EXPECT_EQ(s.stream.statuses.back().second, 0x438u);  // the final update confirms the last commit's end
+  EXPECT_EQ(s.progress.acknowledged_lsn.load(), 0x438u);
+}
+
+TEST(ReaderWriter, QuietStreamIsAcknowledgedUpToTheKeepalive) {
+  Session s;
+  s.stream.keepalive(0x9000);  // only unrelated tables changed since the start
+  s.run_until(0x238, [&] { return s.progress.server_wal_end.load() >= 0x9000; });
+  ASSERT_FALSE(s.stream.statuses.empty());
+  EXPECT_EQ(s.stream.statuses.back().second, 0x9000u);
+}
+
+TEST(ReaderWriter, KeepaliveDoesNotMoveTheAcknowledgementPastAnUnheldTransaction) {
+  Session s;
+  s.stream.xlog(0x100, begin_json(1, "0/200", "0/238"));
+  s.stream.xlog(0x150, insert_json(1, "0/150", 1));
+  s.stream.keepalive(0x9000);  // the transaction is still open
+  s.run_until(0x80, [&] { return s.progress.server_wal_end.load() >= 0x9000; });
+  for (const auto& [written, flushed] : s.stream.statuses) EXPECT_LE(flushed, 0x80u);
+  EXPECT_TRUE(s.sink.committed_xids().empty());
+}
+
+TEST(ReaderWriter, UndecodableMessageStopsTheSessionUnacknowledged) {
+  Session s;
+  s.stream.xlog(0x100, begin_json(1, "0/200", "0/238"));
+  s.stream.xlog(0x150, R"({"action":"I","xid":1,garbage)");
+  s.stream.xlog(0x238, commit_json(1, "0/200", "0/238"));
+  EXPECT_THROW(s.run(0x80, 1), PoisonError);
+  EXPECT_TRUE(s.sink.committed_xids().empty());
+  for (const auto& [written, flushed] : s.stream.statuses) EXPECT_LE(flushed, 0x80u);
+}
+
+TEST(ReaderWriter, UndecodableMessageInsideATransactionIsADeadLetterWhenEnabled) {
+  Session s;
+  s.options.dead_letters = true;
+  s.stream.xlog(0x100, begin_json(1, "0/200", "0/238"));
+  s.stream.xlog(0x150, R"({"action":"I","xid":1,garbage)");
+  s.stream.xlog(0x160, insert_json(1, "0/160", 2));
+  s.stream.xlog(0x238, commit_json(1, "0/200", "0/238"));
+  s.run(0x80, 1);
+  std::vector<std::string> calls = s.sink.call_names();
+  std::erase(calls, "flush");
+  EXPECT_EQ(calls, (std::vector<std::string>{"begin", "dead_letter", "change", "commit"}));
+  ASSERT_EQ(s.sink.letters.size(), 1u);
+  EXPECT_EQ(s.sink.letters[0].wal_position, 0x150u);
+  EXPECT_EQ(s.sink.letters[0].raw, R"({"action":"I","xid":1,garbage)");
+}
+
+TEST(ReaderWriter, UndecodableCommitIsNeverADeadLetter) {
+  Session s;
+  s.options.dead_letters = true;
+  s.stream.xlog(0x100, begin_json(1, "0/200", "0/238"));
+  s.stream.xlog(0x238, R"({"action":"C","xid":1,garbage)");
+  EXPECT_THROW(s.run(0x80, 1), PoisonError);
+}
+
+}  // namespace
+}  // namespace cdc::pipeline
