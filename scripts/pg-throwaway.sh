@@ -4,6 +4,13 @@
 
 PGBIN=/usr/lib/postgresql/15/bin
 
+# Runs a command as the postgres user from a directory it may enter (from the
+# caller's directory, often under /root, PostgreSQL's tools print "could not
+# change directory ... Permission denied").
+as_postgres() {
+  (cd "${PGWORK:-/}" && runuser -u postgres -- "$@")
+}
+
 pg_free_port() {
   local port
   for port in $(seq "${1:-55440}" 65000); do
@@ -18,7 +25,7 @@ pg_free_port() {
 pg_throwaway_start() {
   PGWORK=$(mktemp -d /tmp/customer-cdc-pg.XXXXXX)
   chown postgres "$PGWORK"
-  runuser -u postgres -- "$PGBIN/initdb" -D "$PGWORK/data" -A trust -U postgres --no-sync >/dev/null
+  as_postgres "$PGBIN/initdb" -D "$PGWORK/data" -A trust -U postgres --no-sync >/dev/null
   PGPORT=$(pg_free_port)
   cat >>"$PGWORK/data/postgresql.conf" <<CONF
 port = $PGPORT
@@ -30,10 +37,10 @@ max_wal_senders = 20
 CONF
   # Some builds load only the output plugins listed here; stock builds do not
   # know the setting and refuse to start with it.
-  if runuser -u postgres -- "$PGBIN/postgres" --describe-config 2>/dev/null | grep -q '^output_plugin_libraries'; then
+  if as_postgres "$PGBIN/postgres" --describe-config 2>/dev/null | grep -q '^output_plugin_libraries'; then
     echo "output_plugin_libraries = 'pgoutput, test_decoding, wal2json'" >>"$PGWORK/data/postgresql.conf"
   fi
-  runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGWORK/data" -l "$PGWORK/log" -w start >/dev/null
+  as_postgres "$PGBIN/pg_ctl" -D "$PGWORK/data" -l "$PGWORK/log" -w start >/dev/null
   PGHOST=127.0.0.1
   export PGHOST PGPORT PGUSER=postgres
   createdb app
@@ -42,7 +49,7 @@ CONF
 
 pg_throwaway_stop() {
   if [[ -n "${PGWORK:-}" && -d "$PGWORK" ]]; then
-    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGWORK/data" -m immediate stop >/dev/null 2>&1 || true
+    as_postgres "$PGBIN/pg_ctl" -D "$PGWORK/data" -m immediate stop >/dev/null 2>&1 || true
     rm -rf "$PGWORK"
   fi
 }

@@ -1,4 +1,4 @@
-// customer-cdc: PostgreSQL logical replication (wal2json) to audit entries,
+// customer-cdc: PostgreSQL logical replication to audit entries,
 // analytics rollups and Kafka events.
 #include <CLI/CLI.hpp>
 
@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
   mallopt(M_ARENA_MAX, 2);
   using namespace cdc::app;
   CLI::App app{"customer-cdc: streams committed changes of the SaaS billing schema from a PostgreSQL logical "
-               "replication slot (wal2json) into audit entries, analytics rollups and Kafka events."};
+               "replication slot (wal2json by default) into audit entries, analytics rollups and Kafka events."};
   app.set_version_flag("--version", "customer-cdc 0.1.0");
   std::string config_path;
   app.add_option("--config", config_path,
@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
                                         "until SIGTERM/SIGINT");
   auto* check = app.add_subcommand(
       "check", "preflight: connection, server version, wal_level, free replication slots and WAL senders, "
-               "wal2json loadable, REPLICATION privilege, schema, replica identity FULL on public.customer, "
+               "the output plugin loadable, REPLICATION privilege, schema, replica identity FULL on public.customer, "
                "table privileges, slot state, Kafka reachable, metrics address; one line per item, OK or "
                "FAIL with the fix; exit 0 only if all pass");
   auto* migrate = app.add_subcommand("migrate", "apply schema/*.sql in name order (idempotent)");
@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
                                                   "schema built into the binary");
   auto* slot = app.add_subcommand("slot", "manage the logical replication slot");
   slot->require_subcommand(1);
-  auto* slot_create = slot->add_subcommand("create", "create the slot (wal2json) if missing");
+  auto* slot_create = slot->add_subcommand("create", "create the slot (with postgres.plugin, wal2json by default) if missing");
   auto* slot_drop = slot->add_subcommand("drop", "drop the slot");
   auto* slot_status = slot->add_subcommand("status", "print slot name, plugin, active, confirmed_flush_lsn, "
                                                      "retained WAL bytes");

@@ -38,8 +38,8 @@ std::string start_replication_command(const std::string& slot, Lsn start, const 
 }
 
 ReplicationStream::ReplicationStream(const std::string& dsn)
-    // wal2json prints timestamps in the walsender's DateStyle and TimeZone;
-    // pin both so the decoder always sees ISO text in UTC.
+    // Text output plugins print timestamps in the walsender's DateStyle and
+    // TimeZone; pin both so the decoders always see ISO text in UTC.
     : conn_(dsn, {{"replication", "database"}, {"options", "-c DateStyle=ISO -c TimeZone=UTC"}}) {}
 
 std::optional<SlotState> ReplicationStream::slot_state(const std::string& slot) {

@@ -22,7 +22,7 @@ struct TxnInfo {
 struct DeadLetter {
   Lsn wal_position = 0;  ///< where the server sent the message
   std::string reason;    ///< the decode or mapping error
-  std::string raw;       ///< the wal2json message (re-encoded when it decoded but could not be mapped)
+  std::string raw;       ///< the plugin's message (Decoder::describe of the change when it decoded but could not be mapped)
 };
 
 /// A destination of the change stream. The pipeline calls it in commit order:

@@ -10,9 +10,9 @@
 
 namespace cdc::stream {
 
-/// 'w' message of the streaming replication protocol: WAL data (one wal2json message).
+/// 'w' message of the streaming replication protocol: WAL data (one output plugin message).
 struct XLogData {
-  Lsn wal_start = 0;          ///< position of this message's data (a commit's end LSN for wal2json "C")
+  Lsn wal_start = 0;          ///< position of this message's data (the commit record's end LSN for a commit)
   Lsn wal_end = 0;            ///< server's current end of WAL
   std::int64_t send_time = 0; ///< server clock, microseconds since 2000-01-01
   std::string_view payload;   ///< points into the buffer that was parsed
