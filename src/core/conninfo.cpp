@@ -5,14 +5,6 @@
 #include <algorithm>
 
 namespace cdc::pg {
-namespace {
-
-std::string trim(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return text;
-}
-
-}  // namespace
 
 std::optional<std::string> ConninfoOptions::find(std::string_view key) const {
   const auto it = std::find(keys.begin(), keys.end(), key);
@@ -24,7 +16,10 @@ std::optional<ConninfoOptions> parse_conninfo(const std::string& conninfo, std::
   char* err = nullptr;
   PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &err);
   if (options == nullptr) {
-    if (libpq_error != nullptr) *libpq_error = err != nullptr ? trim(err) : "out of memory";
+    if (libpq_error != nullptr) {
+      *libpq_error = err != nullptr ? err : "out of memory";
+      libpq_error->erase(libpq_error->find_last_not_of("\n ") + 1);  // libpq ends it with a newline
+    }
     if (err != nullptr) PQfreemem(err);
     return std::nullopt;
   }
