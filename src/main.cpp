@@ -15,7 +15,7 @@
 #include "cdc/app/daemon.hpp"
 #include "cdc/app/logging.hpp"
 #include "cdc/app/metrics.hpp"
-#include "cdc/core/pg.hpp"
+#include "cdc/core/conninfo.hpp"
 
 namespace {
 

@@ -117,7 +117,8 @@ int cmd_snapshot(const Config& config, const std::atomic<bool>& stop) {
     if (stream.slot_state(config.postgres.slot)) {
       stats = snapshot_existing_slot(config, stop);
     } else {
-      const stream::CreatedSlot created = stream.create_slot(config.postgres.slot, config.postgres.plugin, true);
+      const stream::CreatedSlot created = stream.create_slot(config.postgres.slot, config.postgres.plugin,
+                                                             {.snapshot = stream::SlotSnapshot::kExport});
       std::cout << fmt::format("created slot \"{}\" ({}) at {}\n", config.postgres.slot, config.postgres.plugin,
                                format_lsn(created.consistent_point));
       stats = run_snapshot(config, created.snapshot_name, created.consistent_point, true, stop);

@@ -24,6 +24,7 @@
 // -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1, so nothing must be defined here.
 #include <toml++/toml.h>
 
+#include "cdc/core/host_port.hpp"
 #include "cdc/decode/decoder.hpp"
 
 namespace cdc::app {
@@ -115,38 +116,11 @@ std::optional<std::string> validate_tables(const Value& v) {
 std::optional<std::string> validate_listen(const Value& v) {
   const auto& s = std::get<std::string>(v);
   if (s.empty()) return std::nullopt;  // disabled
-  const auto bad = [&] {
-    return fmt::format(
-        "invalid value '{}' (expected \"host:port\", e.g. \"127.0.0.1:9187\" or \"[::1]:9187\", "
-        "or \"\" to disable)",
-        s);
-  };
-  std::string_view host;
-  std::string_view port;
-  if (!s.empty() && s.front() == '[') {
-    const auto close = s.find("]:");
-    if (close == std::string::npos) return bad();
-    host = std::string_view(s).substr(1, close - 1);
-    port = std::string_view(s).substr(close + 2);
-  } else {
-    const auto colon = s.rfind(':');
-    if (colon == std::string::npos) return bad();
-    host = std::string_view(s).substr(0, colon);
-    port = std::string_view(s).substr(colon + 1);
-    if (host.find(':') != std::string_view::npos) return bad();  // IPv6 needs brackets
-  }
-  if (host.empty() || std::any_of(host.begin(), host.end(), [](char c) {
-        return std::isspace(static_cast<unsigned char>(c)) || c == '[' || c == ']' || c == '/';
-      })) {
-    return bad();
-  }
-  unsigned value = 0;
-  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value == 0 ||
-      value > 65535) {
-    return bad();
-  }
-  return std::nullopt;
+  if (parse_host_port(s)) return std::nullopt;
+  return fmt::format(
+      "invalid value '{}' (expected \"host:port\", e.g. \"127.0.0.1:9187\" or \"[::1]:9187\", "
+      "or \"\" to disable)",
+      s);
 }
 
 std::optional<std::string> validate_topic_prefix(const Value& v) {

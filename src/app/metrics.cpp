@@ -10,6 +10,7 @@
 
 #include "cdc/app/config.hpp"
 #include "cdc/core/clock.hpp"
+#include "cdc/core/host_port.hpp"
 
 namespace cdc::app {
 namespace {
@@ -76,18 +77,14 @@ struct MetricsServer::Impl {
 
 MetricsServer::MetricsServer(const std::string& listen, const pipeline::Progress& progress)
     : impl_(std::make_unique<Impl>()) {
-  const auto colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
+  HostPortError error = HostPortError::kForm;
+  const auto address = parse_host_port(listen, AnyPort::kAllow, &error);
+  if (!address) {
+    if (error == HostPortError::kPort) throw ConfigError("metrics.listen: bad port in '" + listen + "'");
     throw ConfigError("metrics.listen: expected host:port, got '" + listen + "'");
   }
-  std::string host = listen.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  int port = 0;
-  try {
-    port = std::stoi(listen.substr(colon + 1));
-  } catch (const std::exception&) {
-    throw ConfigError("metrics.listen: bad port in '" + listen + "'");
-  }
+  const std::string& host = address->host;
+  const int port = address->port;
   impl_->server.Get("/metrics", [&progress](const httplib::Request&, httplib::Response& response) {
     response.set_content(render_metrics(progress, unix_now_us()), "text/plain; version=0.0.4");
   });

@@ -157,7 +157,8 @@ SnapshotStats run_snapshot(const Config& config, const std::string& snapshot_nam
 SnapshotStats snapshot_existing_slot(const Config& config, const std::atomic<bool>& stop) {
   stream::ReplicationStream exporter(config.postgres.dsn);
   const std::string temporary = fmt::format("{}_snapshot_{}", config.postgres.slot, ::getpid());
-  const stream::CreatedSlot created = exporter.create_slot(temporary, config.postgres.plugin, true, true);
+  const stream::CreatedSlot created =
+      exporter.create_slot(temporary, config.postgres.plugin, {.temporary = true, .snapshot = stream::SlotSnapshot::kExport});
   return run_snapshot(config, created.snapshot_name, created.consistent_point, false, stop);
 }
 
@@ -189,7 +190,8 @@ Lsn prepare_stream(stream::ReplicationStream& stream, const Config& config, cons
       }
     }
     const bool snapshot = mode != "never";
-    const stream::CreatedSlot created = stream.create_slot(slot, config.postgres.plugin, snapshot);
+    const stream::CreatedSlot created = stream.create_slot(
+        slot, config.postgres.plugin, {.snapshot = snapshot ? stream::SlotSnapshot::kExport : stream::SlotSnapshot::kNothing});
     spdlog::info("created replication slot \"{}\" ({}) at {}", slot, config.postgres.plugin,
                  format_lsn(created.consistent_point));
     if (snapshot) {

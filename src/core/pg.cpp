@@ -1,8 +1,13 @@
 #include "cdc/core/pg.hpp"
 
+#include <poll.h>
+
 #include <algorithm>
+#include <cerrno>
 
 #include <fmt/format.h>
+
+#include "cdc/core/conninfo.hpp"
 
 namespace cdc::pg {
 namespace {
@@ -12,50 +17,14 @@ std::string trim(std::string text) {
   return text;
 }
 
-struct ConninfoOptions {
-  std::vector<std::string> keys;
-  std::vector<std::string> values;
-};
-
-/// libpq's parse errors quote the offending token, which may be the password.
-std::string without_quoted_text(const std::string& message) {
-  std::string out;
-  bool quoted = false;
-  for (const char c : message) {
-    if (c == '"') {
-      if (!quoted) out += "\"...\"";
-      quoted = !quoted;
-    } else if (!quoted) {
-      out += c;
-    }
-  }
-  return out;
-}
-
-ConninfoOptions parse_conninfo(const std::string& conninfo) {
-  char* err = nullptr;
-  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &err);
-  if (options == nullptr) {
-    std::string message = err != nullptr ? without_quoted_text(trim(err)) : "out of memory";
-    if (err != nullptr) PQfreemem(err);
-    throw Error("invalid postgres.dsn: " + message, "", false);
-  }
-  ConninfoOptions parsed;
-  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
-    if (o->val != nullptr && o->val[0] != '\0') {
-      parsed.keys.emplace_back(o->keyword);
-      parsed.values.emplace_back(o->val);
-    }
-  }
-  PQconninfoFree(options);
-  return parsed;
-}
-
 }  // namespace
 
 Connection::Connection(const std::string& conninfo,
                        const std::vector<std::pair<std::string, std::string>>& extra) {
-  ConninfoOptions options = parse_conninfo(conninfo);
+  std::string parse_error;
+  std::optional<ConninfoOptions> parsed = parse_conninfo(conninfo, &parse_error);
+  if (!parsed) throw Error("invalid postgres.dsn: " + without_quoted_text(parse_error), "", false);
+  ConninfoOptions& options = *parsed;
   bool has_application_name = false;
   for (const auto& key : options.keys) has_application_name |= key == "application_name";
   if (!has_application_name) {
@@ -132,6 +101,34 @@ Result Connection::exec_params(const std::string& sql, const Params& params) {
                "query failed", PGRES_TUPLES_OK, PGRES_COMMAND_OK);
 }
 
+std::optional<Result> Connection::exec_with_deadline(const std::string& sql, std::chrono::milliseconds timeout) {
+  if (PQsendQuery(conn_, sql.c_str()) == 0) fail("query failed");
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool timed_out = false;
+  while (PQisBusy(conn_) != 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd fd{PQsocket(conn_), POLLIN, 0};
+    if (::poll(&fd, 1, static_cast<int>(left.count())) < 0 && errno != EINTR) fail("poll failed");
+    if (PQconsumeInput(conn_) == 0) fail("query failed");
+  }
+  if (timed_out) {
+    if (PGcancel* cancel = PQgetCancel(conn_)) {
+      char error[256];
+      PQcancel(cancel, error, sizeof error);
+      PQfreeCancel(cancel);
+    }
+    while (PGresult* r = PQgetResult(conn_)) PQclear(r);  // the cancelled command's error
+    return std::nullopt;
+  }
+  PGresult* result = PQgetResult(conn_);
+  while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);
+  return check(result, "query failed", PGRES_TUPLES_OK, PGRES_COMMAND_OK);
+}
+
 std::string Connection::quote_literal(std::string_view text) const {
   char* quoted = PQescapeLiteral(conn_, text.data(), text.size());
   if (quoted == nullptr) fail("cannot quote literal");
@@ -145,37 +142,6 @@ std::string Connection::quote_identifier(std::string_view text) const {
   if (quoted == nullptr) fail("cannot quote identifier");
   std::string out(quoted);
   PQfreemem(quoted);
-  return out;
-}
-
-std::optional<std::string> conninfo_problem(const std::string& conninfo) {
-  try {
-    parse_conninfo(conninfo);
-  } catch (const Error& e) {
-    return std::string(e.what()).substr(std::string("invalid postgres.dsn: ").size());
-  }
-  return std::nullopt;
-}
-
-std::string describe_conninfo(const std::string& conninfo) {
-  std::string host = "(default host)";
-  std::string port;
-  std::string dbname;
-  try {
-    const ConninfoOptions options = parse_conninfo(conninfo);
-    for (std::size_t i = 0; i < options.keys.size(); ++i) {
-      if (options.keys[i] == "host" || (options.keys[i] == "hostaddr" && host == "(default host)")) {
-        host = options.values[i];
-      }
-      if (options.keys[i] == "port") port = options.values[i];
-      if (options.keys[i] == "dbname") dbname = options.values[i];
-    }
-  } catch (const Error&) {
-    return "(unparsable dsn)";
-  }
-  std::string out = host;
-  if (!port.empty()) out += ":" + port;
-  if (!dbname.empty()) out += "/" + dbname;
   return out;
 }
 

@@ -65,11 +65,23 @@ std::optional<SlotState> ReplicationStream::slot_state(const std::string& slot) 
   return state;
 }
 
-CreatedSlot ReplicationStream::create_slot(const std::string& slot, const std::string& plugin,
-                                       bool export_snapshot, bool temporary) {
-  const pg::Result result = conn_.exec(fmt::format("CREATE_REPLICATION_SLOT \"{}\" {}LOGICAL {} (SNAPSHOT '{}')",
-                                                   slot, temporary ? "TEMPORARY " : "", plugin,
-                                                   export_snapshot ? "export" : "nothing"));
+std::string create_slot_command(const std::string& slot, const std::string& plugin, const SlotOptions& options,
+                                int server_version) {
+  std::string snapshot;
+  if (server_version >= 150000) {
+    static constexpr const char* kModes[] = {"(SNAPSHOT 'nothing')", "(SNAPSHOT 'export')", "(SNAPSHOT 'use')"};
+    snapshot = kModes[static_cast<int>(options.snapshot)];
+  } else {
+    static constexpr const char* kModes[] = {"NOEXPORT_SNAPSHOT", "EXPORT_SNAPSHOT", "USE_SNAPSHOT"};
+    snapshot = kModes[static_cast<int>(options.snapshot)];
+  }
+  return fmt::format("CREATE_REPLICATION_SLOT \"{}\" {}LOGICAL {} {}", slot, options.temporary ? "TEMPORARY " : "",
+                     plugin, snapshot);
+}
+
+namespace {
+
+CreatedSlot created_slot(const pg::Result& result) {
   if (result.rows() != 1 || result.columns() < 3) {
     throw pg::Error("CREATE_REPLICATION_SLOT returned an unexpected result", "", false);
   }
@@ -77,6 +89,22 @@ CreatedSlot ReplicationStream::create_slot(const std::string& slot, const std::s
   created.consistent_point = parse_lsn(result.value(0, 1)).value_or(0);
   if (!result.is_null(0, 2)) created.snapshot_name = result.value(0, 2);
   return created;
+}
+
+}  // namespace
+
+CreatedSlot ReplicationStream::create_slot(const std::string& slot, const std::string& plugin,
+                                           const SlotOptions& options) {
+  return created_slot(conn_.exec(create_slot_command(slot, plugin, options, PQserverVersion(conn_.get()))));
+}
+
+std::optional<CreatedSlot> ReplicationStream::create_slot_within(const std::string& slot, const std::string& plugin,
+                                                                 const SlotOptions& options,
+                                                                 std::chrono::milliseconds timeout) {
+  const std::optional<pg::Result> result =
+      conn_.exec_with_deadline(create_slot_command(slot, plugin, options, PQserverVersion(conn_.get())), timeout);
+  if (!result) return std::nullopt;
+  return created_slot(*result);
 }
 
 void ReplicationStream::drop_slot(const std::string& slot) {

@@ -207,5 +207,23 @@ TEST(StartReplicationCommand, EmptyValueIsQuoted) {
   EXPECT_EQ(start_replication_command("s", 0, {{"x", ""}}), "START_REPLICATION SLOT \"s\" LOGICAL 0/0 (\"x\" '')");
 }
 
+TEST(CreateSlotCommand, PostgreSql15TakesTheSnapshotOption) {
+  EXPECT_EQ(create_slot_command("cdc", "wal2json", {}, 150004),
+            "CREATE_REPLICATION_SLOT \"cdc\" LOGICAL wal2json (SNAPSHOT 'nothing')");
+  EXPECT_EQ(create_slot_command("cdc", "wal2json", {.snapshot = SlotSnapshot::kExport}, 160000),
+            "CREATE_REPLICATION_SLOT \"cdc\" LOGICAL wal2json (SNAPSHOT 'export')");
+  EXPECT_EQ(create_slot_command("t", "wal2json", {.temporary = true, .snapshot = SlotSnapshot::kUse}, 150000),
+            "CREATE_REPLICATION_SLOT \"t\" TEMPORARY LOGICAL wal2json (SNAPSHOT 'use')");
+}
+
+TEST(CreateSlotCommand, OlderServersTakeTheSnapshotKeyword) {
+  EXPECT_EQ(create_slot_command("t", "wal2json", {.temporary = true}, 140010),
+            "CREATE_REPLICATION_SLOT \"t\" TEMPORARY LOGICAL wal2json NOEXPORT_SNAPSHOT");
+  EXPECT_EQ(create_slot_command("cdc", "wal2json", {.snapshot = SlotSnapshot::kExport}, 100000),
+            "CREATE_REPLICATION_SLOT \"cdc\" LOGICAL wal2json EXPORT_SNAPSHOT");
+  EXPECT_EQ(create_slot_command("cdc", "wal2json", {.snapshot = SlotSnapshot::kUse}, 149999),
+            "CREATE_REPLICATION_SLOT \"cdc\" LOGICAL wal2json USE_SNAPSHOT");
+}
+
 }  // namespace
 }  // namespace cdc::stream

@@ -1,6 +1,7 @@
 #pragma once
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -84,6 +85,8 @@ class Connection {
   Result exec(const std::string& sql);
   /// Runs one statement with text parameters; throws Error unless it succeeds.
   Result exec_params(const std::string& sql, const Params& params);
+  /// exec that gives up after `timeout`: the command is cancelled and nullopt returned.
+  std::optional<Result> exec_with_deadline(const std::string& sql, std::chrono::milliseconds timeout);
   std::string quote_literal(std::string_view text) const;
   std::string quote_identifier(std::string_view text) const;
 
@@ -96,11 +99,5 @@ class Connection {
  private:
   PGconn* conn_ = nullptr;
 };
-
-/// Why libpq cannot parse a conninfo (never quoting it), or nullopt when it can.
-std::optional<std::string> conninfo_problem(const std::string& conninfo);
-
-/// Host, port and database named by a conninfo, for log lines (never the password).
-std::string describe_conninfo(const std::string& conninfo);
 
 }  // namespace cdc::pg

@@ -37,6 +37,19 @@ struct CreatedSlot {
   std::string snapshot_name;
 };
 
+/// What CREATE_REPLICATION_SLOT does with the slot's starting snapshot.
+enum class SlotSnapshot {
+  kNothing,  ///< nothing
+  kExport,   ///< export it: CreatedSlot::snapshot_name sees exactly the
+             ///< transactions committed before the consistent point
+  kUse,      ///< use it for the transaction open on this connection
+};
+
+struct SlotOptions {
+  bool temporary = false;  ///< the slot vanishes with the connection (even if this process dies)
+  SlotSnapshot snapshot = SlotSnapshot::kNothing;
+};
+
 /// A logical replication connection (replication=database) and its CopyBoth
 /// loop. No JSON and no sinks: it moves bytes and positions.
 class ReplicationStream : public MessageStream {
@@ -45,11 +58,14 @@ class ReplicationStream : public MessageStream {
 
   /// nullopt when the slot does not exist.
   std::optional<SlotState> slot_state(const std::string& slot);
-  /// CREATE_REPLICATION_SLOT ... LOGICAL <plugin>. With export_snapshot the
-  /// result names a snapshot that sees exactly the transactions committed
-  /// before the consistent point; a temporary slot vanishes with the connection.
-  CreatedSlot create_slot(const std::string& slot, const std::string& plugin, bool export_snapshot = false,
-                          bool temporary = false);
+  /// CREATE_REPLICATION_SLOT ... LOGICAL <plugin>, in the syntax of the
+  /// connected server's version.
+  CreatedSlot create_slot(const std::string& slot, const std::string& plugin, const SlotOptions& options = {});
+  /// create_slot that gives up after `timeout`: the command is cancelled and
+  /// nullopt returned. A logical slot is ready only once every transaction that
+  /// was running when its creation started has ended.
+  std::optional<CreatedSlot> create_slot_within(const std::string& slot, const std::string& plugin,
+                                                const SlotOptions& options, std::chrono::milliseconds timeout);
   void drop_slot(const std::string& slot);
 
   /// START_REPLICATION SLOT ... LOGICAL start (options). start 0 means the
@@ -75,6 +91,13 @@ class ReplicationStream : public MessageStream {
   pg::Connection conn_;
   bool streaming_ = false;
 };
+
+/// Builds the CREATE_REPLICATION_SLOT command text for a server of
+/// `server_version` (PQserverVersion form, e.g. 150004): PostgreSQL 15 takes
+/// `(SNAPSHOT '...')`, older servers `[NO]EXPORT_SNAPSHOT` / `USE_SNAPSHOT`
+/// (exposed for tests).
+std::string create_slot_command(const std::string& slot, const std::string& plugin, const SlotOptions& options,
+                                int server_version);
 
 /// Builds the START_REPLICATION command text (exposed for tests).
 std::string start_replication_command(const std::string& slot, Lsn start, const PluginOptions& options);
