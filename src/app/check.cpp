@@ -33,7 +33,7 @@
 
 #include "cdc/app/session.hpp"
 #include "cdc/core/pg.hpp"
-#include "cdc/sinks/kafka_sink.hpp"
+#include "cdc/sinks/kafka/kafka_sink.hpp"
 #include "cdc/stream/replication_stream.hpp"
 
 namespace cdc::app {

@@ -12,7 +12,7 @@
 #include "cdc/core/clock.hpp"
 #include "cdc/core/pg.hpp"
 #include "cdc/sinks/audit_mapping.hpp"
-#include "cdc/sinks/kafka_sink.hpp"
+#include "cdc/sinks/kafka/kafka_sink.hpp"
 #include "cdc/sinks/postgres_sink.hpp"
 #include "cdc/sinks/rollups.hpp"
 

@@ -1,4 +1,4 @@
-#include "cdc/sinks/envelope.hpp"
+#include "cdc/sinks/kafka/envelope.hpp"
 
 #include <cstdio>
 

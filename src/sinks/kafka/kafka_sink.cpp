@@ -1,4 +1,4 @@
-#include "cdc/sinks/kafka_sink.hpp"
+#include "cdc/sinks/kafka/kafka_sink.hpp"
 
 #include "cdc/core/clock.hpp"
 #include "cdc/sinks/dead_letter.hpp"

@@ -12,7 +12,7 @@
 
 #include "cdc/core/errors.hpp"
 #include "cdc/sinks/audit_mapping.hpp"
-#include "cdc/sinks/envelope.hpp"
+#include "cdc/sinks/kafka/envelope.hpp"
 #include "cdc/sinks/sink.hpp"
 
 namespace cdc::sinks {
