@@ -33,7 +33,7 @@
 
 #include "cdc/app/session.hpp"
 #include "cdc/core/pg.hpp"
-#include "cdc/sinks/kafka/kafka_sink.hpp"
+#include "cdc/sinks/kafka/producer_config.hpp"
 #include "cdc/stream/replication_stream.hpp"
 
 namespace cdc::app {
@@ -903,9 +903,8 @@ class Checker {
         "advertised.listeners), and the security.protocol / SASL / SSL properties in [kafka.properties]{}",
         config_.kafka.brokers, properties_hint);
 
-    sinks::KafkaSinkOptions options;
+    sinks::KafkaProducerOptions options;
     options.brokers = config_.kafka.brokers;
-    options.topic_prefix = config_.kafka.topic_prefix;
     options.properties = config_.kafka.properties;
     KafkaEvents events;
     rd_kafka_conf_t* conf = rd_kafka_conf_new();

@@ -18,6 +18,7 @@ enum class Action : char {
   Delete = 'D',
   Truncate = 'T',
   Message = 'M',
+  Read = 'R',  ///< a snapshot read of an existing row (columns only)
 };
 
 /// How wal2json rendered a column value. Numbers keep their exact source text
