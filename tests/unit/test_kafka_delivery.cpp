@@ -6,12 +6,25 @@
 namespace cdc::sinks {
 namespace {
 
+using Seq = DeliveryTracker::Seq;
+
+/// begin and `messages` produced, left open.
+Seq opened(DeliveryTracker& tracker, Lsn end_lsn, int messages = 1) {
+  const Seq seq = tracker.begin(end_lsn);
+  for (int i = 0; i < messages; ++i) tracker.message_produced(seq);
+  return seq;
+}
+
+/// begin, `messages` produced, commit.
+Seq committed(DeliveryTracker& tracker, Lsn end_lsn, int messages = 1) {
+  const Seq seq = opened(tracker, end_lsn, messages);
+  tracker.commit();
+  return seq;
+}
+
 TEST(KafkaDelivery, CommittedTransactionIsDurableOnceEveryMessageIsDelivered) {
   DeliveryTracker tracker;
-  const auto seq = tracker.begin(0x100);
-  tracker.message_produced(seq);
-  tracker.message_produced(seq);
-  tracker.commit();
+  const Seq seq = committed(tracker, 0x100, 2);
   EXPECT_EQ(tracker.durable_lsn(), 0u);
   tracker.report(seq, true);
   EXPECT_EQ(tracker.durable_lsn(), 0u);
@@ -22,9 +35,7 @@ TEST(KafkaDelivery, CommittedTransactionIsDurableOnceEveryMessageIsDelivered) {
 
 TEST(KafkaDelivery, OpenTransactionIsNotDurableBeforeCommit) {
   DeliveryTracker tracker;
-  const auto seq = tracker.begin(0x100);
-  tracker.message_produced(seq);
-  tracker.report(seq, true);
+  tracker.report(opened(tracker, 0x100), true);
   EXPECT_EQ(tracker.durable_lsn(), 0u);
   tracker.commit();
   EXPECT_EQ(tracker.durable_lsn(), 0x100u);
@@ -32,11 +43,8 @@ TEST(KafkaDelivery, OpenTransactionIsNotDurableBeforeCommit) {
 
 TEST(KafkaDelivery, TransactionWithoutMessagesIsDurableWithItsPredecessors) {
   DeliveryTracker tracker;
-  const auto first = tracker.begin(0x100);
-  tracker.message_produced(first);
-  tracker.commit();
-  tracker.begin(0x200);
-  tracker.commit();
+  const Seq first = committed(tracker, 0x100);
+  committed(tracker, 0x200, 0);
   EXPECT_EQ(tracker.durable_lsn(), 0u);
   tracker.report(first, true);
   EXPECT_EQ(tracker.durable_lsn(), 0x200u);
@@ -44,13 +52,8 @@ TEST(KafkaDelivery, TransactionWithoutMessagesIsDurableWithItsPredecessors) {
 
 TEST(KafkaDelivery, LaterTransactionWaitsForEarlierOnes) {
   DeliveryTracker tracker;
-  const auto first = tracker.begin(0x100);
-  tracker.message_produced(first);
-  tracker.commit();
-  const auto second = tracker.begin(0x200);
-  tracker.message_produced(second);
-  tracker.commit();
-  tracker.report(second, true);
+  const Seq first = committed(tracker, 0x100);
+  tracker.report(committed(tracker, 0x200), true);
   EXPECT_EQ(tracker.durable_lsn(), 0u);
   EXPECT_EQ(tracker.in_flight(), 2u);
   tracker.report(first, true);
@@ -59,14 +62,8 @@ TEST(KafkaDelivery, LaterTransactionWaitsForEarlierOnes) {
 
 TEST(KafkaDelivery, FailedReportKeepsTheTransactionAndLaterOnesFromBeingDurable) {
   DeliveryTracker tracker;
-  const auto first = tracker.begin(0x100);
-  tracker.message_produced(first);
-  tracker.commit();
-  const auto second = tracker.begin(0x200);
-  tracker.message_produced(second);
-  tracker.commit();
-  tracker.report(first, false);
-  tracker.report(second, true);
+  tracker.report(committed(tracker, 0x100), false);
+  tracker.report(committed(tracker, 0x200), true);
   EXPECT_EQ(tracker.durable_lsn(), 0u);
 }
 
@@ -76,13 +73,10 @@ TEST(KafkaDelivery, FailedReportKeepsTheTransactionAndLaterOnesFromBeingDurable)
 // messages were delivered.
 TEST(KafkaDelivery, LateReportOfAnAbortedTransactionDoesNotCountForTheNextOne) {
   DeliveryTracker tracker;
-  const auto aborted = tracker.begin(0x100);
-  tracker.message_produced(aborted);
+  const Seq aborted = opened(tracker, 0x100);
   tracker.abort();
-  const auto next = tracker.begin(0x100);  // the server resends the transaction
+  const Seq next = committed(tracker, 0x100);  // the server resends the transaction
   EXPECT_NE(next, aborted);
-  tracker.message_produced(next);
-  tracker.commit();
   tracker.report(aborted, true);
   EXPECT_EQ(tracker.durable_lsn(), 0u);
   EXPECT_EQ(tracker.in_flight(), 1u);
@@ -92,31 +86,23 @@ TEST(KafkaDelivery, LateReportOfAnAbortedTransactionDoesNotCountForTheNextOne) {
 
 TEST(KafkaDelivery, AbortDropsOnlyTheOpenTransaction) {
   DeliveryTracker tracker;
-  const auto committed = tracker.begin(0x100);
-  tracker.message_produced(committed);
-  tracker.commit();
-  const auto open = tracker.begin(0x200);
-  tracker.message_produced(open);
+  const Seq done = committed(tracker, 0x100);
+  const Seq open = opened(tracker, 0x200);
   tracker.abort();
   EXPECT_EQ(tracker.in_flight(), 1u);
   tracker.report(open, true);
   EXPECT_EQ(tracker.durable_lsn(), 0u);
-  tracker.report(committed, true);
+  tracker.report(done, true);
   EXPECT_EQ(tracker.durable_lsn(), 0x100u);
   EXPECT_EQ(tracker.in_flight(), 0u);
 }
 
 TEST(KafkaDelivery, SequencesAfterAnAbortStayInOrder) {
   DeliveryTracker tracker;
-  const auto first = tracker.begin(0x100);
-  tracker.message_produced(first);
-  tracker.commit();
-  tracker.begin(0x200);
+  const Seq first = committed(tracker, 0x100);
+  opened(tracker, 0x200, 0);
   tracker.abort();
-  const auto third = tracker.begin(0x300);
-  tracker.message_produced(third);
-  tracker.commit();
-  tracker.report(third, true);
+  tracker.report(committed(tracker, 0x300), true);
   EXPECT_EQ(tracker.durable_lsn(), 0u);
   tracker.report(first, true);
   EXPECT_EQ(tracker.durable_lsn(), 0x300u);
