@@ -14,6 +14,7 @@
 
 namespace cdc::sinks {
 
+/// The producer's connection and the records' routing, set from the config.
 struct KafkaSinkOptions : KafkaProducerOptions, KafkaRecordOptions {};
 
 /// Publishes the records of KafkaRecords through an idempotent librdkafka
