@@ -1,6 +1,4 @@
 #pragma once
-#include <librdkafka/rdkafka.h>
-
 #include <chrono>
 #include <optional>
 #include <string>
@@ -8,6 +6,7 @@
 
 #include "cdc/sinks/kafka/delivery_tracker.hpp"
 #include "cdc/sinks/kafka/kafka_error.hpp"
+#include "cdc/sinks/kafka/producer.hpp"
 #include "cdc/sinks/kafka/producer_config.hpp"
 #include "cdc/sinks/kafka/records.hpp"
 #include "cdc/sinks/sink.hpp"
@@ -17,14 +16,13 @@ namespace cdc::sinks {
 /// The producer's connection and the records' routing, set from the config.
 struct KafkaSinkOptions : KafkaProducerOptions, KafkaRecordOptions {};
 
-/// Publishes the records of KafkaRecords through an idempotent librdkafka
-/// producer; a transaction counts as durable once the DeliveryTracker has a
-/// successful delivery report of each of its messages (and of every earlier
+/// Publishes the records of KafkaRecords through the idempotent Producer; a
+/// transaction counts as durable once the DeliveryTracker has a successful
+/// delivery report of each of its messages (and of every earlier
 /// transaction's).
-class KafkaSink : public Sink, private RecordOutput {
+class KafkaSink : public Sink, private RecordOutput, private ProducerListener {
  public:
   explicit KafkaSink(KafkaSinkOptions options);
-  ~KafkaSink() override;
   KafkaSink(const KafkaSink&) = delete;
   KafkaSink& operator=(const KafkaSink&) = delete;
 
@@ -48,21 +46,21 @@ class KafkaSink : public Sink, private RecordOutput {
   Lsn durable_lsn() const override { return deliveries_.durable_lsn(); }
 
   /// Messages waiting for a delivery report.
-  std::size_t queue_depth() const override;
+  std::size_t queue_depth() const override { return producer_.queue_length(); }
 
  private:
-  static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
-  static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque);
-  void delivered(DeliveryTracker::Seq txn_seq, rd_kafka_resp_err_t err, const rd_kafka_message_t* message);
   /// Queues one record of the open transaction; waits while the producer queue is full.
   void produce(const std::string& topic, std::string_view key, std::optional<std::string_view> value) override;
+  void delivered(std::uint64_t txn_seq, bool ok) override;
+  void failed(std::string reason) override;
   void throw_if_failed();
 
-  rd_kafka_t* rk_ = nullptr;
   KafkaRecords records_;
   DeliveryTracker deliveries_;
   std::chrono::steady_clock::time_point last_poll_{};  ///< of flush()
-  std::string failure_;           ///< first delivery failure, empty when none
+  std::string failure_;  ///< first delivery failure, empty when none
+  /// Last: destroyed first, while its final delivery reports can still reach the members above.
+  Producer producer_;
 };
 
 }  // namespace cdc::sinks
