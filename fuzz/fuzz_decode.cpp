@@ -46,6 +46,7 @@ bool valid_action(cdc::decode::Action action) {
     case cdc::decode::Action::Delete:
     case cdc::decode::Action::Truncate:
     case cdc::decode::Action::Message: return true;
+    case cdc::decode::Action::Read: return false;  // snapshot reads are never decoded
   }
   return false;
 }

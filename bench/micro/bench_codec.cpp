@@ -8,7 +8,7 @@
 
 #include "cdc/decode/wal2json/wal2json.hpp"
 #include "cdc/sinks/audit_mapping.hpp"
-#include "cdc/sinks/envelope.hpp"
+#include "cdc/sinks/kafka/envelope.hpp"
 
 namespace {
 

@@ -12,7 +12,7 @@
 #include "cdc/core/clock.hpp"
 #include "cdc/core/pg.hpp"
 #include "cdc/sinks/audit_mapping.hpp"
-#include "cdc/sinks/kafka_sink.hpp"
+#include "cdc/sinks/kafka/kafka_sink.hpp"
 #include "cdc/sinks/postgres_sink.hpp"
 #include "cdc/sinks/rollups.hpp"
 
@@ -66,8 +66,8 @@ std::pair<std::string, std::string> split_table(const std::string& table) {
   return {table.substr(0, dot), table.substr(dot + 1)};
 }
 
-/// Streams every row of `table` through a cursor into the Kafka sink.
-std::uint64_t publish_table(pg::Connection& conn, const std::string& table, sinks::KafkaSink& kafka,
+/// Streams every row of `table` through a cursor into `sink`, as snapshot reads.
+std::uint64_t publish_table(pg::Connection& conn, const std::string& table, sinks::Sink& sink,
                             const sinks::TxnInfo& txn, const std::atomic<bool>& stop) {
   const std::vector<TableColumn> columns = table_columns(conn, table);
   std::string select;
@@ -80,7 +80,7 @@ std::uint64_t publish_table(pg::Connection& conn, const std::string& table, sink
                         conn.quote_identifier(schema), conn.quote_identifier(name)));
   std::uint64_t rows = 0;
   decode::Change change;
-  change.action = decode::Action::Insert;
+  change.action = decode::Action::Read;
   change.schema = schema;
   change.table = name;
   change.xid = txn.xid;
@@ -95,10 +95,10 @@ std::uint64_t publish_table(pg::Connection& conn, const std::string& table, sink
       for (std::size_t col = 0; col < columns.size(); ++col) {
         change.columns.push_back(column_value(columns[col], batch, row, static_cast<int>(col)));
       }
-      kafka.snapshot_row(txn, change);
+      sink.change(txn, change);
     }
     rows += static_cast<std::uint64_t>(batch.rows());
-    kafka.flush();
+    sink.flush();
   }
   conn.exec("CLOSE cdc_snapshot");
   return rows;
@@ -127,7 +127,7 @@ SnapshotStats run_snapshot(const Config& config, const std::string& snapshot_nam
   conn.exec("SET TRANSACTION SNAPSHOT " + conn.quote_literal(snapshot_name));
   spdlog::info("snapshot at {} of {}", format_lsn(consistent_point), fmt::join(config.postgres.tables, ", "));
 
-  std::unique_ptr<sinks::KafkaSink> kafka;
+  std::unique_ptr<sinks::Sink> kafka;
   if (config.kafka.enabled) kafka = std::make_unique<sinks::KafkaSink>(kafka_options(config));
   const sinks::TxnInfo txn{0, consistent_point, consistent_point, unix_now_us()};
   if (kafka) kafka->begin(txn);

@@ -89,6 +89,7 @@ void Dispatcher::handle(const StreamEvent& event) {
     case Action::Update:
     case Action::Delete:
     case Action::Truncate:
+    case Action::Read:
     case Action::Message: {
       if (!in_txn_) {
         // Non-transactional logical messages arrive outside transactions; they carry no rows.
@@ -138,6 +139,7 @@ void Dispatcher::record_dead_letter(const sinks::DeadLetter& letter) {
 }
 
 void Dispatcher::count(const decode::Change& change) {
+  if (change.action == Action::Read) return;  // the counts are of the stream's row changes
   if (last_counts_ == nullptr || change.table != last_table_ || change.schema != last_schema_) {
     last_schema_ = change.schema;
     last_table_ = change.table;

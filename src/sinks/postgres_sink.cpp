@@ -48,6 +48,7 @@ void PostgresSink::write_checkpoint(pg::Connection& conn, const std::string& slo
 void PostgresSink::begin(const TxnInfo&) {}
 
 void PostgresSink::change(const TxnInfo& txn, const decode::Change& change) {
+  if (change.action == decode::Action::Read) return;  // audit and rollups follow history, not snapshot reads
   if (!uncommitted_) batch_started_ = std::chrono::steady_clock::now();
   uncommitted_ = true;
   ++batch_changes_;

@@ -1,4 +1,4 @@
-// Golden tests of the Kafka message builders (src/sinks/envelope.cpp): the
+// Golden tests of the Kafka message builders (src/sinks/kafka/envelope.cpp): the
 // Debezium envelope (value), the message key, the audit-topic message, ISO
 // timestamps and Debezium ops.
 //
@@ -29,7 +29,7 @@
 #include "cdc/decode/wal2json/wal2json.hpp"
 #include "cdc/core/lsn.hpp"
 #include "cdc/sinks/audit_mapping.hpp"
-#include "cdc/sinks/envelope.hpp"
+#include "cdc/sinks/kafka/envelope.hpp"
 #include "cdc/sinks/sink.hpp"
 
 namespace cdc::sinks {

@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "cdc/app/config.hpp"
-#include "cdc/sinks/kafka_sink.hpp"
+#include "cdc/sinks/kafka/kafka_sink.hpp"
 #include "cdc/sinks/sink.hpp"
 
 namespace cdc::app {

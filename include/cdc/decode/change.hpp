@@ -19,6 +19,7 @@ enum class Action : char {
   Delete = 'D',
   Truncate = 'T',
   Message = 'M',  ///< a logical decoding message (pg_logical_emit_message)
+  Read = 'R',     ///< a snapshot read of an existing row (columns only)
 };
 
 /// How a column value reads as text, whatever the plugin sent. Numbers keep

@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "cdc/sinks/kafka_sink.hpp"
+#include "cdc/sinks/kafka/producer_config.hpp"
 #include "checker.hpp"
 #include "items.hpp"
 
@@ -57,9 +57,8 @@ void kafka(Checker& c) {
       "advertised.listeners), and the security.protocol / SASL / SSL properties in [kafka.properties]{}",
       c.config().kafka.brokers, properties_hint);
 
-  sinks::KafkaSinkOptions options;
+  sinks::KafkaProducerOptions options;
   options.brokers = c.config().kafka.brokers;
-  options.topic_prefix = c.config().kafka.topic_prefix;
   options.properties = c.config().kafka.properties;
   KafkaEvents events;
   rd_kafka_conf_t* conf = rd_kafka_conf_new();

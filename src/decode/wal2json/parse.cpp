@@ -582,6 +582,7 @@ std::uint32_t required_fields(Action action) {
     case Action::Message:
       return bit(Field::Timestamp) | bit(Field::Lsn) | bit(Field::Transactional) |
              bit(Field::Prefix) | bit(Field::Content);
+    case Action::Read: break;  // snapshot reads only, never a wal2json action
   }
   return 0;
 }

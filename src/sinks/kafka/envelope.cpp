@@ -1,4 +1,4 @@
-#include "cdc/sinks/envelope.hpp"
+#include "cdc/sinks/kafka/envelope.hpp"
 
 #include <cstdio>
 
@@ -134,6 +134,7 @@ char debezium_op_of(decode::Action action) {
     case decode::Action::Update: return 'u';
     case decode::Action::Delete: return 'd';
     case decode::Action::Truncate: return 't';
+    case decode::Action::Read: return 'r';
     default: return '?';
   }
 }
@@ -159,6 +160,7 @@ void debezium_value(JsonBuffer& buffer, const decode::Change& change, const TxnI
 
 void debezium_value(JsonBuffer& buffer, const decode::Change& change, decode::Action as, const TxnInfo& txn,
                     const EnvelopeContext& context, bool snapshot, std::int64_t now_ms) {
+  const bool read = snapshot || as == decode::Action::Read;
   buffer.Clear();
   Writer writer(buffer);
   writer.StartObject();
@@ -169,7 +171,7 @@ void debezium_value(JsonBuffer& buffer, const decode::Change& change, decode::Ac
     writer.Null();
   }
   writer.Key("after");
-  if (as == decode::Action::Insert || as == decode::Action::Update) {
+  if (as == decode::Action::Insert || as == decode::Action::Update || as == decode::Action::Read) {
     write_row(writer, change.columns);
   } else {
     writer.Null();
@@ -185,7 +187,7 @@ void debezium_value(JsonBuffer& buffer, const decode::Change& change, decode::Ac
   writer.Key("ts_ms");
   writer.Int64(txn.commit_time_us / 1000);
   writer.Key("snapshot");
-  writer.String(snapshot ? "true" : "false");
+  writer.String(read ? "true" : "false");
   writer.Key("db");
   write_string(writer, context.db);
   writer.Key("schema");
@@ -208,7 +210,7 @@ void debezium_value(JsonBuffer& buffer, const decode::Change& change, decode::Ac
   writer.Null();
   writer.EndObject();
   writer.Key("op");
-  const char op[2] = {snapshot ? 'r' : debezium_op_of(as), '\0'};
+  const char op[2] = {read ? 'r' : debezium_op_of(as), '\0'};
   writer.String(op);
   writer.Key("ts_ms");
   writer.Int64(now_ms);
