@@ -157,6 +157,20 @@ std::optional<std::string> conninfo_problem(const std::string& conninfo) {
   return std::nullopt;
 }
 
+std::string array_literal(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (const char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
 std::string describe_conninfo(const std::string& conninfo) {
   std::string host = "(default host)";
   std::string port;

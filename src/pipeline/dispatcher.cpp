@@ -6,7 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cdc/decode/wal2json.hpp"
-#include "cdc/sinks/audit_mapping.hpp"
+#include "cdc/sinks/mapping_error.hpp"
 
 namespace cdc::pipeline {
 

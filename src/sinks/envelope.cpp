@@ -6,7 +6,7 @@
 #include <rapidjson/writer.h>
 
 #include "cdc/decode/wal2json.hpp"
-#include "cdc/sinks/copy_text.hpp"
+#include "cdc/core/pg_time.hpp"
 
 namespace cdc::sinks {
 namespace {

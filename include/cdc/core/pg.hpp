@@ -97,6 +97,9 @@ class Connection {
   PGconn* conn_ = nullptr;
 };
 
+/// Postgres array literal ({"a","b"}) of the given texts.
+std::string array_literal(const std::vector<std::string>& values);
+
 /// Why libpq cannot parse a conninfo (never quoting it), or nullopt when it can.
 std::optional<std::string> conninfo_problem(const std::string& conninfo);
 

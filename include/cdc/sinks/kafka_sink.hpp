@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "cdc/core/errors.hpp"
-#include "cdc/sinks/audit_mapping.hpp"
+#include "cdc/sinks/audit/audit_mapping.hpp"
 #include "cdc/sinks/envelope.hpp"
 #include "cdc/sinks/sink.hpp"
 

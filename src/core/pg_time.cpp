@@ -1,10 +1,10 @@
-#include "cdc/sinks/copy_text.hpp"
+#include "cdc/core/pg_time.hpp"
 
 #include <ctime>
 
 #include <fmt/format.h>
 
-namespace cdc::sinks {
+namespace cdc {
 namespace {
 
 /// Proleptic Gregorian calendar fields of a UTC instant, by H. Hinnant's
@@ -63,30 +63,6 @@ std::tm utc_tm(std::int64_t unix_us, std::int64_t& micros) {
 
 }  // namespace
 
-void append_copy_field(std::string& line, const std::optional<std::string_view>& value) {
-  if (!value) {
-    line += "\\N";
-    return;
-  }
-  // Most values need no escape: append them in one piece.
-  const std::string_view text = *value;
-  std::size_t clean = 0;
-  while (clean < text.size() && text[clean] != '\\' && text[clean] != '\t' && text[clean] != '\n' &&
-         text[clean] != '\r') {
-    ++clean;
-  }
-  line.append(text.data(), clean);
-  for (const char c : text.substr(clean)) {
-    switch (c) {
-      case '\\': line += "\\\\"; break;
-      case '\t': line += "\\t"; break;
-      case '\n': line += "\\n"; break;
-      case '\r': line += "\\r"; break;
-      default: line.push_back(c);
-    }
-  }
-}
-
 std::size_t format_timestamp_utc(std::int64_t unix_us, char* out) {
   const Civil c = civil_utc(unix_us);
   if (c.year < 0 || c.year > 9999) {
@@ -141,4 +117,4 @@ std::string format_date_utc(std::int64_t unix_us) {
   return fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
-}  // namespace cdc::sinks
+}  // namespace cdc

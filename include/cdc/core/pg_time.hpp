@@ -1,13 +1,9 @@
 #pragma once
+#include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <string>
-#include <string_view>
 
-namespace cdc::sinks {
-
-/// Appends one field in COPY text format (backslash escapes; nullopt as \N).
-void append_copy_field(std::string& line, const std::optional<std::string_view>& value);
+namespace cdc {
 
 /// "2026-11-25 07:13:13.879926+00" for Unix epoch microseconds (UTC).
 std::string format_timestamp_utc(std::int64_t unix_us);
@@ -19,4 +15,4 @@ std::size_t format_timestamp_utc(std::int64_t unix_us, char* out);
 /// "2026-11-25" (UTC day) for Unix epoch microseconds.
 std::string format_date_utc(std::int64_t unix_us);
 
-}  // namespace cdc::sinks
+}  // namespace cdc
