@@ -8,15 +8,12 @@
 #include "rollup_columns.hpp"
 
 namespace cdc::sinks {
-namespace {
 
 using decode::Action;
 using decode::Change;
 using decode::Column;
 namespace customer = domain::customer;
 namespace plans = domain::plans;
-
-}  // namespace
 
 void PlanRollup::aggregate(const TxnInfo& txn, const Change& change) {
   if (is_table(change, domain::kCustomer)) {
