@@ -13,7 +13,7 @@ const std::vector<CapturedTable>& captured_tables() {
 }
 
 const std::vector<TableUse>& table_uses(Feature feature) {
-  static const std::vector<TableUse> audit = {{"public.audit_logs", {"INSERT"}}};
+  static const std::vector<TableUse> audit = {{"public.audit_logs", {"INSERT"}, true, {"source_lsn", "source_xid"}}};
   static const std::vector<TableUse> checkpoint = {{"customer_cdc.checkpoint", {"SELECT", "INSERT", "UPDATE"}}};
   static const std::vector<TableUse> dead_letter = {{"customer_cdc.dead_letter", {"INSERT"}}};
   // MRR reads public.plans for plans the stream has not priced yet.

@@ -69,6 +69,12 @@ TEST(CapturedSchema, KafkaAloneNeedsOnlyTheCapturedTables) {
   EXPECT_EQ(tables(kCaptured, EnabledFeatures{.dead_letter = true, .kafka = true}).size(), 2u);
 }
 
+TEST(CapturedSchema, AuditWritesTheSourcePositionColumns) {
+  const TableUse& audit_logs = table_uses(Feature::Audit).at(0);
+  EXPECT_EQ(audit_logs.table, "public.audit_logs");
+  EXPECT_EQ(audit_logs.migrated_columns, (std::vector<std::string_view>{"source_lsn", "source_xid"}));
+}
+
 TEST(CapturedSchema, RequiredColumnsOfTheCapturedTables) {
   ASSERT_EQ(captured_tables().size(), 2u);
   EXPECT_EQ(captured_tables()[0].table.qualified, "public.customer");

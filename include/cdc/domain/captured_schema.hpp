@@ -49,6 +49,9 @@ struct TableUse {
   /// statements on its own tables (it must exist).
   std::vector<std::string_view> privileges;
   bool from_migrate = true;  ///< created by `customer-cdc migrate` (schema/*.sql)
+  /// Columns a later migration added that the feature writes (an old table
+  /// without them needs `customer-cdc migrate` again).
+  std::vector<std::string_view> migrated_columns = {};
 };
 
 /// The tables `feature` uses beyond the captured tables (which every feature
