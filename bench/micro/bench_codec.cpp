@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "cdc/decode/wal2json/wal2json.hpp"
-#include "cdc/sinks/audit_mapping.hpp"
+#include "cdc/sinks/audit/audit_mapping.hpp"
 #include "cdc/sinks/kafka/envelope.hpp"
 
 namespace {

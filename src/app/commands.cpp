@@ -11,9 +11,10 @@
 
 #include "cdc/app/embedded_schema.hpp"
 #include "cdc/app/snapshot.hpp"
-#include "cdc/sinks/postgres_sink.hpp"
 #include "cdc/core/pg.hpp"
-#include "cdc/sinks/rollups.hpp"
+#include "cdc/sinks/postgres/checkpoint.hpp"
+#include "cdc/sinks/postgres/postgres_sink.hpp"
+#include "cdc/sinks/postgres/rollups/rollup_part.hpp"
 #include "cdc/stream/replication_stream.hpp"
 
 namespace cdc::app {
@@ -82,10 +83,7 @@ int cmd_slot_drop(const Config& config) {
   // A deliberate drop: forget the checkpoint too, so the next start creates a
   // fresh slot instead of reporting a vanished one.
   pg::Connection conn(config.postgres.dsn);
-  if (conn.exec("SELECT to_regclass('customer_cdc.checkpoint') IS NOT NULL").value(0, 0) == "t") {
-    conn.exec_params("DELETE FROM customer_cdc.checkpoint WHERE slot_name = $1", {config.postgres.slot});
-    std::cout << "removed its checkpoint\n";
-  }
+  if (sinks::forget_checkpoint(conn, config.postgres.slot)) std::cout << "removed its checkpoint\n";
   return 0;
 }
 

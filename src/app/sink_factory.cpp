@@ -3,9 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include "cdc/core/pg.hpp"
-#include "cdc/sinks/audit_part.hpp"
-#include "cdc/sinks/postgres_sink.hpp"
-#include "cdc/sinks/rollups.hpp"
+#include "cdc/sinks/postgres/audit_part.hpp"
+#include "cdc/sinks/postgres/postgres_sink.hpp"
+#include "cdc/sinks/postgres/rollups/rollup_part.hpp"
 
 namespace cdc::app {
 
@@ -25,7 +25,7 @@ sinks::KafkaSinkOptions kafka_options(const Config& config) {
       "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey) "
       "WHERE i.indisprimary AND n.nspname || '.' || c.relname = ANY($1::text[]) "
       "ORDER BY 1, array_position(i.indkey::int2[], a.attnum)",
-      {sinks::array_literal(config.postgres.tables)});
+      {pg::array_literal(config.postgres.tables)});
   for (int row = 0; row < keys.rows(); ++row) {
     options.primary_keys[std::string(keys.value(row, 0))].emplace_back(keys.value(row, 1));
   }

@@ -11,10 +11,11 @@
 #include "cdc/app/sink_factory.hpp"
 #include "cdc/core/clock.hpp"
 #include "cdc/core/pg.hpp"
-#include "cdc/sinks/audit_mapping.hpp"
+#include "cdc/core/json_number.hpp"
 #include "cdc/sinks/kafka/kafka_sink.hpp"
-#include "cdc/sinks/postgres_sink.hpp"
-#include "cdc/sinks/rollups.hpp"
+#include "cdc/sinks/postgres/checkpoint.hpp"
+#include "cdc/sinks/postgres/postgres_sink.hpp"
+#include "cdc/sinks/postgres/rollups/rollup_part.hpp"
 
 namespace cdc::app {
 namespace {
@@ -53,7 +54,7 @@ decode::Column column_value(const TableColumn& column, const pg::Result& result,
   if (column.type == "boolean") {
     value.kind = decode::ValueKind::Bool;
     value.text = value.text == "t" ? "true" : "false";
-  } else if (is_numeric_type(column.type) && sinks::canonical_number(value.text)) {
+  } else if (is_numeric_type(column.type) && canonical_number(value.text)) {
     value.kind = decode::ValueKind::Number;  // NaN / Infinity stay strings
   } else {
     value.kind = decode::ValueKind::String;
@@ -147,8 +148,8 @@ SnapshotStats run_snapshot(const Config& config, const std::string& snapshot_nam
   if (config.rollups.enabled) sinks::rebuild_rollups(conn);
   const Lsn checkpoint = slot_created
                              ? consistent_point
-                             : sinks::PostgresSink::read_checkpoint(conn, config.postgres.slot).lsn;
-  sinks::PostgresSink::write_checkpoint(conn, config.postgres.slot, checkpoint, consistent_point);
+                             : sinks::read_checkpoint(conn, config.postgres.slot).lsn;
+  sinks::write_checkpoint(conn, config.postgres.slot, checkpoint, consistent_point);
   conn.exec("COMMIT");
   spdlog::info("snapshot at {} complete", format_lsn(consistent_point));
   return stats;
@@ -179,7 +180,7 @@ Lsn prepare_stream(stream::ReplicationStream& stream, const Config& config, cons
       // or a failover to a replica without it). A fresh slot would silently
       // skip every change since, so stop and say how to recover.
       pg::Connection conn(config.postgres.dsn);
-      const sinks::Checkpoint checkpoint = sinks::PostgresSink::read_checkpoint(conn, slot);
+      const sinks::Checkpoint checkpoint = sinks::read_checkpoint(conn, slot);
       if (checkpoint.exists) {
         throw FatalError(fmt::format(
             "replication slot \"{}\" disappeared (dropped, or a failover to a server without it): its checkpoint "
@@ -198,7 +199,7 @@ Lsn prepare_stream(stream::ReplicationStream& stream, const Config& config, cons
       run_snapshot(config, created.snapshot_name, created.consistent_point, true, stop);
     } else if (config.audit.enabled || config.rollups.enabled) {
       pg::Connection conn(config.postgres.dsn);
-      sinks::PostgresSink::write_checkpoint(conn, slot, created.consistent_point, std::nullopt);
+      sinks::write_checkpoint(conn, slot, created.consistent_point, std::nullopt);
     }
     state = stream.slot_state(slot);
     if (!state) throw FatalError(fmt::format("replication slot \"{}\" vanished right after creation", slot));
@@ -209,7 +210,7 @@ Lsn prepare_stream(stream::ReplicationStream& stream, const Config& config, cons
   bool snapshot = mode == "always";
   if (mode == "initial" && (config.rollups.enabled || config.kafka.enabled)) {
     pg::Connection conn(config.postgres.dsn);
-    const sinks::Checkpoint checkpoint = sinks::PostgresSink::read_checkpoint(conn, slot);
+    const sinks::Checkpoint checkpoint = sinks::read_checkpoint(conn, slot);
     snapshot = checkpoint.snapshot_lsn == 0;
     if (snapshot) spdlog::info("snapshot_mode = initial and no snapshot completed yet for slot \"{}\"", slot);
   }

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "cdc/sinks/audit_mapping.hpp"
+#include "cdc/sinks/mapping_error.hpp"
 
 namespace cdc::pipeline {
 

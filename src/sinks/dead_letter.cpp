@@ -3,14 +3,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "cdc/sinks/copy_text.hpp"
-
 namespace cdc::sinks {
-
-const char* const kDeadLetterInsert =
-    "INSERT INTO customer_cdc.dead_letter (slot_name, wal_lsn, source_xid, source_commit_time, reason, "
-    "raw_message, commit_lsn) VALUES ($1, $2::pg_lsn, $3::bigint, $4::timestamptz, $5, decode($6, 'base64'), "
-    "$7::pg_lsn) ON CONFLICT (slot_name, wal_lsn) DO NOTHING";
 
 std::string base64_encode(std::string_view bytes) {
   static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -61,16 +54,6 @@ std::string printable_utf8(std::string_view text) {
     }
   }
   return out;
-}
-
-pg::Params dead_letter_params(const std::string& slot, const TxnInfo& txn, const DeadLetter& letter) {
-  return {slot,
-          format_lsn(letter.wal_position),
-          std::to_string(txn.xid),
-          format_timestamp_utc(txn.commit_time_us),
-          printable_utf8(letter.reason),
-          base64_encode(letter.raw),
-          format_lsn(txn.commit_lsn)};
 }
 
 std::string dead_letter_message(const TxnInfo& txn, const DeadLetter& letter, const std::string& db) {

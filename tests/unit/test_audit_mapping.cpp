@@ -1,4 +1,4 @@
-// Tests for include/cdc/sinks/audit_mapping.hpp: the audit rows the seed's
+// Tests for include/cdc/sinks/audit/audit_mapping.hpp: the audit rows the seed's
 // log_customer_changes trigger (plus customer_created / customer_deleted) writes.
 #include <gtest/gtest.h>
 
@@ -9,7 +9,8 @@
 #include <vector>
 
 #include "cdc/decode/change.hpp"
-#include "cdc/sinks/audit_mapping.hpp"
+#include "cdc/core/json_number.hpp"
+#include "cdc/sinks/audit/audit_mapping.hpp"
 
 namespace cdc::sinks {
 namespace {

@@ -1,4 +1,5 @@
-// Tests for include/cdc/sinks/copy_text.hpp: COPY text fields and UTC timestamps.
+// Tests for include/cdc/sinks/postgres/copy_text.hpp (COPY text fields) and
+// include/cdc/core/pg_time.hpp (UTC timestamps).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -10,7 +11,8 @@
 #include <string>
 #include <string_view>
 
-#include "cdc/sinks/copy_text.hpp"
+#include "cdc/core/pg_time.hpp"
+#include "cdc/sinks/postgres/copy_text.hpp"
 
 namespace cdc::sinks {
 namespace {

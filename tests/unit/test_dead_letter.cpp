@@ -6,6 +6,7 @@
 
 #include "cdc/decode/wal2json/wal2json.hpp"
 #include "cdc/sinks/dead_letter.hpp"
+#include "cdc/sinks/postgres/dead_letter_table.hpp"
 
 namespace cdc::sinks {
 namespace {

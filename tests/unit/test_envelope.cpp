@@ -28,7 +28,7 @@
 #include "cdc/decode/change.hpp"
 #include "cdc/decode/wal2json/wal2json.hpp"
 #include "cdc/core/lsn.hpp"
-#include "cdc/sinks/audit_mapping.hpp"
+#include "cdc/sinks/audit/audit_mapping.hpp"
 #include "cdc/sinks/kafka/envelope.hpp"
 #include "cdc/sinks/sink.hpp"
 

@@ -100,4 +100,7 @@ class Connection {
   PGconn* conn_ = nullptr;
 };
 
+/// Postgres array literal ({"a","b"}) of the given texts.
+std::string array_literal(const std::vector<std::string>& values);
+
 }  // namespace cdc::pg

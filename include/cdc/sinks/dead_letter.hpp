@@ -2,7 +2,6 @@
 #include <string>
 #include <string_view>
 
-#include "cdc/core/pg.hpp"
 #include "cdc/sinks/sink.hpp"
 
 namespace cdc::sinks {
@@ -12,11 +11,6 @@ std::string base64_encode(std::string_view bytes);
 
 /// `text` with every byte that is not part of valid UTF-8 (and NUL) replaced by '?'.
 std::string printable_utf8(std::string_view text);
-
-/// The INSERT into customer_cdc.dead_letter for `letter` of `txn`, with
-/// $1..$7 = slot, WAL position, xid, commit time, reason, raw (base64), commit LSN.
-extern const char* const kDeadLetterInsert;
-pg::Params dead_letter_params(const std::string& slot, const TxnInfo& txn, const DeadLetter& letter);
 
 /// The Kafka message value for <prefix>.dead_letter: {"lsn","commitLsn","txId",
 /// "ts_ms","db","reason","raw"} with "raw" as a string when the message is

@@ -5,8 +5,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "cdc/decode/wal2json/wal2json.hpp"
-#include "cdc/sinks/copy_text.hpp"
+#include "cdc/core/pg_time.hpp"
 
 namespace cdc::sinks {
 namespace {
@@ -115,7 +114,7 @@ std::size_t iso_timestamp_us(std::int64_t us, char* out) {
 }  // namespace
 
 std::size_t iso_timestamp(std::string_view pg_text, char* out) {
-  const std::optional<std::int64_t> us = decode::parse_pg_timestamp(pg_text);
+  const std::optional<std::int64_t> us = parse_pg_timestamp(pg_text);
   if (!us) return 0;
   return iso_timestamp_us(*us, out);
 }

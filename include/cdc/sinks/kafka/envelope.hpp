@@ -7,7 +7,7 @@
 #include <rapidjson/stringbuffer.h>
 
 #include "cdc/decode/change.hpp"
-#include "cdc/sinks/audit_mapping.hpp"
+#include "cdc/sinks/audit/audit_mapping.hpp"
 #include "cdc/sinks/sink.hpp"
 
 namespace cdc::sinks {

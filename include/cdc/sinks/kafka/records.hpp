@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "cdc/decode/change.hpp"
-#include "cdc/sinks/audit_mapping.hpp"
+#include "cdc/sinks/audit/audit_mapping.hpp"
 #include "cdc/sinks/kafka/envelope.hpp"
 #include "cdc/sinks/sink.hpp"
 

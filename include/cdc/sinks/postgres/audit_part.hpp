@@ -2,8 +2,8 @@
 #include <cstdint>
 #include <string>
 
-#include "cdc/sinks/audit_mapping.hpp"
-#include "cdc/sinks/pg_part.hpp"
+#include "cdc/sinks/audit/audit_mapping.hpp"
+#include "cdc/sinks/postgres/pg_part.hpp"
 
 namespace cdc::sinks {
 

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "cdc/decode/change.hpp"
-#include "cdc/sinks/pg_batch.hpp"
+#include "cdc/sinks/postgres/pg_batch.hpp"
 #include "cdc/sinks/sink.hpp"
 
 namespace cdc::sinks {

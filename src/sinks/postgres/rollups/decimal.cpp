@@ -1,8 +1,8 @@
-#include "cdc/sinks/decimal.hpp"
+#include "cdc/sinks/postgres/rollups/decimal.hpp"
 
 #include <algorithm>
 
-#include "cdc/sinks/audit_mapping.hpp"
+#include "cdc/core/json_number.hpp"
 
 namespace cdc::sinks {
 namespace {

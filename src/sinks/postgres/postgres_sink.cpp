@@ -1,9 +1,9 @@
-#include "cdc/sinks/postgres_sink.hpp"
+#include "cdc/sinks/postgres/postgres_sink.hpp"
 
 #include <fmt/format.h>
 
-#include "cdc/sinks/copy_text.hpp"
-#include "cdc/sinks/dead_letter.hpp"
+#include "cdc/sinks/postgres/checkpoint.hpp"
+#include "cdc/sinks/postgres/dead_letter_table.hpp"
 
 namespace cdc::sinks {
 
@@ -23,26 +23,6 @@ PostgresSink::PostgresSink(PostgresSinkOptions options, std::vector<std::unique_
   checkpoint_ = checkpoint.lsn;
   durable_ = checkpoint_;
   for (auto& part : parts_) part->resume(checkpoint.lsn, checkpoint.snapshot_lsn);
-}
-
-Checkpoint PostgresSink::read_checkpoint(pg::Connection& conn, const std::string& slot) {
-  const pg::Result result = conn.exec_params(
-      "SELECT lsn::text, snapshot_lsn::text FROM customer_cdc.checkpoint WHERE slot_name = $1", {slot});
-  Checkpoint checkpoint;
-  if (result.rows() == 0) return checkpoint;
-  checkpoint.exists = true;
-  checkpoint.lsn = parse_lsn(result.value(0, 0)).value_or(0);
-  if (!result.is_null(0, 1)) checkpoint.snapshot_lsn = parse_lsn(result.value(0, 1)).value_or(0);
-  return checkpoint;
-}
-
-void PostgresSink::write_checkpoint(pg::Connection& conn, const std::string& slot, Lsn lsn,
-                                    std::optional<Lsn> snapshot_lsn) {
-  conn.exec_params(
-      "INSERT INTO customer_cdc.checkpoint AS c (slot_name, lsn, snapshot_lsn, updated_at) "
-      "VALUES ($1, $2::pg_lsn, $3::pg_lsn, now()) ON CONFLICT (slot_name) DO UPDATE SET lsn = excluded.lsn, "
-      "snapshot_lsn = coalesce(excluded.snapshot_lsn, c.snapshot_lsn), updated_at = now()",
-      {slot, format_lsn(lsn), snapshot_lsn ? std::optional<std::string>(format_lsn(*snapshot_lsn)) : std::nullopt});
 }
 
 void PostgresSink::begin(const TxnInfo&) {}
@@ -93,13 +73,9 @@ void PostgresSink::flush() {
   if (!uncommitted_) return;
   if (batch_has_rows()) {
     for (auto& part : parts_) part->write(batch_);
-    const std::string checkpoint_sql = fmt::format(
-        "INSERT INTO customer_cdc.checkpoint (slot_name, lsn, source_xid, source_commit_time, updated_at) "
-        "VALUES ({}, '{}', {}, '{}', now()) ON CONFLICT (slot_name) DO UPDATE SET lsn = excluded.lsn, "
-        "source_xid = excluded.source_xid, source_commit_time = excluded.source_commit_time, "
-        "updated_at = excluded.updated_at",
-        conn_.quote_literal(options_.slot), format_lsn(last_commit_.end_lsn), last_commit_.xid,
-        format_timestamp_utc(last_commit_.commit_time_us));
+    const SourceCommit source{last_commit_.xid, last_commit_.commit_time_us};
+    const std::string checkpoint_sql =
+        checkpoint_upsert(conn_, options_.slot, last_commit_.end_lsn, std::nullopt, source);
     batch_.commit(checkpoint_sql);
   }
   durable_ = last_commit_.end_lsn;

@@ -1,55 +1,14 @@
-#include "cdc/sinks/audit_mapping.hpp"
+#include "cdc/core/json_number.hpp"
+
+#include <algorithm>
 
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <fmt/format.h>
-
-namespace cdc::sinks {
+namespace cdc {
 namespace {
-
-using decode::Change;
-using decode::Column;
-using decode::ValueKind;
-
-const Column& require(const Column* column, std::string_view name, const Change& change, const char* tuple) {
-  if (column == nullptr) {
-    throw MappingError(fmt::format("public.customer change at LSN {} has no column '{}' in its {} tuple "
-                                   "(is REPLICA IDENTITY FULL set on public.customer?)",
-                                   format_lsn(change.lsn), name, tuple));
-  }
-  return *column;
-}
-
-std::optional<std::string_view> jsonb_of(const Column& column) {
-  if (column.is_null()) return std::nullopt;
-  return std::string_view(column.text);
-}
-
-/// {"plan_id": .., "remaining_resources": ..} as jsonb_build_object would give it.
-std::string audit_value(const Column& plan_id, const Column& remaining) {
-  const std::string_view plan = plan_id.is_null() ? std::string_view("null") : std::string_view(plan_id.text);
-  const std::string_view resources =
-      remaining.is_null() ? std::string_view("null") : std::string_view(remaining.text);
-  constexpr std::string_view kHead = "{\"plan_id\": ";
-  constexpr std::string_view kMiddle = ", \"remaining_resources\": ";
-  std::string value;
-  value.reserve(kHead.size() + plan.size() + kMiddle.size() + resources.size() + 1);
-  value += kHead;
-  value += plan;
-  value += kMiddle;
-  value += resources;
-  value += '}';
-  return value;
-}
-
-bool plan_ids_equal(const Column& a, const Column& b) {
-  if (a.is_null() || b.is_null()) return a.is_null() == b.is_null();
-  if (a.text == b.text) return true;
-  return canonical_number(a.text) == canonical_number(b.text);
-}
 
 bool is_number_char(char c) {
   return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
@@ -181,34 +140,4 @@ bool jsonb_equal(const std::optional<std::string_view>& a, const std::optional<s
   return ca && cb && *ca == *cb;
 }
 
-std::optional<AuditEntry> audit_entry_for(const Change& change) {
-  switch (change.action) {
-    case decode::Action::Insert: {
-      const Column& uuid = require(change.column("uuid"), "uuid", change, "new");
-      const Column& plan_id = require(change.column("plan_id"), "plan_id", change, "new");
-      const Column& remaining = require(change.column("remaining_resources"), "remaining_resources", change, "new");
-      return AuditEntry{uuid.text, "customer_created", std::nullopt, audit_value(plan_id, remaining)};
-    }
-    case decode::Action::Delete: {
-      const Column& uuid = require(change.old_column("uuid"), "uuid", change, "old");
-      const Column& plan_id = require(change.old_column("plan_id"), "plan_id", change, "old");
-      const Column& remaining = require(change.old_column("remaining_resources"), "remaining_resources", change, "old");
-      return AuditEntry{uuid.text, "customer_deleted", audit_value(plan_id, remaining), std::nullopt};
-    }
-    case decode::Action::Update: {
-      const Column& uuid = require(change.column("uuid"), "uuid", change, "new");
-      const Column& new_plan = require(change.column("plan_id"), "plan_id", change, "new");
-      const Column& new_remaining = require(change.column("remaining_resources"), "remaining_resources", change, "new");
-      const Column& old_plan = require(change.old_column("plan_id"), "plan_id", change, "old");
-      const Column& old_remaining = require(change.old_column("remaining_resources"), "remaining_resources", change, "old");
-      const bool plan_changed = !plan_ids_equal(old_plan, new_plan);
-      if (!plan_changed && jsonb_equal(jsonb_of(old_remaining), jsonb_of(new_remaining))) return std::nullopt;
-      return AuditEntry{uuid.text, plan_changed ? "plan_change" : "resource_update",
-                        audit_value(old_plan, old_remaining), audit_value(new_plan, new_remaining)};
-    }
-    default:
-      return std::nullopt;
-  }
-}
-
-}  // namespace cdc::sinks
+}  // namespace cdc

@@ -1,9 +1,11 @@
-#include "cdc/sinks/audit_part.hpp"
+#include "cdc/sinks/postgres/audit_part.hpp"
 
 #include <charconv>
 
-#include "cdc/sinks/audit_mapping.hpp"
-#include "cdc/sinks/copy_text.hpp"
+#include "cdc/core/pg_time.hpp"
+#include "cdc/domain/captured_schema.hpp"
+#include "cdc/sinks/change_columns.hpp"
+#include "cdc/sinks/postgres/copy_text.hpp"
 
 namespace cdc::sinks {
 namespace {
@@ -23,14 +25,10 @@ void append_lsn(std::string& out, Lsn lsn) {
   out.append(text, end);
 }
 
-bool is_customer(const decode::Change& change) {
-  return change.table == "customer" && change.schema == "public";
-}
-
 }  // namespace
 
 void AuditPart::change(const TxnInfo& txn, const decode::Change& change, PgBatch& batch) {
-  if (!change.is_row_change() || !is_customer(change)) return;
+  if (!change.is_row_change() || !is_table(change, domain::kCustomer)) return;
   const std::optional<AuditEntry> entry = audit_entry_for(change);
   if (!entry) return;
   // Every row of a source transaction has its commit time: format it once.
@@ -58,7 +56,7 @@ void AuditPart::change(const TxnInfo& txn, const decode::Change& change, PgBatch
 }
 
 std::optional<std::string> AuditPart::rejects(const decode::Change& change) const {
-  if (!change.is_row_change() || !is_customer(change)) return std::nullopt;
+  if (!change.is_row_change() || !is_table(change, domain::kCustomer)) return std::nullopt;
   try {
     audit_entry_for(change);
   } catch (const MappingError& e) {

@@ -2,14 +2,13 @@
 #include <chrono>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "cdc/core/errors.hpp"
 #include "cdc/core/pg.hpp"
-#include "cdc/sinks/pg_batch.hpp"
-#include "cdc/sinks/pg_part.hpp"
+#include "cdc/sinks/postgres/pg_batch.hpp"
+#include "cdc/sinks/postgres/pg_part.hpp"
 #include "cdc/sinks/sink.hpp"
 
 namespace cdc::sinks {
@@ -27,13 +26,6 @@ class SinkLocked : public CategorizedError<ErrorCategory::Retryable> {
  public:
   using CategorizedError::CategorizedError;
   std::string log_message() const override { return std::string(what()) + " (standing by)"; }
-};
-
-/// What customer_cdc.checkpoint holds for a slot.
-struct Checkpoint {
-  Lsn lsn = 0;           ///< end of the last source transaction written
-  Lsn snapshot_lsn = 0;  ///< consistent point of the last snapshot, 0 when none
-  bool exists = false;
 };
 
 /// Session advisory lock that one writer of a slot's tables holds at a time
@@ -58,13 +50,6 @@ class PostgresSink : public Sink {
   void flush() override;
   void abort() override;
   Lsn durable_lsn() const override { return durable_; }
-
-  static Checkpoint read_checkpoint(pg::Connection& conn, const std::string& slot);
-  /// Sets the checkpoint of `slot` to `lsn` (a slot created at `lsn` streams
-  /// nothing before it; an older checkpoint from a dropped slot must not
-  /// make it skip anything). snapshot_lsn is set when given, else kept.
-  static void write_checkpoint(pg::Connection& conn, const std::string& slot, Lsn lsn,
-                               std::optional<Lsn> snapshot_lsn);
 
  private:
   bool batch_has_rows() const;

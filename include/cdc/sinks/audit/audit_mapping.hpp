@@ -1,11 +1,9 @@
 #pragma once
 #include <optional>
-#include <stdexcept>
 #include <string>
-#include <string_view>
 
-#include "cdc/core/errors.hpp"
 #include "cdc/decode/change.hpp"
+#include "cdc/sinks/mapping_error.hpp"
 
 namespace cdc::sinks {
 
@@ -20,15 +18,9 @@ struct AuditEntry {
   bool operator==(const AuditEntry&) const = default;
 };
 
-/// A change of public.customer whose columns do not fit the schema.
-class MappingError : public CategorizedError<ErrorCategory::Poison> {
- public:
-  using CategorizedError::CategorizedError;
-};
-
 /// The audit entry for a row change of public.customer, or nullopt when the
 /// trigger would write none (an update touching neither plan_id nor
-/// remaining_resources).
+/// remaining_resources). Throws MappingError when a column is missing.
 std::optional<AuditEntry> audit_entry_for(const decode::Change& change);
 
 /// Assigns audit entries their source_lsn: the change's LSN, plus the change's
@@ -52,13 +44,5 @@ class SourceLsnSequence {
   Lsn last_lsn_ = 0;
   Lsn repeats_ = 0;
 };
-
-/// jsonb equality (IS NOT DISTINCT FROM) of two jsonb texts; nullopt is SQL NULL.
-/// Numbers compare by value (1.0 equals 1), objects by key.
-bool jsonb_equal(const std::optional<std::string_view>& a, const std::optional<std::string_view>& b);
-
-/// Canonical decimal text of a JSON number (no exponent, no trailing zeros in the
-/// fraction, "-0" as "0"); nullopt when not a number.
-std::optional<std::string> canonical_number(std::string_view number);
 
 }  // namespace cdc::sinks

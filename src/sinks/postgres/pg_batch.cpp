@@ -1,4 +1,4 @@
-#include "cdc/sinks/pg_batch.hpp"
+#include "cdc/sinks/postgres/pg_batch.hpp"
 
 namespace cdc::sinks {
 

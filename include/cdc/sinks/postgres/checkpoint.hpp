@@ -1,0 +1,41 @@
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "cdc/core/lsn.hpp"
+#include "cdc/core/pg.hpp"
+
+namespace cdc::sinks {
+
+/// What customer_cdc.checkpoint holds for a slot.
+struct Checkpoint {
+  Lsn lsn = 0;           ///< end of the last source transaction written
+  Lsn snapshot_lsn = 0;  ///< consistent point of the last snapshot, 0 when none
+  bool exists = false;
+};
+
+Checkpoint read_checkpoint(pg::Connection& conn, const std::string& slot);
+
+/// The source transaction a checkpoint was written after.
+struct SourceCommit {
+  std::int64_t xid = 0;
+  std::int64_t commit_time_us = 0;
+};
+
+/// The upsert of the checkpoint of `slot` to `lsn`, as one statement with its
+/// values inlined (so it can share a round trip). snapshot_lsn and source are
+/// set when given, else kept.
+std::string checkpoint_upsert(const pg::Connection& conn, const std::string& slot, Lsn lsn,
+                              std::optional<Lsn> snapshot_lsn, std::optional<SourceCommit> source);
+
+/// Sets the checkpoint of `slot` to `lsn` (a slot created at `lsn` streams
+/// nothing before it; an older checkpoint from a dropped slot must not
+/// make it skip anything). snapshot_lsn is set when given, else kept.
+void write_checkpoint(pg::Connection& conn, const std::string& slot, Lsn lsn, std::optional<Lsn> snapshot_lsn);
+
+/// Deletes the checkpoint of `slot` (a deliberately dropped slot); false when
+/// there is no checkpoint table to delete from (the schema is not applied).
+bool forget_checkpoint(pg::Connection& conn, const std::string& slot);
+
+}  // namespace cdc::sinks

@@ -1,0 +1,45 @@
+#include "cdc/sinks/postgres/checkpoint.hpp"
+
+#include <fmt/format.h>
+
+#include "cdc/core/pg_time.hpp"
+
+namespace cdc::sinks {
+
+Checkpoint read_checkpoint(pg::Connection& conn, const std::string& slot) {
+  const pg::Result result = conn.exec_params(
+      "SELECT lsn::text, snapshot_lsn::text FROM customer_cdc.checkpoint WHERE slot_name = $1", {slot});
+  Checkpoint checkpoint;
+  if (result.rows() == 0) return checkpoint;
+  checkpoint.exists = true;
+  checkpoint.lsn = parse_lsn(result.value(0, 0)).value_or(0);
+  if (!result.is_null(0, 1)) checkpoint.snapshot_lsn = parse_lsn(result.value(0, 1)).value_or(0);
+  return checkpoint;
+}
+
+std::string checkpoint_upsert(const pg::Connection& conn, const std::string& slot, Lsn lsn,
+                              std::optional<Lsn> snapshot_lsn, std::optional<SourceCommit> source) {
+  const std::string snapshot = snapshot_lsn ? fmt::format("'{}'", format_lsn(*snapshot_lsn)) : "NULL";
+  const std::string xid = source ? std::to_string(source->xid) : "NULL";
+  const std::string commit_time = source ? fmt::format("'{}'", format_timestamp_utc(source->commit_time_us)) : "NULL";
+  return fmt::format(
+      "INSERT INTO customer_cdc.checkpoint AS c (slot_name, lsn, snapshot_lsn, source_xid, source_commit_time, "
+      "updated_at) VALUES ({}, '{}'::pg_lsn, {}::pg_lsn, {}::bigint, {}::timestamptz, now()) "
+      "ON CONFLICT (slot_name) DO UPDATE SET lsn = excluded.lsn, "
+      "snapshot_lsn = coalesce(excluded.snapshot_lsn, c.snapshot_lsn), "
+      "source_xid = coalesce(excluded.source_xid, c.source_xid), "
+      "source_commit_time = coalesce(excluded.source_commit_time, c.source_commit_time), updated_at = now()",
+      conn.quote_literal(slot), format_lsn(lsn), snapshot, xid, commit_time);
+}
+
+void write_checkpoint(pg::Connection& conn, const std::string& slot, Lsn lsn, std::optional<Lsn> snapshot_lsn) {
+  conn.exec(checkpoint_upsert(conn, slot, lsn, snapshot_lsn, std::nullopt));
+}
+
+bool forget_checkpoint(pg::Connection& conn, const std::string& slot) {
+  if (conn.exec("SELECT to_regclass('customer_cdc.checkpoint') IS NOT NULL").value(0, 0) != "t") return false;
+  conn.exec_params("DELETE FROM customer_cdc.checkpoint WHERE slot_name = $1", {slot});
+  return true;
+}
+
+}  // namespace cdc::sinks

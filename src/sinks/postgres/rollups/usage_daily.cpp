@@ -1,0 +1,174 @@
+#include "cdc/sinks/postgres/rollups/usage_daily.hpp"
+
+#include <algorithm>
+
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+
+#include "cdc/core/pg.hpp"
+#include "cdc/core/pg_time.hpp"
+#include "rollup_columns.hpp"
+
+namespace cdc::sinks {
+namespace {
+
+using decode::Action;
+using decode::Change;
+using decode::Column;
+namespace customer = domain::customer;
+
+/// Collects the numeric top-level members of a JSON object, keeping each
+/// number's exact text; nested values and non-numbers are skipped.
+/// Numeric members by name, sorted by name (a jsonb object has a handful: a
+/// vector beats a map's node allocations).
+using Members = std::vector<std::pair<std::string, std::string>>;
+
+struct NumericMembers : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, NumericMembers> {
+  Members members;
+  std::string key;
+  int depth = 0;
+  bool top_is_object = false;
+
+  bool Default() { return true; }
+  bool StartObject() {
+    if (depth == 0) top_is_object = true;
+    ++depth;
+    return true;
+  }
+  bool EndObject(rapidjson::SizeType) {
+    --depth;
+    return true;
+  }
+  bool StartArray() {
+    ++depth;
+    return true;
+  }
+  bool EndArray(rapidjson::SizeType) {
+    --depth;
+    return true;
+  }
+  bool Key(const char* str, rapidjson::SizeType length, bool) {
+    if (depth == 1) key.assign(str, length);
+    return true;
+  }
+  bool RawNumber(const char* str, rapidjson::SizeType length, bool) {
+    if (depth == 1) {
+      // A repeated key keeps the last value, as a map would.
+      auto it = std::find_if(members.begin(), members.end(), [&](const auto& m) { return m.first == key; });
+      if (it == members.end()) {
+        members.emplace_back(key, std::string(str, length));
+      } else {
+        it->second.assign(str, length);
+      }
+    }
+    return true;
+  }
+};
+
+const std::string* find_member(const Members& members, const std::string& name) {
+  for (const auto& [key, value] : members) {
+    if (key == name) return &value;
+  }
+  return nullptr;
+}
+
+/// Numeric members of a jsonb object column; nullopt when NULL or not an object.
+std::optional<Members> numeric_members(const Column& column) {
+  if (column.is_null()) return std::nullopt;
+  NumericMembers handler;
+  rapidjson::Reader reader;
+  rapidjson::MemoryStream stream(column.text.data(), column.text.size());
+  if (!reader.Parse<rapidjson::kParseNumbersAsStringsFlag>(stream, handler) || !handler.top_is_object) {
+    return std::nullopt;
+  }
+  std::sort(handler.members.begin(), handler.members.end(),
+            [](const auto& x, const auto& y) { return x.first < y.first; });
+  return std::move(handler.members);
+}
+
+}  // namespace
+
+void UsageDaily::aggregate(const TxnInfo& txn, const Change& change) {
+  if (change.action != Action::Update || !is_table(change, domain::kCustomer)) return;
+  const auto old_plan = bigint_of(require_rollup_column(change, Tuple::Old, customer::kPlanId), change);
+  const auto new_plan = bigint_of(require_rollup_column(change, Tuple::New, customer::kPlanId), change);
+  if (old_plan != new_plan) return;  // a plan change resets the resources: not consumption
+  const Column& old_remaining = require_rollup_column(change, Tuple::Old, customer::kRemainingResources);
+  const Column& new_remaining = require_rollup_column(change, Tuple::New, customer::kRemainingResources);
+  if (old_remaining.is_null() || new_remaining.is_null() || old_remaining.text == new_remaining.text) return;
+  const auto before = numeric_members(old_remaining);
+  const auto after = numeric_members(new_remaining);
+  if (!before || !after) return;
+  const std::string& uuid = require_rollup_column(change, Tuple::New, customer::kUuid).text;
+  const std::string day = format_date_utc(txn.commit_time_us);
+  for (const auto& [resource, old_text] : *before) {
+    const std::string* other = find_member(*after, resource);
+    if (other == nullptr) continue;
+    UsageKey key{day, uuid, resource};
+    const auto old_value = Decimal::parse(old_text);
+    const auto new_value = Decimal::parse(*other);
+    const auto consumed = old_value && new_value ? old_value->minus(*new_value) : std::nullopt;
+    if (consumed && !consumed->positive()) continue;
+    if (consumed) {
+      const auto [slot, inserted] = delta_.usage.try_emplace(key, *consumed);
+      if (inserted || slot->second.add(*consumed)) continue;
+    }
+    delta_.wide_usage.push_back({std::move(key), old_text, *other});
+  }
+}
+
+void UsageDaily::write(PgBatch& batch) {
+  if (!delta_.usage.empty()) {
+    std::vector<std::string> days, uuids, resources, amounts;
+    for (const auto& [key, amount] : delta_.usage) {
+      days.push_back(std::get<0>(key));
+      uuids.push_back(std::get<1>(key));
+      resources.push_back(std::get<2>(key));
+      amounts.push_back(amount.to_string());
+    }
+    batch.defer_params(
+        "INSERT INTO analytics.usage_daily AS u (day, customer_uuid, resource, consumed) "
+        "SELECT * FROM unnest($1::date[], $2::uuid[], $3::text[], $4::numeric[]) "
+        "ON CONFLICT (day, customer_uuid, resource) DO UPDATE SET consumed = u.consumed + excluded.consumed",
+        {pg::array_literal(days), pg::array_literal(uuids), pg::array_literal(resources), pg::array_literal(amounts)});
+  }
+  if (!delta_.wide_usage.empty()) {
+    std::vector<std::string> days, uuids, resources, olds, news;
+    for (const auto& wide : delta_.wide_usage) {
+      days.push_back(std::get<0>(wide.key));
+      uuids.push_back(std::get<1>(wide.key));
+      resources.push_back(std::get<2>(wide.key));
+      olds.push_back(wide.old_value);
+      news.push_back(wide.new_value);
+    }
+    batch.defer_params(
+        "INSERT INTO analytics.usage_daily AS u (day, customer_uuid, resource, consumed) "
+        "SELECT d, c, r, sum(greatest(0, o - n)) "
+        "FROM unnest($1::date[], $2::uuid[], $3::text[], $4::numeric[], $5::numeric[]) AS t(d, c, r, o, n) "
+        "GROUP BY d, c, r HAVING sum(greatest(0, o - n)) > 0 "
+        "ON CONFLICT (day, customer_uuid, resource) DO UPDATE SET consumed = u.consumed + excluded.consumed",
+        {pg::array_literal(days), pg::array_literal(uuids), pg::array_literal(resources), pg::array_literal(olds),
+         pg::array_literal(news)});
+  }
+  delta_ = Delta{};
+}
+
+std::string_view UsageDaily::rebuild_sql() const {
+  return R"sql(
+DELETE FROM analytics.usage_daily;
+INSERT INTO analytics.usage_daily (day, customer_uuid, resource, consumed)
+SELECT (a.created_at AT TIME ZONE 'UTC')::date, a.customer_uuid, k.key,
+       sum(greatest(0, (k.value #>> '{}')::numeric - (a.new_value -> 'remaining_resources' ->> k.key)::numeric))
+FROM public.audit_logs a
+CROSS JOIN LATERAL jsonb_each(a.old_value -> 'remaining_resources') AS k
+WHERE a.action = 'resource_update'
+  AND jsonb_typeof(a.old_value -> 'remaining_resources') = 'object'
+  AND jsonb_typeof(a.new_value -> 'remaining_resources') = 'object'
+  AND jsonb_typeof(k.value) = 'number'
+  AND jsonb_typeof(a.new_value -> 'remaining_resources' -> k.key) = 'number'
+GROUP BY 1, 2, 3
+HAVING sum(greatest(0, (k.value #>> '{}')::numeric - (a.new_value -> 'remaining_resources' ->> k.key)::numeric)) > 0;
+)sql";
+}
+
+}  // namespace cdc::sinks
