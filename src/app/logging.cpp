@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cdc/app/config.hpp"
+#include "cdc/core/pg_time.hpp"
 
 namespace cdc::app {
 namespace {
@@ -53,15 +54,13 @@ std::string_view level_name(spdlog::level::level_enum level) {
 class JsonFormatter : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-    const auto time = std::chrono::system_clock::to_time_t(msg.time);
-    const auto millis =
-        std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch()).count() % 1000;
-    std::tm tm{};
-    gmtime_r(&time, &tm);
+    const auto unix_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(msg.time.time_since_epoch()).count();
     dest.append(std::string_view("{\"level\":\""));
     dest.append(level_name(msg.level));
-    fmt::format_to(std::back_inserter(dest), "\",\"ts\":\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z\",\"msg\":",
-                   tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+    dest.append(std::string_view("\",\"ts\":\""));
+    dest.append(format_iso_millis_utc(unix_us));
+    dest.append(std::string_view("\",\"msg\":"));
     append_json_string(dest, std::string_view(msg.payload.data(), msg.payload.size()));
     dest.append(std::string_view("}\n"));
   }

@@ -12,6 +12,7 @@
 #include "cdc/core/clock.hpp"
 #include "cdc/core/pg.hpp"
 #include "cdc/core/json_number.hpp"
+#include "cdc/decode/pg_types.hpp"
 #include "cdc/sinks/kafka/kafka_sink.hpp"
 #include "cdc/sinks/postgres/checkpoint.hpp"
 #include "cdc/sinks/postgres/postgres_sink.hpp"
@@ -22,12 +23,6 @@ namespace {
 
 constexpr int kFetchRows = 2000;
 constexpr auto kDeliveryWait = std::chrono::milliseconds(200);
-
-
-bool is_numeric_type(const std::string& type) {
-  return type == "smallint" || type == "integer" || type == "bigint" || type == "real" ||
-         type == "double precision" || type == "oid" || type.rfind("numeric", 0) == 0;
-}
 
 struct TableColumn {
   std::string name;
@@ -54,7 +49,7 @@ decode::Column column_value(const TableColumn& column, const pg::Result& result,
   if (column.type == "boolean") {
     value.kind = decode::ValueKind::Bool;
     value.text = value.text == "t" ? "true" : "false";
-  } else if (is_numeric_type(column.type) && canonical_number(value.text)) {
+  } else if (decode::is_number_class(decode::type_class(column.type)) && canonical_number(value.text)) {
     value.kind = decode::ValueKind::Number;  // NaN / Infinity stay strings
   } else {
     value.kind = decode::ValueKind::String;

@@ -101,6 +101,13 @@ std::string format_timestamp_utc(std::int64_t unix_us) {
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
 }
 
+std::string format_iso_millis_utc(std::int64_t unix_us) {
+  std::int64_t micros = 0;
+  const std::tm tm = utc_tm(unix_us, micros);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec, micros / 1000);
+}
+
 std::string format_date_utc(std::int64_t unix_us) {
   const Civil c = civil_utc(unix_us);
   if (c.year >= 0 && c.year <= 9999) {

@@ -1,9 +1,8 @@
-#include <ctime>
-
 #include <fmt/format.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "cdc/core/pg_time.hpp"
 #include "cdc/decode/change.hpp"
 
 namespace cdc::decode {
@@ -38,20 +37,6 @@ void write_tuple(JsonWriter& writer, const char* name, const std::vector<Column>
   writer.EndArray();
 }
 
-/// timestamptz text under TimeZone=UTC: "2026-11-25 07:13:13.879926+00".
-std::string timestamp_text(std::int64_t unix_us) {
-  std::time_t seconds = static_cast<std::time_t>(unix_us / 1'000'000);
-  std::int64_t micros = unix_us % 1'000'000;
-  if (micros < 0) {
-    micros += 1'000'000;
-    --seconds;
-  }
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
-}
-
 }  // namespace
 
 std::string describe_change(const Change& change) {
@@ -64,7 +49,7 @@ std::string describe_change(const Change& change) {
   writer.Key("xid");
   writer.Uint(change.xid);
   writer.Key("timestamp");
-  write_string(writer, timestamp_text(change.timestamp_us));
+  write_string(writer, format_timestamp_utc(change.timestamp_us));
   writer.Key("lsn");
   write_string(writer, format_lsn(change.lsn));
   writer.Key("schema");

@@ -19,6 +19,9 @@ std::string format_timestamp_utc(std::int64_t unix_us);
 constexpr std::size_t kTimestampUtcMax = 64;
 std::size_t format_timestamp_utc(std::int64_t unix_us, char* out);
 
+/// ISO-8601 UTC with milliseconds, "2026-11-25T07:13:13.879Z" (log lines).
+std::string format_iso_millis_utc(std::int64_t unix_us);
+
 /// "2026-11-25" (UTC day) for Unix epoch microseconds.
 std::string format_date_utc(std::int64_t unix_us);
 

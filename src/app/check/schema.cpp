@@ -9,63 +9,16 @@
 
 #include <fmt/format.h>
 
+#include "cdc/domain/captured_schema.hpp"
 #include "checker.hpp"
 #include "items.hpp"
 
 namespace cdc::app::check {
 namespace {
 
-// ---------------------------------------------------------------------------
-// What the configured features need (kept by hand; the columns the audit
-// sink needs are checked in schema()).
-
-struct RequiredTable {
-  std::string name;   ///< schema.table as configured
-  bool from_migrate;  ///< created by `customer-cdc migrate`
-};
-
-std::vector<RequiredTable> required_tables(const Config& config) {
-  std::vector<RequiredTable> needed;
-  for (const auto& table : config.postgres.tables) {
-    needed.push_back({table, table == "public.customer" || table == "public.plans"});
-  }
-  if (config.audit.enabled) needed.push_back({"public.audit_logs", true});
-  if (config.audit.enabled || config.rollups.enabled) needed.push_back({"customer_cdc.checkpoint", true});
-  if (config.dead_letter.enabled && (config.audit.enabled || config.rollups.enabled)) {
-    needed.push_back({"customer_cdc.dead_letter", true});
-  }
-  if (config.rollups.enabled) {
-    for (const char* t : {"customer_cdc.plan_price", "analytics.plan_rollup", "analytics.usage_daily",
-                          "analytics.plan_changes_daily"}) {
-      needed.push_back({t, true});
-    }
-    if (std::none_of(needed.begin(), needed.end(), [](const RequiredTable& o) { return o.name == "public.plans"; })) {
-      needed.push_back({"public.plans", true});
-    }
-  }
-  return needed;
-}
-
-struct TableNeed {
-  std::string table;  ///< schema.table as configured
-  std::vector<std::string> privileges;
-};
-
-std::vector<TableNeed> required_privileges(const Config& config) {
-  std::vector<TableNeed> needs;
-  for (const auto& table : config.postgres.tables) needs.push_back({table, {"SELECT"}});
-  if (config.audit.enabled) needs.push_back({"public.audit_logs", {"INSERT"}});
-  if (config.audit.enabled || config.rollups.enabled) {
-    needs.push_back({"customer_cdc.checkpoint", {"SELECT", "INSERT", "UPDATE"}});
-    if (config.dead_letter.enabled) needs.push_back({"customer_cdc.dead_letter", {"INSERT"}});
-  }
-  if (config.rollups.enabled) {
-    needs.push_back({"customer_cdc.plan_price", {"SELECT", "INSERT", "DELETE"}});
-    for (const char* t : {"analytics.plan_rollup", "analytics.usage_daily", "analytics.plan_changes_daily"}) {
-      needs.push_back({t, {"SELECT", "INSERT", "UPDATE"}});
-    }
-  }
-  return needs;
+/// What the configured features need, from the captured-schema module.
+domain::EnabledFeatures enabled_features(const Config& config) {
+  return {config.audit.enabled, config.rollups.enabled, config.dead_letter.enabled, config.kafka.enabled};
 }
 
 }  // namespace
@@ -74,7 +27,8 @@ std::vector<TableNeed> required_privileges(const Config& config) {
 // Items
 
 void schema(Checker& c) {
-  const std::vector<RequiredTable> needed = required_tables(c.config());
+  const std::vector<domain::RequiredTable> needed =
+      domain::required_tables(c.config().postgres.tables, enabled_features(c.config()));
   std::vector<std::string> missing_migrate;
   std::vector<std::string> missing_other;
   std::vector<std::string> present;
@@ -86,12 +40,18 @@ void schema(Checker& c) {
       c.findings.missing_tables.insert(object.name);
     }
   }
-  if (c.config().audit.enabled && !c.findings.missing_tables.contains("public.audit_logs")) {
-    const std::string columns = c.scalar(
-        "SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = $1::oid "
-        "AND attname IN ('source_lsn', 'source_xid') AND NOT attisdropped",
-        {c.table_oid("public.audit_logs")});
-    if (columns != "2") missing_migrate.push_back("public.audit_logs.source_lsn/source_xid");
+  // Columns later migrations added to tables that already existed.
+  for (const domain::Feature feature : domain::features_of(enabled_features(c.config()))) {
+    for (const domain::TableUse& use : domain::table_uses(feature)) {
+      const std::string table(use.table);
+      if (use.migrated_columns.empty() || c.findings.missing_tables.contains(table)) continue;
+      const std::vector<std::string> names(use.migrated_columns.begin(), use.migrated_columns.end());
+      const std::string columns = c.scalar(
+          "SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = $1::oid "
+          "AND attname = ANY($2::text[]) AND NOT attisdropped",
+          {c.table_oid(table), pg::array_literal(names)});
+      if (columns != std::to_string(names.size())) missing_migrate.push_back(table + "." + join(names, "/"));
+    }
   }
   if (missing_migrate.empty() && missing_other.empty()) {
     c.ok("schema", fmt::format("{} present", join(present, ", ")));
@@ -156,7 +116,8 @@ void replica_identity(Checker& c) {
 }
 
 void privileges(Checker& c) {
-  const std::vector<TableNeed> needs = required_privileges(c.config());
+  const std::vector<domain::RequiredPrivileges> needs =
+      domain::required_privileges(c.config().postgres.tables, enabled_features(c.config()));
   std::vector<std::string> lacking;  // "INSERT on public.audit_logs"
   std::vector<std::string> grants;   // GRANT statements
   std::vector<std::string> skipped;  // tables that do not exist

@@ -6,6 +6,7 @@
 #include <rapidjson/writer.h>
 
 #include "cdc/core/pg_time.hpp"
+#include "cdc/decode/pg_types.hpp"
 
 namespace cdc::sinks {
 namespace {
@@ -14,24 +15,21 @@ using decode::Column;
 using decode::ValueKind;
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-bool starts_with(const std::string& text, std::string_view prefix) { return text.rfind(prefix, 0) == 0; }
 
 enum class Rendering { Number, Bool, String, Timestamp };
 
+/// As Debezium renders a type with decimal.handling.mode=string: numeric,
+/// uuid, text and jsonb as strings.
 Rendering rendering_of(const Column& column) {
-  const std::string& type = column.type;
-  // Most columns are none of the special types: decide on the first letter.
-  switch (type.empty() ? '\0' : type[0]) {
-    case 'b': case 'i': case 's': case 'd': case 'r': case 'o': case 't': break;
-    default: return Rendering::String;
+  switch (decode::type_class(column.type)) {
+    case decode::TypeClass::Integer:
+    case decode::TypeClass::Float: return Rendering::Number;
+    case decode::TypeClass::Bool: return Rendering::Bool;
+    case decode::TypeClass::TimestampTz: return Rendering::Timestamp;
+    case decode::TypeClass::Numeric:
+    case decode::TypeClass::Other: return Rendering::String;
   }
-  if (type == "bigint" || type == "integer" || type == "smallint" || type == "double precision" || type == "real" ||
-      type == "oid") {
-    return Rendering::Number;
-  }
-  if (type == "boolean") return Rendering::Bool;
-  if (starts_with(type, "timestamp") && type.find("with time zone") != std::string::npos) return Rendering::Timestamp;
-  return Rendering::String;  // numeric (decimal.handling.mode=string), uuid, text, jsonb, ...
+  return Rendering::String;
 }
 
 void write_string(Writer& writer, std::string_view text) {
