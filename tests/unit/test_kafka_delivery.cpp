@@ -41,6 +41,16 @@ TEST(KafkaDelivery, OpenTransactionIsNotDurableBeforeCommit) {
   EXPECT_EQ(tracker.durable_lsn(), 0x100u);
 }
 
+TEST(KafkaDelivery, EndKnownOnlyAtCommitIsWhatBecomesDurable) {
+  // A plugin that tells the end of a transaction only at its commit.
+  DeliveryTracker tracker;
+  const Seq seq = tracker.begin(0);
+  tracker.message_produced(seq);
+  tracker.commit(0x238);
+  tracker.report(seq, true);
+  EXPECT_EQ(tracker.durable_lsn(), 0x238u);
+}
+
 TEST(KafkaDelivery, TransactionWithoutMessagesIsDurableWithItsPredecessors) {
   DeliveryTracker tracker;
   const Seq first = committed(tracker, 0x100);

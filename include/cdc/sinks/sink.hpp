@@ -13,7 +13,10 @@ namespace cdc::sinks {
 struct TxnInfo {
   std::uint32_t xid = 0;
   Lsn commit_lsn = 0;             ///< start of the commit record
-  Lsn end_lsn = 0;                ///< end of the commit record: the position to acknowledge
+  /// End of the commit record: the position to acknowledge. Always set at
+  /// commit(); at begin() and change() only when the plugin tells it early
+  /// (wal2json does, pgoutput does not), else 0.
+  Lsn end_lsn = 0;
   std::int64_t commit_time_us = 0;  ///< Unix epoch microseconds
 };
 
@@ -29,6 +32,11 @@ struct DeadLetter {
 /// begin, change..., commit, and flush between transactions. A sink reports how
 /// far everything handed to it is durable; the slot is acknowledged only up to
 /// the lowest such position of all sinks.
+///
+/// Threads: every method is called from one thread, the session's writer
+/// thread (pipeline::Writer, through the Dispatcher), or the thread running
+/// a snapshot; a sink needs no locks of its own for them. A sink with
+/// threads of its own (librdkafka's) hands their results over itself.
 class Sink {
  public:
   virtual ~Sink() = default;

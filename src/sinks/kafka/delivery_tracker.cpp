@@ -23,8 +23,11 @@ void DeliveryTracker::report(Seq seq, bool ok) {
   advance();
 }
 
-void DeliveryTracker::commit() {
-  if (!ring_.empty()) ring_.back().committed = true;
+void DeliveryTracker::commit(Lsn end_lsn) {
+  if (!ring_.empty()) {
+    ring_.back().committed = true;
+    if (end_lsn != 0) ring_.back().end_lsn = end_lsn;
+  }
   advance();
 }
 

@@ -47,7 +47,7 @@ void KafkaSink::change(const TxnInfo& txn, const decode::Change& change) { recor
 
 void KafkaSink::dead_letter(const TxnInfo& txn, const DeadLetter& letter) { records_.dead_letter(txn, letter); }
 
-void KafkaSink::commit(const TxnInfo&) { deliveries_.commit(); }
+void KafkaSink::commit(const TxnInfo& txn) { deliveries_.commit(txn.end_lsn); }
 
 bool KafkaSink::wants_flush() const {
   if (deliveries_.in_flight() == 0) return false;

@@ -16,7 +16,8 @@ class DeliveryTracker {
  public:
   using Seq = std::uint64_t;
 
-  /// Opens a transaction ending at `end_lsn`; its messages carry the result.
+  /// Opens a transaction ending at `end_lsn` (0 when the plugin tells the
+  /// end only at commit); its messages carry the result.
   Seq begin(Lsn end_lsn);
   /// One more message of transaction `seq` awaits its delivery report.
   void message_produced(Seq seq);
@@ -24,8 +25,9 @@ class DeliveryTracker {
   /// leaves the transaction (and every later one) never durable; reports of
   /// transactions no longer in the ring (aborted) are ignored.
   void report(Seq seq, bool ok);
-  /// The open transaction has all its messages: durable once they are delivered.
-  void commit();
+  /// The open transaction has all its messages: durable once they are
+  /// delivered. `end_lsn`, when not 0, is its end (known at commit).
+  void commit(Lsn end_lsn = 0);
   /// Drops the open transaction (committed ones stay in flight).
   void abort();
 
