@@ -410,8 +410,9 @@ void Workload::add(Statement kind, std::vector<std::string>& out) {
     }
     case Statement::MetadataUpdate:
       if (chance(0.25)) {
+        // (unique: one value per row)
         return out.push_back("UPDATE public.customer SET stripe_customer_id = 'cus_" + std::to_string(++counter_) +
-                             "' WHERE " + where_customers(pick(lo, hi)));
+                             "_' || uuid::text WHERE " + where_customers(pick(lo, hi)));
       }
       return out.push_back("UPDATE public.customer SET metadata = jsonb_build_object('n', " +
                            std::to_string(++counter_) + "), updated_at = now() WHERE " +
