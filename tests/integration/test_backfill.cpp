@@ -436,7 +436,8 @@ WorkloadKnobs backlog_knobs(std::uint32_t seed) {
 }
 
 /// The writer's small transactions: decrements, plan changes, inserts,
-/// deletes, a delete right after an update.
+/// deletes, a delete right after an update; every change has its audit entry
+/// (kafka_matches_audit).
 WorkloadKnobs writer_knobs(std::uint32_t seed) {
   WorkloadKnobs knobs;
   knobs.seed = seed;
@@ -445,6 +446,7 @@ WorkloadKnobs writer_knobs(std::uint32_t seed) {
   knobs.customers_per_statement = {1, 5};
   knobs.rows_per_insert = {1, 3};
   knobs.deletes_per_statement = {1, 2};
+  knobs.every_update_changes = true;
   return knobs;
 }
 

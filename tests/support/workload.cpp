@@ -283,6 +283,8 @@ std::string Workload::key_edit(const std::string& where) {
   }
 }
 
+/// A random sample of customers; used as `uuid = ANY(ARRAY(sample))`, which the
+/// planner runs as index lookups (`uuid IN (sample)` may become a nested loop).
 std::string Workload::sample(int rows) {
   return "SELECT uuid FROM public.customer ORDER BY md5(uuid::text || '" + std::to_string(knobs_.seed) + "-" +
          std::to_string(++counter_) + "') LIMIT " + std::to_string(rows);
@@ -495,7 +497,7 @@ WorkloadTransaction Workload::big(Big kind, int rows) {
   tx.big = true;
   tx.rows = rows;
   const std::string salt = std::to_string(knobs_.seed) + "-" + std::to_string(++counter_);
-  const std::string in_sample = "uuid IN (" + sample(rows) + ")";
+  const std::string in_sample = "uuid = ANY(ARRAY(" + sample(rows) + "))";
   switch (kind) {
     case Big::Fill:
       tx.statements.push_back(bulk_insert(rows, salt,
@@ -512,19 +514,19 @@ WorkloadTransaction Workload::big(Big kind, int rows) {
           minus(minus(minus("remaining_resources", "api_calls", std::string(kHash) + " % 40 - 5"), "storage_gb",
                       std::string("(") + kHash + " % 9) * 0.25"),
                 "seats", std::string(kHash) + " % 3 - 1") +
-          " WHERE " + all + " AND uuid IN (SELECT uuid FROM public.customer WHERE " + all + " ORDER BY uuid LIMIT " +
-          std::to_string(rows) + ")");
+          " WHERE " + all + " AND uuid = ANY(ARRAY(SELECT uuid FROM public.customer WHERE " + all + " ORDER BY uuid LIMIT " +
+          std::to_string(rows) + "))");
       break;
     }
     case Big::Consume:  // two changes per row
       tx.statements.push_back("UPDATE public.customer SET remaining_resources = " +
                               minus("remaining_resources", "api_calls", std::string(kHash) + " % 40 - 5") +
-                              " WHERE jsonb_typeof(remaining_resources -> 'api_calls') = 'number' AND uuid IN (" +
-                              sample(rows / 2) + ")");
+                              " WHERE jsonb_typeof(remaining_resources -> 'api_calls') = 'number' AND uuid = ANY(ARRAY(" +
+                              sample(rows / 2) + "))");
       tx.statements.push_back("UPDATE public.customer SET remaining_resources = " +
                               minus("remaining_resources", "storage_gb", std::string("(") + kHash + " % 9) * 0.25") +
-                              " WHERE jsonb_typeof(remaining_resources -> 'storage_gb') = 'number' AND uuid IN (" +
-                              sample(rows / 2) + ")");
+                              " WHERE jsonb_typeof(remaining_resources -> 'storage_gb') = 'number' AND uuid = ANY(ARRAY(" +
+                              sample(rows / 2) + "))");
       break;
     case Big::Decrement:
       tx.statements.push_back("UPDATE public.customer SET remaining_resources = " +
@@ -536,7 +538,7 @@ WorkloadTransaction Workload::big(Big kind, int rows) {
       tx.statements.push_back("UPDATE public.plans SET price = price + 1, updated_at = now()");
       break;
     case Big::Churn:
-      tx.statements.push_back("DELETE FROM public.customer WHERE uuid IN (" + sample(rows / 2) + ")");
+      tx.statements.push_back("DELETE FROM public.customer WHERE uuid = ANY(ARRAY(" + sample(rows / 2) + "))");
       tx.statements.push_back(bulk_insert(rows / 2, salt, "p.resources"));
       tx.reload_after = true;
       break;
