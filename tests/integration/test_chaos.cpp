@@ -484,7 +484,8 @@ std::uint64_t verify_kafka(PgCluster& pg, const WalOracle& oracle, const KafkaCo
   }
   std::map<std::string, std::vector<ExpectedChange>> audit_expected;
   std::uint64_t audit_rows = 0;
-  for (const Row& r : pg.query("SELECT customer_uuid::text, source_lsn::text FROM public.audit_logs "
+  // (ORDER BY the pg_lsn column, not its text: "0/F..." sorts after "0/1...")
+  for (const Row& r : pg.query("SELECT customer_uuid::text, source_lsn::text AS lsn FROM public.audit_logs "
                                "WHERE source_lsn IS NOT NULL ORDER BY source_lsn")) {
     audit_expected[*r[0]].push_back(ExpectedChange{lsn_of(*r[1]), 'a'});
     ++audit_rows;
