@@ -26,8 +26,11 @@
 #include <vector>
 
 #include "support/audit_shadow.hpp"
+#include "support/daemon_config.hpp"
 #include "support/daemon_process.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/slot_wait.hpp"
+#include "support/workload.hpp"
 
 namespace cdc::testing {
 namespace {
@@ -45,17 +48,12 @@ PgClusterOptions cluster_options() {
 }
 
 std::string daemon_config(const PgCluster& pg) {
-  std::ostringstream toml;
-  toml << "log_level = \"debug\"\n"
-       << "[postgres]\n"
-       << "dsn = \"" << pg.conninfo() << "\"\n"
-       << "slot = \"" << kSlot << "\"\n"
-       << "status_interval_ms = 1000\n"
-       << "[rollups]\n"
-       << "enabled = true\n"
-       << "[metrics]\n"
-       << "listen = \"\"\n";
-  return write_temp_file(toml.str(), ".toml");
+  DaemonConfig config(pg.conninfo());
+  config.log_level = "debug";
+  config.slot = kSlot;
+  config.status_interval_ms = 1000;
+  config.rollups = true;
+  return write_daemon_config(config);
 }
 
 void install_shadow(PgCluster& pg) { install_audit_shadow(pg); }
@@ -66,53 +64,20 @@ std::unique_ptr<DaemonProcess> start_daemon(const std::string& config) {
   return std::make_unique<DaemonProcess>(std::vector<std::string>{"--config", config, "run"});
 }
 
-/// Slot, checkpoint and daemon log, for failure messages.
+/// Slot, checkpoint, row counts and daemon log, for failure messages.
 std::string diagnostics(PgCluster& pg, DaemonProcess* daemon) {
-  std::ostringstream out;
+  std::string shadow_rows;
   try {
-    const Rows slot = pg.query(
-        "SELECT active::text, active_pid::text, confirmed_flush_lsn::text, pg_current_wal_lsn()::text "
-        "FROM pg_replication_slots WHERE slot_name = $1",
-        {kSlot});
-    if (slot.empty()) {
-      out << "slot " << kSlot << " does not exist\n";
-    } else {
-      out << "slot active=" << show(slot[0][0]) << " pid=" << show(slot[0][1])
-          << " confirmed_flush_lsn=" << show(slot[0][2]) << " current_wal_lsn=" << show(slot[0][3]) << "\n";
-    }
-    out << "checkpoint lsn=" << show(pg.scalar("SELECT max(lsn)::text FROM customer_cdc.checkpoint"))
-        << ", our rows=" << show(pg.scalar("SELECT count(*) FROM public.audit_logs"))
-        << ", shadow rows=" << show(pg.scalar("SELECT count(*) FROM test_shadow.audit_logs")) << "\n";
+    shadow_rows = show(pg.scalar("SELECT count(*) FROM test_shadow.audit_logs"));
   } catch (const std::exception& e) {
-    out << "(diagnostic query failed: " << e.what() << ")\n";
+    shadow_rows = std::string("(query failed: ") + e.what() + ")";
   }
-  if (daemon != nullptr) {
-    out << "daemon " << (daemon->running() ? "running" : "exited");
-    if (auto status = daemon->exit_status()) out << " with status " << *status;
-    out << "; log tail:\n" << tail_lines(daemon->log_text(), 60);
-  }
-  return out.str();
+  return "shadow rows=" + shadow_rows + "\n" + slot_diagnostics(pg, daemon, kSlot);
 }
 
-/// Waits until the slot's confirmed_flush_lsn reaches the current WAL position
-/// (taken after the workload). The daemon acknowledges only what its sinks hold
-/// durably, so this means every committed change so far is written.
+/// Every change committed so far is written (support/slot_wait).
 ::testing::AssertionResult wait_caught_up(PgCluster& pg, DaemonProcess* daemon) {
-  const Value target = pg.scalar("SELECT pg_current_wal_lsn()::text");
-  if (!target) return ::testing::AssertionFailure() << "pg_current_wal_lsn() is NULL";
-  const bool ok = wait_until(
-      [&] {
-        if (daemon != nullptr && !daemon->running()) return true;  // fails below, without waiting out the timeout
-        return pg.scalar("SELECT confirmed_flush_lsn >= $1::pg_lsn FROM pg_replication_slots WHERE slot_name = $2",
-                         {*target, kSlot}) == "t";
-      },
-      kCatchUpTimeout, std::chrono::milliseconds(200));
-  if (ok && (daemon == nullptr || daemon->running())) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "slot did not reach " << *target
-                                       << (ok ? " (the daemon exited)" : " within " +
-                                                                             std::to_string(kCatchUpTimeout.count()) + " s")
-                                       << "\n"
-                                       << diagnostics(pg, daemon);
+  return wait_slot_caught_up(pg, daemon, kCatchUpTimeout, kSlot);
 }
 
 using Comparison = AuditShadowComparison;
@@ -304,157 +269,35 @@ TEST(AuditDifferential, MixedWorkloadEqualsTrigger) {
 // ---------------------------------------------------------------------------
 // Random workload for the restart tests: each operation its own transaction.
 
+WorkloadKnobs restart_knobs(std::uint32_t seed) {
+  WorkloadKnobs knobs;
+  knobs.seed = seed;
+  knobs.mix = {{Statement::SignUp, 10},        {Statement::InsertOnPlan, 5},    {Statement::PlanChange, 18},
+               {Statement::ResourceUpdate, 27}, {Statement::SameValueUpdate, 4}, {Statement::EmailUpdate, 5},
+               {Statement::MetadataUpdate, 4},  {Statement::SameRowChanges, 10}, {Statement::Delete, 4},
+               {Statement::RolledBack, 3},      {Statement::Unrelated, 4},       {Statement::PriceChange, 3},
+               {Statement::PlanDelete, 1},      {Statement::Savepoint, 2}};
+  knobs.rows_per_insert = {1, 3};
+  knobs.deletes_per_statement = {1, 1};
+  knobs.min_customers = 20;
+  return knobs;
+}
+
+/// Random transactions of one operation each (support/workload), on one connection.
 class RandomWorkload {
  public:
-  RandomWorkload(PgConn& conn, std::uint32_t seed) : c_(conn), rng_(seed) {}
+  RandomWorkload(PgConn& conn, std::uint32_t seed) : c_(conn), workload_(restart_knobs(seed)) {}
 
   /// Loads the customers that exist now (after setup).
-  void load_pool() {
-    pool_.clear();
-    for (const Row& r : c_.query("SELECT c.uuid::text, (u.id IS NOT NULL)::text FROM public.customer c "
-                                 "LEFT JOIN auth.users u ON u.id = c.uuid ORDER BY c.email")) {
-      pool_.push_back(Customer{*r[0], *r[1] == "t"});
-    }
-  }
-
+  void load_pool() { workload_.load(c_); }
   /// One random operation (one transaction, committed or rolled back).
-  void step() {
-    const int roll = pick(0, 99);
-    if (pool_.size() < 20 || roll < 10) return create_via_auth();
-    if (roll < 15) return insert_direct();
-    if (roll < 33) return single("UPDATE public.customer SET plan_id = " + random_plan() + " WHERE uuid = $1");
-    if (roll < 60) return single(decrement_where("uuid = $1::uuid"));
-    if (roll < 64) {
-      // equal value, different text (api_calls * 1.0): no row unless the key is missing
-      return single("UPDATE public.customer SET remaining_resources = jsonb_set(remaining_resources, '{api_calls}', "
-                    "to_jsonb((remaining_resources->>'api_calls')::numeric * 1.0)) WHERE uuid = $1 "
-                    "AND remaining_resources ? 'api_calls'");
-    }
-    if (roll < 69) return update_email();
-    if (roll < 73) return single("UPDATE public.customer SET metadata = jsonb_build_object('r', random()) "
-                                 "WHERE uuid = $1");
-    if (roll < 83) return multi_change();
-    if (roll < 87) return delete_one();
-    if (roll < 90) return rolled_back();
-    if (roll < 94) {
-      c_.exec("INSERT INTO public.unrelated_things (note) VALUES ('w" + std::to_string(counter_++) + "')");
-      return;
-    }
-    if (roll < 97) {
-      c_.exec("UPDATE public.plans SET price = price + 1, updated_at = now() WHERE id = " +
-              std::to_string(pick(1, 3)));
-      return;
-    }
-    if (roll < 98) return plan_delete();
-    return savepoints();
-  }
-
-  /// One transaction updating `rows` customers.
-  void big_update(int rows) {
-    c_.exec(std::string("UPDATE public.customer SET remaining_resources = ") + kDecrement +
-            " WHERE uuid IN (SELECT uuid FROM public.customer ORDER BY email LIMIT " + std::to_string(rows) + ")");
-  }
+  void step() { workload_.execute(c_, workload_.next()); }
+  /// One transaction updating `rows` customers (one audit row each).
+  void big_update(int rows) { workload_.execute(c_, workload_.big(Big::Decrement, rows)); }
 
  private:
-  struct Customer {
-    std::string uuid;
-    bool has_user = false;
-  };
-
-  int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
-  std::size_t pick_index() { return static_cast<std::size_t>(pick(0, static_cast<int>(pool_.size()) - 1)); }
-  std::string random_plan() {
-    const int p = pick(0, 3);
-    return p == 0 ? "NULL" : std::to_string(p);
-  }
-  void single(const std::string& sql) { c_.query(sql, {pool_[pick_index()].uuid}); }
-
-  void create_via_auth() {
-    const int n = pick(1, 3);
-    std::string sql = "INSERT INTO auth.users (email, raw_user_meta_data) VALUES ";
-    for (int i = 0; i < n; ++i) {
-      if (i > 0) sql += ", ";
-      sql += "('w" + std::to_string(counter_++) + "@example.com', '{\"w\": true}')";
-    }
-    for (const Row& r : c_.query(sql + " RETURNING id::text")) pool_.push_back(Customer{*r[0], true});
-  }
-
-  void insert_direct() {
-    const std::string plan = random_plan();
-    const Value uuid = c_.scalar(
-        "INSERT INTO public.customer (uuid, email, plan_id, remaining_resources) VALUES (gen_random_uuid(), $1, " +
-            plan + ", (SELECT resources FROM public.plans WHERE id = " + (plan == "NULL" ? "0" : plan) +
-            ")) RETURNING uuid::text",
-        {"d" + std::to_string(counter_++) + "@example.com"});
-    pool_.push_back(Customer{*uuid, false});
-  }
-
-  void update_email() {
-    const Customer& c = pool_[pick_index()];
-    if (c.has_user) {
-      c_.query("UPDATE auth.users SET email = $2 WHERE id = $1",
-               {c.uuid, "e" + std::to_string(counter_++) + "@example.com"});
-    } else {
-      c_.query("UPDATE public.customer SET email = $2 WHERE uuid = $1",
-               {c.uuid, "e" + std::to_string(counter_++) + "@example.com"});
-    }
-  }
-
-  void multi_change() {
-    const int n = pick(2, 5);
-    const std::size_t same = pick_index();
-    c_.exec("BEGIN");
-    for (int i = 0; i < n; ++i) {
-      const std::string& uuid = pool_[pick(0, 1) == 0 ? same : pick_index()].uuid;
-      if (pick(0, 2) == 0) {
-        c_.query("UPDATE public.customer SET plan_id = " + random_plan() + " WHERE uuid = $1", {uuid});
-      } else {
-        c_.query(decrement_where("uuid = $1::uuid"), {uuid});
-      }
-    }
-    c_.exec("COMMIT");
-  }
-
-  void delete_one() {
-    const std::size_t i = pick_index();
-    c_.query("DELETE FROM public.customer WHERE uuid = $1", {pool_[i].uuid});
-    pool_.erase(pool_.begin() + static_cast<std::ptrdiff_t>(i));
-  }
-
-  void rolled_back() {
-    c_.exec("BEGIN");
-    c_.query(decrement_where("uuid = $1::uuid"), {pool_[pick_index()].uuid});
-    c_.query("UPDATE public.customer SET plan_id = " + random_plan() + " WHERE uuid = $1", {pool_[pick_index()].uuid});
-    c_.exec("INSERT INTO public.customer (uuid, email) VALUES (gen_random_uuid(), 'rb" + std::to_string(counter_++) +
-            "@example.com')");
-    c_.exec("ROLLBACK");
-  }
-
-  void plan_delete() {
-    const std::string name = "tmp" + std::to_string(counter_++);
-    c_.exec("INSERT INTO public.plans (name, price, benefits, resources) VALUES ('" + name +
-            "', 2.50, '[]', '{\"api_calls\": 11}')");
-    for (int i = 0; i < 3; ++i) {
-      c_.query("UPDATE public.customer SET plan_id = (SELECT id FROM public.plans WHERE name = $2) WHERE uuid = $1",
-               {pool_[pick_index()].uuid, name});
-    }
-    c_.exec("DELETE FROM public.plans WHERE name = '" + name + "'");
-  }
-
-  void savepoints() {
-    c_.exec("BEGIN");
-    c_.query(decrement_where("uuid = $1::uuid"), {pool_[pick_index()].uuid});
-    c_.exec("SAVEPOINT s");
-    c_.query(decrement_where("uuid = $1::uuid"), {pool_[pick_index()].uuid});
-    c_.exec("ROLLBACK TO SAVEPOINT s");
-    c_.query("UPDATE public.customer SET plan_id = " + random_plan() + " WHERE uuid = $1", {pool_[pick_index()].uuid});
-    c_.exec("COMMIT");
-  }
-
   PgConn& c_;
-  std::mt19937 rng_;
-  std::vector<Customer> pool_;
-  std::uint64_t counter_ = 0;
+  Workload workload_;
 };
 
 /// Runs `steps` random transactions (plus two 5k-row transactions) on its own

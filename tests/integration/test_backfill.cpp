@@ -1,4 +1,4 @@
-// Backfill and replay (README "Backfill and replay", CONTRACT.md sections 5-8),
+// Backfill and replay (README "Backfill and replay"),
 // black-box: a throwaway PostgreSQL 15 + wal2json, librdkafka's mock Kafka
 // cluster in this process, the daemon as a child process.
 //
@@ -40,7 +40,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -49,11 +48,13 @@
 #include <vector>
 
 #include "support/audit_shadow.hpp"
+#include "support/daemon_config.hpp"
 #include "support/daemon_process.hpp"
 #include "support/kafka_mock.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/rollup_check.hpp"
 #include "support/slot_wait.hpp"
+#include "support/workload.hpp"
 
 namespace cdc::testing {
 namespace {
@@ -417,20 +418,53 @@ std::size_t count_op(const std::vector<Event>& events, char op) {
 }
 
 // ---------------------------------------------------------------------------
+// Workloads (support/workload).
+
+/// The backlog: updates of ~300 customers each (decrements, plan changes),
+/// inserts of 250 and deletes of 50, one statement per transaction; every row
+/// a statement matches changes (one audit row each).
+WorkloadKnobs backlog_knobs(std::uint32_t seed) {
+  WorkloadKnobs knobs;
+  knobs.seed = seed;
+  knobs.mix = {{Statement::InsertOnPlan, 4}, {Statement::Delete, 4}, {Statement::PlanChange, 12},
+               {Statement::ResourceUpdate, 80}};
+  knobs.customers_per_statement = {300, 300};
+  knobs.rows_per_insert = {250, 250};
+  knobs.deletes_per_statement = {50, 50};
+  knobs.every_update_changes = true;
+  return knobs;
+}
+
+/// The writer's small transactions: decrements, plan changes, inserts,
+/// deletes, a delete right after an update; every change has its audit entry
+/// (kafka_matches_audit).
+WorkloadKnobs writer_knobs(std::uint32_t seed) {
+  WorkloadKnobs knobs;
+  knobs.seed = seed;
+  knobs.mix = {{Statement::ResourceUpdate, 40}, {Statement::PlanChange, 20}, {Statement::InsertOnPlan, 18},
+               {Statement::Delete, 12}, {Statement::UpdateThenDelete, 10}};
+  knobs.customers_per_statement = {1, 5};
+  knobs.rows_per_insert = {1, 3};
+  knobs.deletes_per_statement = {1, 2};
+  knobs.every_update_changes = true;
+  return knobs;
+}
+
+// ---------------------------------------------------------------------------
 // A writer on its own connection, in its own thread: small random
 // transactions on customers bf<i> (decrements, plan changes, inserts, deletes,
 // a delete right after an update) and plan price changes.
 
 class Writer {
  public:
-  Writer(PgCluster& pg, int customers, std::uint32_t seed)
-      : conn_(pg.connect()), next_(customers + 1), rng_(seed) {}
+  Writer(PgCluster& pg, std::uint32_t seed) : conn_(pg.connect()), workload_(writer_knobs(seed)) {}
   ~Writer() { stop(); }
 
   /// Starts the thread; it runs transactions until stop(), pausing `pause`.
   void start(std::chrono::milliseconds pause) {
     thread_ = std::thread([this, pause] {
       try {
+        workload_.load(conn_);  // the customers that exist now
         while (!stop_.load()) {
           step();
           std::this_thread::sleep_for(pause);
@@ -458,44 +492,11 @@ class Writer {
   }
 
  private:
-  int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
-  std::string email(int i) const { return "'bf" + std::to_string(i) + "@example.com'"; }
-  std::string some(int n) {
-    std::string out;
-    for (int i = 0; i < n; ++i) out += (i ? ", " : "") + email(pick(1, next_ - 1));
-    return out;
-  }
-
+  /// One transaction; every 25th is a plan price change.
   void step() {
-    std::string sql = "BEGIN;\n";
-    const int roll = pick(0, 99);
-    if (transactions_.load() % 25 == 0) {
-      sql += "UPDATE public.plans SET price = price + 0.37, updated_at = now() WHERE id = " +
-             std::to_string(pick(1, 3)) + ";\n";
-      ++price_changes_;
-    } else if (roll < 40) {
-      sql += "UPDATE public.customer SET remaining_resources = jsonb_set(remaining_resources, '{api_calls}', "
-             "to_jsonb((remaining_resources->>'api_calls')::int - " + std::to_string(pick(1, 50)) +
-             ")) WHERE email IN (" + some(pick(1, 5)) + ");\n";
-    } else if (roll < 60) {
-      sql += "UPDATE public.customer SET plan_id = CASE WHEN plan_id IS NULL OR plan_id = 3 THEN 1 ELSE plan_id + 1 "
-             "END WHERE email IN (" + some(pick(1, 3)) + ");\n";
-    } else if (roll < 78) {
-      const int n = pick(1, 3);
-      sql += "INSERT INTO public.customer (uuid, email, plan_id, remaining_resources) SELECT gen_random_uuid(), "
-             "'bf' || g || '@example.com', 1 + g % 3, '{\"api_calls\": 777, \"storage_gb\": 7}' "
-             "FROM generate_series(" + std::to_string(next_) + ", " + std::to_string(next_ + n - 1) + ") g;\n";
-      next_ += n;
-    } else if (roll < 90) {
-      sql += "DELETE FROM public.customer WHERE email IN (" + some(pick(1, 2)) + ");\n";
-    } else {
-      const std::string who = email(pick(1, next_ - 1));
-      sql += "UPDATE public.customer SET remaining_resources = jsonb_set(remaining_resources, '{storage_gb}', "
-             "to_jsonb((remaining_resources->>'storage_gb')::int - 1)) WHERE email = " + who + ";\n";
-      sql += "DELETE FROM public.customer WHERE email = " + who + ";\n";
-    }
-    sql += "COMMIT;";
-    conn_.exec(sql);
+    const bool price_change = transactions_.load() % 25 == 0;
+    workload_.execute(conn_, price_change ? workload_.only(Statement::PriceChange) : workload_.next());
+    if (price_change) ++price_changes_;
     ++transactions_;
     if (conn_.scalar("SELECT NOT EXISTS (SELECT 1 FROM customer_cdc.checkpoint WHERE snapshot_lsn IS NOT NULL)") ==
         Value("t")) {
@@ -504,8 +505,7 @@ class Writer {
   }
 
   PgConn conn_;
-  int next_;
-  std::mt19937 rng_;
+  Workload workload_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<int> transactions_{0};
@@ -528,20 +528,17 @@ class Backfill : public ::testing::Test {
  protected:
   explicit Backfill(PgClusterOptions options = cluster_options()) : kafka_(1), pg_(std::move(options)) {
     for (const char* topic : {kCustomerTopic, kPlansTopic, kAuditTopic}) kafka_.create_topic(topic, kPartitions);
-    std::ostringstream toml;
-    toml << "log_level = \"info\"\n"
-         << "[postgres]\n"
-         << "dsn = \"" << pg_.conninfo() << "\"\n"
-         << "slot = \"" << kSlot << "\"\n"
-         << "status_interval_ms = 500\n"
-         << "snapshot_mode = \"initial\"\n"
-         << "[audit]\nenabled = true\n"
-         << "[rollups]\nenabled = true\n"
-         << "[kafka]\nenabled = true\n"
-         << "brokers = \"" << kafka_.bootstraps() << "\"\n"
-         << "topic_prefix = \"saas\"\n"
-         << "[metrics]\nlisten = \"\"\n";
-    config_ = write_temp_file(toml.str(), ".toml");
+    DaemonConfig config(pg_.conninfo());
+    config.log_level = "info";
+    config.slot = kSlot;
+    config.status_interval_ms = 500;
+    config.snapshot_mode = "initial";
+    config.audit = true;
+    config.rollups = true;
+    config.kafka = true;
+    config.brokers = kafka_.bootstraps();
+    config.topic_prefix = "saas";
+    config_ = write_daemon_config(config);
     started_day_ = *pg_.scalar("SELECT (now() AT TIME ZONE 'UTC')::date::text");
   }
 
@@ -593,7 +590,7 @@ class Backfill : public ::testing::Test {
 
 TEST_F(Backfill, InitialSnapshotWithConcurrentWrites) {
   constexpr int kCustomers = 20000;
-  Writer writer(pg_, kCustomers, 1234);
+  Writer writer(pg_, 1234);
   std::unique_ptr<DaemonProcess> daemon;
   ASSERT_TRUE(start_snapshot_under_writes(kCustomers, writer, 2ms, daemon));
   const auto snapshot_seen = Clock::now();
@@ -664,7 +661,7 @@ TEST_F(Backfill, InitialSnapshotWithConcurrentWrites) {
 
 TEST_F(Backfill, Kill9DuringSnapshotThenRestart) {
   constexpr int kCustomers = 60000;
-  Writer writer(pg_, kCustomers, 4321);
+  Writer writer(pg_, 4321);
   std::unique_ptr<DaemonProcess> first;
   ASSERT_TRUE(start_snapshot_under_writes(kCustomers, writer, 5ms, first));
   // Into the cursor: kill once Kafka holds some of the snapshot's reads.
@@ -812,37 +809,12 @@ TEST_F(Backfill, DowntimeBacklogOf100kChanges) {
   std::int64_t changes = 0;
   {
     PgConn conn = pg_.connect();
-    std::mt19937 rng(777);
-    auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
-    int next = kCustomers + 1;
+    Workload workload(backlog_knobs(777));
+    workload.load(conn);
     int transactions = 0;
     while (changes < 100000) {
-      const int roll = pick(0, 99);
-      std::string sql;
-      if (roll < 4) {
-        const int n = 250;
-        sql = "INSERT INTO public.customer (uuid, email, plan_id, remaining_resources) SELECT gen_random_uuid(), "
-              "'bf' || g || '@example.com', 1 + g % 3, '{\"api_calls\": 5000, \"storage_gb\": 50}' "
-              "FROM generate_series(" + std::to_string(next) + ", " + std::to_string(next + n - 1) + ") g";
-        next += n;
-      } else if (roll < 8) {
-        const int from = pick(1, next - 200);
-        sql = "DELETE FROM public.customer WHERE email IN (SELECT 'bf' || g || '@example.com' FROM generate_series(" +
-              std::to_string(from) + ", " + std::to_string(from + 199) + ", 4) g)";
-      } else {
-        const int from = pick(1, next - 300);
-        const std::string who = "email IN (SELECT 'bf' || g || '@example.com' FROM generate_series(" +
-                                std::to_string(from) + ", " + std::to_string(from + 299) + ") g)";
-        if (roll < 20) {
-          sql = "UPDATE public.customer SET plan_id = CASE WHEN plan_id IS NULL OR plan_id = 3 THEN 1 "
-                "ELSE plan_id + 1 END WHERE " + who;
-        } else {
-          sql = "UPDATE public.customer SET remaining_resources = jsonb_set(jsonb_set(remaining_resources, "
-                "'{api_calls}', to_jsonb((remaining_resources->>'api_calls')::int - " + std::to_string(pick(1, 9)) +
-                ")), '{storage_gb}', to_jsonb((remaining_resources->>'storage_gb')::int - 1)) WHERE " + who;
-        }
-      }
-      const Value n = conn.scalar("WITH x AS (" + sql + " RETURNING 1) SELECT count(*) FROM x");
+      const WorkloadTransaction tx = workload.next();  // one statement
+      const Value n = conn.scalar("WITH x AS (" + tx.statements.front() + " RETURNING 1) SELECT count(*) FROM x");
       changes += std::stoll(*n);
       ++transactions;
     }

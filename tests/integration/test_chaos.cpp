@@ -65,10 +65,14 @@
 
 #include "cdc/core/lsn.hpp"
 #include "support/audit_shadow.hpp"
+#include "support/daemon_config.hpp"
 #include "support/daemon_process.hpp"
 #include "support/kafka_mock.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/rollup_check.hpp"
+#include "support/slot_wait.hpp"
+#include "support/wal_oracle.hpp"
+#include "support/workload.hpp"
 
 namespace cdc::testing {
 namespace {
@@ -121,99 +125,9 @@ struct Details {
 };
 
 // ---------------------------------------------------------------------------
-// The oracle: every change of public.customer / public.plans, from a second
-// wal2json slot created before the daemon's, read in chunks with peek and then
-// advanced past what was read (a lost result is read again; transactions at
-// or below the last end position are skipped).
-
-struct ExpectedChange {
-  Lsn lsn = 0;
-  char op = '?';  // c | u | d
-};
-
-class Oracle {
- public:
-  /// Reads everything the slot has now. Returns false on a (connection) error;
-  /// what was read so far is kept.
-  bool drain(PgConn& conn) {
-    try {
-      for (;;) {
-        const Rows rows = conn.query(
-            "SELECT data FROM pg_logical_slot_peek_changes($1, NULL, 20000, 'format-version', '2', "
-            "'include-xids', '1', 'include-lsn', '1', 'include-transaction', '1', "
-            "'add-tables', 'public.customer,public.plans')",
-            {kOracleSlot});
-        if (rows.empty()) return true;
-        Lsn upto = 0;
-        parse(rows, upto);
-        if (upto == 0) return true;
-        conn.query("SELECT 1 FROM pg_replication_slot_advance($1, $2::pg_lsn)", {kOracleSlot, format_lsn(upto)});
-        if (rows.size() < 20000) return true;
-      }
-    } catch (const std::exception& e) {
-      last_error_ = e.what();
-      return false;
-    }
-  }
-
-  const std::string& last_error() const { return last_error_; }
-  std::uint64_t transactions() const { return txns_; }
-  std::uint64_t changes() const { return changes_; }
-  /// Per (table, key), the changes in commit order.
-  const std::map<std::pair<std::string, std::string>, std::vector<ExpectedChange>>& by_key() const { return by_key_; }
-
- private:
-  void parse(const Rows& rows, Lsn& upto) {
-    std::vector<std::pair<std::pair<std::string, std::string>, ExpectedChange>> pending;
-    bool open = false;
-    for (const Row& row : rows) {
-      if (!row[0]) continue;
-      rapidjson::Document doc;
-      doc.Parse(row[0]->c_str(), row[0]->size());
-      if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("action")) {
-        throw std::runtime_error("oracle: bad wal2json line " + row[0]->substr(0, 200));
-      }
-      const std::string action = doc["action"].GetString();
-      if (action == "B") {
-        open = true;
-        pending.clear();
-      } else if (action == "C") {
-        if (!open) throw std::runtime_error("oracle: C without B");
-        open = false;
-        const Lsn end = lsn_of(doc["nextlsn"].GetString());
-        upto = std::max(upto, end);
-        if (end <= last_end_) continue;  // read before (an advance that did not happen)
-        last_end_ = end;
-        if (pending.empty()) continue;
-        ++txns_;
-        for (auto& [key, change] : pending) {
-          by_key_[key].push_back(change);
-          ++changes_;
-        }
-      } else if (action == "I" || action == "U" || action == "D") {
-        const std::string table = doc["table"].GetString();
-        ExpectedChange change;
-        change.op = action == "I" ? 'c' : action == "U" ? 'u' : 'd';
-        change.lsn = lsn_of(doc["lsn"].GetString());
-        const char* tuple = action == "D" ? "identity" : "columns";
-        const std::string key_column = table == "customer" ? "uuid" : "id";
-        std::string key;
-        for (const auto& column : doc[tuple].GetArray()) {
-          if (key_column != column["name"].GetString()) continue;
-          const rapidjson::Value& v = column["value"];
-          key = v.IsString() ? v.GetString() : std::to_string(v.GetInt64());
-        }
-        pending.push_back({{table, key}, change});
-      }
-    }
-  }
-
-  Lsn last_end_ = 0;
-  std::uint64_t txns_ = 0;
-  std::uint64_t changes_ = 0;
-  std::map<std::pair<std::string, std::string>, std::vector<ExpectedChange>> by_key_;
-  std::string last_error_;
-};
+// The oracle (support/wal_oracle): every change of public.customer /
+// public.plans, from a second wal2json slot created before the daemon's, read
+// in chunks during the run (peek, then advance past what was read).
 
 // ---------------------------------------------------------------------------
 // Kafka collector: a consumer thread reading every partition of the three
@@ -521,12 +435,103 @@ void verify_key(const std::string& who, const std::vector<ExpectedChange>& expec
 }
 
 // ---------------------------------------------------------------------------
-// The workload: one connection, one transaction at a time (so that the audit
-// shadow's id order is the commit order), reconnecting after faults.
+// The end-of-run comparisons (b) and (c).
+
+/// analytics.* against the recomputation (support/rollup_check); returns the
+/// number of differing rows, with the first differences in `report`.
+std::int64_t compare_rollups(PgCluster& pg, bool same_day, std::string& report) {
+  using namespace rollup_check;
+  std::int64_t diff = 0;
+  auto compare = [&](const std::string& what, const std::string& expected, const std::string& actual) {
+    std::int64_t n = 0;
+    const ::testing::AssertionResult r = same_rows(pg, what, expected, actual, &n);
+    diff += n;
+    if (!r) report += std::string(r.message()) + "\n";
+  };
+  compare("plan_rollup vs customers * price", kExpectedPlanRollup, kActualPlanRollup);
+  compare("plan_changes_daily vs audit history", kPlanChangesFromAudit, kActualPlanChanges);
+  if (same_day) {
+    compare("plan_changes_daily vs test trigger", kPlanChangesFromShadow, kActualPlanChanges);
+    compare("usage_daily vs test trigger", kUsageFromShadow, kActualUsage);
+  } else {
+    compare("plan_changes_daily vs test trigger (summed over days)", without_day(kPlanChangesFromShadow, "f, t", "n"),
+            without_day(kActualPlanChanges, "f, t", "n"));
+    compare("usage_daily vs test trigger (summed over days)",
+            without_day(kUsageFromShadow, "customer_uuid, resource", "consumed"),
+            without_day(kActualUsage, "customer_uuid, resource", "consumed"));
+  }
+  return diff;
+}
+
+/// Every key of the row topics against the oracle, every key of the audit
+/// topic against public.audit_logs; returns the number of audit rows.
+std::uint64_t verify_kafka(PgCluster& pg, const WalOracle& oracle, const KafkaCollector& collector,
+                           KafkaCounts& counts, Details& details) {
+  static const std::vector<SeenMessage> kNone;
+  for (const auto& [table_key, expected] : oracle.by_key()) {
+    const auto& topic = table_key.first == "customer" ? collector.customers() : collector.plans();
+    const auto found = topic.find(table_key.second);
+    verify_key(table_key.first + " " + table_key.second, expected, found == topic.end() ? kNone : found->second,
+               table_key.first == "customer", counts, details);
+  }
+  for (const auto* topic : {&collector.customers(), &collector.plans()}) {
+    for (const auto& [key, messages] : *topic) {
+      const std::string table = topic == &collector.customers() ? "customer" : "plans";
+      if (oracle.by_key().count({table, key}) == 0) {
+        verify_key(table + " " + key + " (no change in the WAL)", {}, messages, false, counts, details);
+      }
+    }
+  }
+  std::map<std::string, std::vector<ExpectedChange>> audit_expected;
+  std::uint64_t audit_rows = 0;
+  // (ORDER BY the pg_lsn column, not its text: "0/F..." sorts after "0/1...")
+  for (const Row& r : pg.query("SELECT customer_uuid::text, source_lsn::text AS lsn FROM public.audit_logs "
+                               "WHERE source_lsn IS NOT NULL ORDER BY source_lsn")) {
+    audit_expected[*r[0]].push_back(ExpectedChange{lsn_of(*r[1]), 'a'});
+    ++audit_rows;
+  }
+  for (const auto& [key, expected] : audit_expected) {
+    const auto found = collector.audits().find(key);
+    verify_key("audit " + key, expected, found == collector.audits().end() ? kNone : found->second, false, counts,
+               details);
+  }
+  for (const auto& [key, messages] : collector.audits()) {
+    if (audit_expected.count(key) == 0) {
+      verify_key("audit " + key + " (no audit row)", {}, messages, false, counts, details);
+    }
+  }
+  // Unreadable messages and consumer gaps count as out of order (the test
+  // cannot place them).
+  counts.out_of_order += collector.bad_message_count();
+  return audit_rows;
+}
+
+// ---------------------------------------------------------------------------
+// The workload (support/workload): one connection, one transaction at a time
+// (so that the audit shadow's id order is the commit order), reconnecting
+// after faults.
+
+WorkloadKnobs chaos_knobs(std::uint32_t seed) {
+  WorkloadKnobs knobs;
+  knobs.seed = seed;
+  knobs.mix = {{Statement::SignUp, 10},        {Statement::InsertOnPlan, 6},    {Statement::ResourceUpdate, 23},
+               {Statement::KeyEdit, 5},        {Statement::SameValueUpdate, 2}, {Statement::PlanChange, 16},
+               {Statement::SameRowChanges, 14}, {Statement::Delete, 7},          {Statement::PriceChange, 6},
+               {Statement::MetadataUpdate, 4}, {Statement::RolledBack, 3},      {Statement::Savepoint, 4}};
+  // Now and then a price change inside a transaction of customer changes.
+  knobs.long_chance = 0.05;
+  knobs.long_statements = {2, 4};
+  knobs.customers_per_statement = {1, 4};
+  knobs.rows_per_insert = {1, 3};
+  knobs.deletes_per_statement = {1, 2};
+  knobs.min_customers = 50;
+  knobs.email_domain = "chaos.test";
+  return knobs;
+}
 
 class ChaosWorkload {
  public:
-  ChaosWorkload(const PgCluster& pg, std::uint32_t seed) : pg_(pg), rng_(seed), salt_(seed) {}
+  ChaosWorkload(const PgCluster& pg, std::uint32_t seed) : pg_(pg), workload_(chaos_knobs(seed)) {}
 
   void start() { thread_ = std::thread([this] { run(); }); }
   void stop() {
@@ -546,33 +551,37 @@ class ChaosWorkload {
   }
 
  private:
-  int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
-  bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
+  /// The next transaction: the starting population first, then now and then a big one.
+  WorkloadTransaction next() {
+    if (first_) return workload_.big(Big::SignUps, 800);
+    if (until_big_ == 0) {
+      until_big_ = workload_.pick(100, 300);
+      switch (workload_.pick(0, 3)) {
+        case 0:
+          return workload_.big(Big::SignUps, workload_.pick(300, 1500));
+        case 1:
+          return workload_.big(Big::Consume, workload_.pick(500, 2500));
+        case 2:
+          return workload_.big(Big::PlanMoves, workload_.pick(300, 1200));
+        default:
+          return workload_.big(Big::Deletes, workload_.pick(100, 500));
+      }
+    }
+    --until_big_;
+    return workload_.next();
+  }
 
   void run() {
-    std::uint64_t until_big = static_cast<std::uint64_t>(pick(60, 200));
-    bool first = true;
+    until_big_ = workload_.pick(60, 200);
     while (!stop_.load()) {
       if (!conn_ || !conn_->ok()) {
         if (!connect()) continue;
       }
       try {
-        if (first) {
-          // Starting population, one big transaction.
-          exec("INSERT INTO auth.users (email, raw_user_meta_data) SELECT 'init' || g || '@chaos.test', "
-               "jsonb_build_object('g', g) FROM generate_series(1, 800) g");
-          exec("UPDATE public.customer SET plan_id = 1 + (hashtext(email) & 3) % 3 WHERE email LIKE 'init%' "
-               "AND (hashtext(email) & 3) <> 3");
-          reload();
-          first = false;
-          ++big_;
-        } else if (--until_big == 0) {
-          until_big = static_cast<std::uint64_t>(pick(100, 300));
-          big_transaction();
-          ++big_;
-        } else {
-          small_transaction();
-        }
+        const WorkloadTransaction tx = next();
+        workload_.execute(*conn_, tx);
+        first_ = false;
+        if (tx.big) ++big_;
         ++committed_;
       } catch (const PgError& e) {
         if (is_connection_error(e, conn_.get())) {
@@ -586,6 +595,7 @@ class ChaosWorkload {
           }
           try {
             conn_->exec("ROLLBACK");
+            workload_.load(*conn_);
           } catch (const std::exception&) {
             conn_.reset();
           }
@@ -594,7 +604,7 @@ class ChaosWorkload {
         ++interrupted_;
         conn_.reset();
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(pick(0, 6)));
+      std::this_thread::sleep_for(std::chrono::milliseconds(workload_.pick(0, 6)));
     }
   }
 
@@ -602,7 +612,7 @@ class ChaosWorkload {
     try {
       conn_ = std::make_unique<PgConn>(pg_.conninfo());
       conn_->set_timeout(60s);
-      reload();
+      workload_.load(*conn_);
       ++reconnects_;
       return true;
     } catch (const std::exception&) {
@@ -612,156 +622,11 @@ class ChaosWorkload {
     }
   }
 
-  void exec(const std::string& sql) { conn_->exec(sql); }
-
-  void reload() {
-    pool_.clear();
-    for (const Row& r : conn_->query("SELECT uuid::text FROM public.customer ORDER BY uuid")) pool_.push_back(*r[0]);
-    plans_.clear();
-    for (const Row& r : conn_->query("SELECT id::text FROM public.plans ORDER BY id")) plans_.push_back(*r[0]);
-  }
-
-  std::string customer() {
-    if (pool_.empty()) return "00000000-0000-0000-0000-000000000000";
-    return pool_[static_cast<std::size_t>(pick(0, static_cast<int>(pool_.size()) - 1))];
-  }
-  /// "'{u1,u2}'::uuid[]" of n random customers.
-  std::string customers(int n) {
-    std::string out = "'{";
-    for (int i = 0; i < n; ++i) out += (i > 0 ? "," : "") + customer();
-    return out + "}'::uuid[]";
-  }
-  std::string plan_or_null() {
-    if (plans_.empty() || chance(0.15)) return "NULL";
-    return plans_[static_cast<std::size_t>(pick(0, static_cast<int>(plans_.size()) - 1))];
-  }
-  std::string email() { return "w" + std::to_string(salt_) + "-" + std::to_string(++counter_) + "@chaos.test"; }
-
-  /// A resource update statement for the customers matching `where`.
-  std::string resource_update(const std::string& where) {
-    const std::string set = "UPDATE public.customer SET remaining_resources = ";
-    const std::string object = " AND (remaining_resources IS NULL OR jsonb_typeof(remaining_resources) = 'object')";
-    const int kind = pick(0, 99);
-    if (kind < 55) {  // consumption (sometimes an increase, sometimes 0)
-      const char* key = chance(0.6) ? "api_calls" : "storage_gb";
-      const int amount = chance(0.15) ? -pick(1, 50) : pick(0, 300);
-      return set + "jsonb_set(coalesce(remaining_resources, '{}'), '{" + key + "}', to_jsonb(coalesce((" +
-             "remaining_resources ->> '" + key + "')::numeric, 1000) - " + std::to_string(amount) + "))" + " WHERE " +
-             where + object + " AND coalesce(jsonb_typeof(remaining_resources -> '" + key + "'), 'number') = 'number'";
-    }
-    if (kind < 70) {  // two keys at once, one fractional
-      return set + "coalesce(remaining_resources, '{}') || jsonb_build_object('api_calls', coalesce((" +
-             "remaining_resources ->> 'api_calls')::numeric, 500) - " + std::to_string(pick(1, 40)) +
-             ", 'storage_gb', coalesce((remaining_resources ->> 'storage_gb')::numeric, 20) - 0." +
-             std::to_string(pick(1, 9)) + ")" + " WHERE " + where + object +
-             " AND coalesce(jsonb_typeof(remaining_resources -> 'api_calls'), 'number') = 'number'"
-             " AND coalesce(jsonb_typeof(remaining_resources -> 'storage_gb'), 'number') = 'number'";
-    }
-    if (kind < 78) return set + "coalesce(remaining_resources, '{}') || '{\"seats\": " + std::to_string(pick(1, 9)) +
-                          "}'" + " WHERE " + where + object;
-    if (kind < 84) return set + "remaining_resources - 'storage_gb' WHERE " + where + object;
-    if (kind < 90) return set + "plan_resources WHERE " + where;
-    if (kind < 94) return set + "NULL WHERE " + where;
-    // jsonb equal to the old value (no audit row, but a Kafka update)
-    return set + "remaining_resources WHERE " + where;
-  }
-
-  std::string plan_update(const std::string& where) {
-    return "UPDATE public.customer SET plan_id = " + plan_or_null() + " WHERE " + where;
-  }
-
-  void small_transaction() {
-    const int roll = pick(0, 99);
-    if (pool_.size() < 50 || roll < 10) {  // sign-ups through auth.users (handle_new_user)
-      const int n = pick(1, 3);
-      std::string sql = "INSERT INTO auth.users (email, raw_user_meta_data) VALUES ";
-      for (int i = 0; i < n; ++i) sql += std::string(i > 0 ? ", " : "") + "('" + email() + "', '{\"w\": 1}')";
-      for (const Row& r : conn_->query(sql + " RETURNING id::text")) pool_.push_back(*r[0]);
-      return;
-    }
-    if (roll < 16) {  // created directly on a plan
-      const std::string plan = plan_or_null();
-      const Value uuid = conn_->scalar(
-          "INSERT INTO public.customer (uuid, email, plan_id, plan_resources, remaining_resources) "
-          "SELECT gen_random_uuid(), $1, p.id, p.resources, p.resources FROM (SELECT " + plan +
-              "::bigint AS id) x LEFT JOIN public.plans p ON p.id = x.id RETURNING uuid::text",
-          {email()});
-      if (uuid) pool_.push_back(*uuid);
-      return;
-    }
-    if (roll < 46) return exec(resource_update("uuid = ANY(" + customers(pick(1, 4)) + ")"));
-    if (roll < 62) return exec(plan_update("uuid = ANY(" + customers(pick(1, 3)) + ")"));
-    if (roll < 76) {  // several changes in one transaction, often of the same customer
-      const std::string who = customers(pick(1, 2));
-      std::string sql = "BEGIN;";
-      const int n = pick(2, 5);
-      for (int i = 0; i < n; ++i) {
-        const std::string where = "uuid = ANY(" + (chance(0.6) ? who : customers(1)) + ")";
-        sql += (chance(0.3) ? plan_update(where) : resource_update(where)) + ";";
-      }
-      if (chance(0.3)) sql += "UPDATE public.plans SET price = price + 0.25, updated_at = now() WHERE id = " +
-                              (plans_.empty() ? std::string("1") : plans_[0]) + ";";
-      return exec(sql + "COMMIT");
-    }
-    if (roll < 83) {  // deletes
-      const int n = pick(1, 2);
-      std::vector<std::string> gone;
-      for (int i = 0; i < n; ++i) gone.push_back(customer());
-      std::string list = "'{";
-      for (std::size_t i = 0; i < gone.size(); ++i) list += (i > 0 ? "," : "") + gone[i];
-      exec("DELETE FROM public.customer WHERE uuid = ANY(" + list + "}'::uuid[])");
-      for (const auto& g : gone) pool_.erase(std::remove(pool_.begin(), pool_.end(), g), pool_.end());
-      return;
-    }
-    if (roll < 89) {  // plan price changes
-      const int cents = pick(-300, 500);
-      return exec("UPDATE public.plans SET price = greatest(1, price + " + std::to_string(cents / 100.0).substr(0, 5) +
-                  "), updated_at = now() WHERE id = " + (plans_.empty() ? std::string("1") : plan_or_null()));
-    }
-    if (roll < 93) {  // email / metadata only: no audit row, a Kafka update
-      return exec("UPDATE public.customer SET metadata = jsonb_build_object('n', " + std::to_string(++counter_) +
-                  "), updated_at = now() WHERE uuid = ANY(" + customers(pick(1, 2)) + ")");
-    }
-    if (roll < 96) {  // rolled back: appears nowhere
-      return exec("BEGIN;" + plan_update("uuid = ANY(" + customers(2) + ")") + ";" +
-                  resource_update("uuid = ANY(" + customers(2) + ")") + "; DELETE FROM public.customer WHERE uuid = ANY(" +
-                  customers(1) + "); ROLLBACK");
-    }
-    // a savepoint rolled back inside a committed transaction
-    return exec("BEGIN;" + resource_update("uuid = ANY(" + customers(1) + ")") + "; SAVEPOINT s;" +
-                plan_update("uuid = ANY(" + customers(1) + ")") + "; ROLLBACK TO SAVEPOINT s;" +
-                plan_update("uuid = ANY(" + customers(1) + ")") + "; COMMIT");
-  }
-
-  void big_transaction() {
-    const std::string sample = "uuid IN (SELECT uuid FROM public.customer ORDER BY md5(uuid::text || '" +
-                               std::to_string(salt_) + "-" + std::to_string(++counter_) + "') LIMIT ";
-    switch (pick(0, 3)) {
-      case 0:  // bulk sign-up
-        exec("INSERT INTO auth.users (email, raw_user_meta_data) SELECT 'bulk" + std::to_string(++counter_) + "-' || g || "
-             "'@chaos.test', '{}' FROM generate_series(1, " + std::to_string(pick(300, 1500)) + ") g");
-        break;
-      case 1:  // bulk consumption
-        exec(resource_update(sample + std::to_string(pick(500, 2500)) + ")"));
-        break;
-      case 2:  // bulk plan moves, with a price change in the same transaction
-        exec("BEGIN;" + plan_update(sample + std::to_string(pick(300, 1200)) + ")") +
-             "; UPDATE public.plans SET price = price + 1, updated_at = now(); COMMIT");
-        break;
-      default:  // bulk delete
-        exec("DELETE FROM public.customer WHERE " + sample + std::to_string(pick(100, 500)) + ")");
-        break;
-    }
-    reload();
-  }
-
   const PgCluster& pg_;
-  std::mt19937 rng_;
-  std::uint32_t salt_;
+  Workload workload_;
   std::unique_ptr<PgConn> conn_;
-  std::vector<std::string> pool_;
-  std::vector<std::string> plans_;
-  std::uint64_t counter_ = 0;
+  bool first_ = true;
+  int until_big_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> committed_{0}, big_{0}, reconnects_{0}, interrupted_{0}, sql_errors_{0};
   mutable std::mutex mutex_;
@@ -770,11 +635,7 @@ class ChaosWorkload {
 };
 
 // ---------------------------------------------------------------------------
-// Faults
-
-enum Fault { kKill9, kSigterm, kWalsenderKill, kSinkConnKill, kPgRestart, kBrokerErrors, kBrokerDownUp, kFaultKinds };
-constexpr std::array<const char*, kFaultKinds> kFaultNames = {
-    "kill9", "sigterm", "walsender_kill", "sink_conn_kill", "pg_restart", "broker_errors", "broker_down_up"};
+// The run: mock Kafka, the cluster, the daemon (restarted after faults), logs.
 
 class ChaosRun {
  public:
@@ -782,18 +643,16 @@ class ChaosRun {
     for (const char* topic : {kCustomerTopic, kPlansTopic, kAuditTopic}) kafka_.create_topic(topic, kPartitions);
     install_audit_shadow(pg_);
     rollup_check::install_rollup_shadow(pg_);
-    pg_.exec(std::string("SELECT 'x' FROM pg_create_logical_replication_slot('") + kOracleSlot + "', 'wal2json')");
-    std::ostringstream toml;
-    toml << "log_level = \"info\"\n"
-         << "[postgres]\n"
-         << "dsn = \"" << pg_.conninfo() << "\"\n"
-         << "slot = \"" << kSlot << "\"\n"
-         << "status_interval_ms = 1000\n"
-         << "[audit]\nenabled = true\n"
-         << "[rollups]\nenabled = true\n"
-         << "[kafka]\nenabled = true\n"
-         << "brokers = \"" << kafka_.bootstraps() << "\"\n"
-         << "topic_prefix = \"saas\"\n";
+    create_oracle_slot(pg_, kOracleSlot);
+    DaemonConfig config(pg_.conninfo());
+    config.log_level = "info";
+    config.slot = kSlot;
+    config.status_interval_ms = 1000;
+    config.audit = true;
+    config.rollups = true;
+    config.kafka = true;
+    config.brokers = kafka_.bootstraps();
+    config.topic_prefix = "saas";
     // librdkafka's mock broker does not check the idempotent producer's
     // sequence numbers (it only does for transactional producers): when an
     // injected retriable error fails one Produce request while later ones of
@@ -803,9 +662,8 @@ class ChaosRun {
     // One request in flight keeps the mock in order; CDC_CHAOS_KAFKA_INFLIGHT=5
     // (librdkafka's idempotent maximum) shows the effect (see the issue notes).
     const std::string in_flight = env_or("CDC_CHAOS_KAFKA_INFLIGHT", "1");
-    toml << "[kafka.properties]\n\"max.in.flight.requests.per.connection\" = \"" << in_flight << "\"\n"
-         << "[metrics]\nlisten = \"\"\n";
-    config_ = write_temp_file(toml.str(), ".toml");
+    config.kafka_properties = "\"max.in.flight.requests.per.connection\" = \"" + in_flight + "\"";
+    config_ = write_daemon_config(config);
     char dir[] = "/tmp/cdc-chaos-XXXXXX";
     if (::mkdtemp(dir) == nullptr) throw std::runtime_error("mkdtemp failed");
     log_dir_ = dir;
@@ -875,24 +733,7 @@ class ChaosRun {
   }
 
   std::string diagnostics() {
-    std::ostringstream out;
-    try {
-      for (const Row& r : pg_.query("SELECT slot_name, active::text, active_pid::text, confirmed_flush_lsn::text, "
-                                    "pg_current_wal_lsn()::text FROM pg_replication_slots ORDER BY 1")) {
-        out << "slot " << *r[0] << " active=" << r[1].value_or("NULL") << " pid=" << r[2].value_or("NULL")
-            << " confirmed=" << r[3].value_or("NULL") << " current=" << r[4].value_or("NULL") << "\n";
-      }
-      out << "checkpoint=" << pg_.scalar("SELECT max(lsn)::text FROM customer_cdc.checkpoint").value_or("NULL")
-          << "\n";
-    } catch (const std::exception& e) {
-      out << "(diagnostic query failed: " << e.what() << ")\n";
-    }
-    if (daemon_) {
-      out << "daemon " << (daemon_->running() ? "running" : "exited");
-      if (auto status = daemon_->exit_status()) out << " with status " << *status;
-      out << "; log tail:\n" << tail_lines(daemon_->log_text(), 40);
-    }
-    return out.str();
+    return slot_diagnostics(pg_, daemon_.get(), kSlot, 40) + slot_diagnostics(pg_, nullptr, kOracleSlot);
   }
 
  private:
@@ -903,6 +744,165 @@ class ChaosRun {
   std::string daemon_log_;
   std::unique_ptr<DaemonProcess> daemon_;
   int starts_ = 0;
+};
+
+// ---------------------------------------------------------------------------
+// Faults: one table row per kind (name, weight, action). An action returns
+// whether the fault was injected; what went wrong goes to `problems`.
+
+/// What a fault acts on, and what it counts besides its own injections.
+struct FaultScene {
+  ChaosRun& run;
+  std::mt19937& rng;
+  Details& problems;
+  int kill9 = 0;  ///< extra kill -9s (broker_down_up kills the daemon half of the time)
+  int kill9_while_broker_down = 0;
+  int sigterm_failures = 0;
+
+  int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
+};
+
+struct FaultKind {
+  const char* name;
+  int weight;  ///< relative frequency after every kind ran once
+  bool (*inject)(FaultScene&);
+};
+
+bool inject_kill9(FaultScene& s) {
+  s.run.daemon().kill9();
+  if (s.run.daemon().wait_exit(10s) != 128 + SIGKILL) s.problems.add("kill -9: unexpected exit status");
+  s.run.start_daemon();
+  return true;
+}
+
+bool inject_sigterm(FaultScene& s) {
+  s.run.daemon().terminate();
+  const std::optional<int> status = s.run.daemon().wait_exit(60s);
+  if (status != 0) {
+    ++s.sigterm_failures;
+    s.problems.add("SIGTERM: exit status " + (status ? std::to_string(*status) : std::string("(hung)")) + ": " +
+                   tail_lines(s.run.daemon().log_text(), 8));
+  }
+  s.run.start_daemon();
+  return true;
+}
+
+bool inject_walsender_kill(FaultScene& s) {
+  bool done = false;
+  wait_until(
+      [&] {
+        try {
+          done = s.run.pg().scalar("SELECT pg_terminate_backend(active_pid)::text FROM pg_replication_slots "
+                                   "WHERE slot_name = $1 AND active_pid IS NOT NULL",
+                                   {kSlot}) == "true";
+        } catch (const std::exception&) {
+        }
+        return done;
+      },
+      75s, 100ms);  // the daemon may be in its reconnect backoff (up to 30 s)
+  if (!done) s.problems.add("walsender_kill: the daemon's walsender did not show up within 75 s");
+  return done;
+}
+
+bool inject_sink_conn_kill(FaultScene& s) {
+  Value killed;
+  wait_until(
+      [&] {
+        try {
+          killed = s.run.pg().scalar(
+              "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::text FROM pg_stat_activity "
+              "WHERE application_name = 'customer-cdc' AND backend_type = 'client backend' "
+              "AND pid <> pg_backend_pid()");
+        } catch (const std::exception&) {
+        }
+        return killed && *killed != "0";
+      },
+      75s, 100ms);
+  const bool done = killed && *killed != "0";
+  if (!done) s.problems.add("sink_conn_kill: no client connection of the daemon within 75 s");
+  return done;
+}
+
+bool inject_pg_restart(FaultScene& s) {
+  try {
+    s.run.pg().restart("fast");
+    return true;
+  } catch (const std::exception& e) {
+    s.problems.add(std::string("pg restart failed: ") + e.what());
+    try {
+      s.run.pg().start();
+    } catch (const std::exception&) {
+    }
+    return false;
+  }
+}
+
+bool inject_broker_errors(FaultScene& s) {
+  static const std::array<rd_kafka_resp_err_t, 4> kRetriable = {
+      RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+      RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE};
+  s.run.kafka().push_produce_errors(static_cast<std::size_t>(s.pick(3, 30)),
+                                    kRetriable[static_cast<std::size_t>(s.pick(0, 3))]);
+  return true;
+}
+
+bool inject_broker_down_up(FaultScene& s) {
+  // Half of the time the daemon is also killed while the broker is down:
+  // Postgres then holds changes that Kafka never got, and the restart must
+  // deliver them (README "Data flow": the acknowledged position is the lowest
+  // position every sink holds durably).
+  const bool kill_while_down = s.pick(0, 1) == 0;
+  s.run.kafka().broker_down(1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(s.pick(500, 4000)));
+  if (kill_while_down) {
+    s.run.log_event("kill -9 while the broker is down");
+    s.run.daemon().kill9();
+    s.run.daemon().wait_exit(10s);
+    ++s.kill9;
+    ++s.kill9_while_broker_down;
+    std::this_thread::sleep_for(std::chrono::milliseconds(s.pick(0, 1000)));
+  }
+  s.run.kafka().broker_up(1);
+  s.run.log_event("broker up");
+  if (kill_while_down) s.run.start_daemon();
+  return true;
+}
+
+/// kill9 first: broker_down_up counts its kills there.
+constexpr std::array<FaultKind, 7> kFaults = {{
+    {"kill9", 1, inject_kill9},
+    {"sigterm", 1, inject_sigterm},
+    {"walsender_kill", 1, inject_walsender_kill},
+    {"sink_conn_kill", 1, inject_sink_conn_kill},
+    {"pg_restart", 1, inject_pg_restart},
+    {"broker_errors", 1, inject_broker_errors},
+    {"broker_down_up", 1, inject_broker_down_up},
+}};
+constexpr std::size_t kFaultKinds = kFaults.size();
+
+/// Every kind once in a random order, then kinds at random by weight.
+class FaultSchedule {
+ public:
+  explicit FaultSchedule(std::mt19937& rng) : rng_(rng) {
+    for (std::size_t i = 0; i < kFaultKinds; ++i) order_.push_back(static_cast<int>(i));
+    std::shuffle(order_.begin(), order_.end(), rng_);
+  }
+  std::size_t next() {
+    if (next_in_order_ < order_.size()) return static_cast<std::size_t>(order_[next_in_order_++]);
+    int total = 0;
+    for (const FaultKind& f : kFaults) total += f.weight;
+    int roll = std::uniform_int_distribution<int>(0, total - 1)(rng_);
+    for (std::size_t i = 0; i < kFaultKinds; ++i) {
+      if (roll < kFaults[i].weight) return i;
+      roll -= kFaults[i].weight;
+    }
+    return kFaultKinds - 1;
+  }
+
+ private:
+  std::mt19937& rng_;
+  std::vector<int> order_;
+  std::size_t next_in_order_ = 0;
 };
 
 TEST(Chaos, RandomFaultsLoseAndDuplicateNothing) {
@@ -919,30 +919,24 @@ TEST(Chaos, RandomFaultsLoseAndDuplicateNothing) {
   run.start_daemon();
   ASSERT_TRUE(run.wait_streaming(60s)) << run.diagnostics();
   KafkaCollector collector(run.kafka());
-  Oracle oracle;
+  WalOracle oracle(kOracleSlot);
   PgConn oracle_conn = pg.connect();
 
   std::mt19937 rng(seed);
-  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   const std::string first_day = *pg.scalar("SELECT (clock_timestamp() AT TIME ZONE 'UTC')::date::text");
 
   std::array<int, kFaultKinds> faults{};
   int unexpected_exits = 0;
-  int sigterm_failures = 0;
   int oracle_errors = 0;
-  int kill9_while_broker_down = 0;
   Details fault_problems;
+  FaultScene scene{run, rng, fault_problems};
 
   ChaosWorkload workload(pg, seed + 1);
   workload.start();
   const auto started = Clock::now();
   auto last_drain = Clock::now();
 
-  // Every kind once in a random order, then random kinds.
-  std::vector<int> order(kFaultKinds);
-  for (int i = 0; i < kFaultKinds; ++i) order[static_cast<std::size_t>(i)] = i;
-  std::shuffle(order.begin(), order.end(), rng);
-  std::size_t next_in_order = 0;
+  FaultSchedule schedule(rng);
 
   bool oracle_reconnect = false;
   /// Reads the oracle slot; after a failure the next call reconnects first.
@@ -972,122 +966,17 @@ TEST(Chaos, RandomFaultsLoseAndDuplicateNothing) {
   while (seconds_since(started) < seconds) {
     // A pause of random length (the daemon is sometimes still starting up,
     // sometimes streaming for a while), reading the oracle now and then.
-    const auto pause_until = Clock::now() + std::chrono::milliseconds(pick(300, 3000));
+    const auto pause_until = Clock::now() + std::chrono::milliseconds(scene.pick(300, 3000));
     while (Clock::now() < pause_until) {
       if (Clock::now() - last_drain > 5s) drain_oracle();
       std::this_thread::sleep_for(50ms);
     }
     check_daemon("between faults");
-    const int fault = next_in_order < order.size() ? order[next_in_order++] : pick(0, kFaultKinds - 1);
-    run.log_event(std::string("fault ") + kFaultNames[static_cast<std::size_t>(fault)]);
-    switch (fault) {
-      case kKill9: {
-        run.daemon().kill9();
-        if (run.daemon().wait_exit(10s) != 128 + SIGKILL) fault_problems.add("kill -9: unexpected exit status");
-        run.start_daemon();
-        ++faults[kKill9];
-        break;
-      }
-      case kSigterm: {
-        run.daemon().terminate();
-        const std::optional<int> status = run.daemon().wait_exit(60s);
-        if (status != 0) {
-          ++sigterm_failures;
-          fault_problems.add("SIGTERM: exit status " + (status ? std::to_string(*status) : std::string("(hung)")) +
-                             ": " + tail_lines(run.daemon().log_text(), 8));
-        }
-        run.start_daemon();
-        ++faults[kSigterm];
-        break;
-      }
-      case kWalsenderKill: {
-        bool done = false;
-        wait_until(
-            [&] {
-              try {
-                done = pg.scalar("SELECT pg_terminate_backend(active_pid)::text FROM pg_replication_slots "
-                                 "WHERE slot_name = $1 AND active_pid IS NOT NULL",
-                                 {kSlot}) == "true";
-              } catch (const std::exception&) {
-              }
-              return done;
-            },
-            75s, 100ms);  // the daemon may be in its reconnect backoff (up to 30 s)
-        if (done) {
-          ++faults[kWalsenderKill];
-        } else {
-          fault_problems.add("walsender_kill: the daemon's walsender did not show up within 75 s");
-        }
-        break;
-      }
-      case kSinkConnKill: {
-        Value killed;
-        wait_until(
-            [&] {
-              try {
-                killed = pg.scalar(
-                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::text FROM pg_stat_activity "
-                    "WHERE application_name = 'customer-cdc' AND backend_type = 'client backend' "
-                    "AND pid <> pg_backend_pid()");
-              } catch (const std::exception&) {
-              }
-              return killed && *killed != "0";
-            },
-            75s, 100ms);
-        if (killed && *killed != "0") {
-          ++faults[kSinkConnKill];
-        } else {
-          fault_problems.add("sink_conn_kill: no client connection of the daemon within 75 s");
-        }
-        break;
-      }
-      case kPgRestart: {
-        try {
-          pg.restart("fast");
-          ++faults[kPgRestart];
-        } catch (const std::exception& e) {
-          fault_problems.add(std::string("pg restart failed: ") + e.what());
-          try {
-            pg.start();
-          } catch (const std::exception&) {
-          }
-        }
-        break;
-      }
-      case kBrokerErrors: {
-        static const std::array<rd_kafka_resp_err_t, 4> kRetriable = {
-            RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
-            RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE};
-        run.kafka().push_produce_errors(static_cast<std::size_t>(pick(3, 30)),
-                                        kRetriable[static_cast<std::size_t>(pick(0, 3))]);
-        ++faults[kBrokerErrors];
-        break;
-      }
-      case kBrokerDownUp: {
-        // Half of the time the daemon is also killed while the broker is down:
-        // Postgres then holds changes that Kafka never got, and the restart
-        // must deliver them (CONTRACT.md section 7, the two sinks' positions).
-        const bool kill_while_down = pick(0, 1) == 0;
-        run.kafka().broker_down(1);
-        std::this_thread::sleep_for(std::chrono::milliseconds(pick(500, 4000)));
-        if (kill_while_down) {
-          run.log_event("kill -9 while the broker is down");
-          run.daemon().kill9();
-          run.daemon().wait_exit(10s);
-          ++faults[kKill9];
-          ++kill9_while_broker_down;
-          std::this_thread::sleep_for(std::chrono::milliseconds(pick(0, 1000)));
-        }
-        run.kafka().broker_up(1);
-        run.log_event("broker up");
-        if (kill_while_down) run.start_daemon();
-        ++faults[kBrokerDownUp];
-        break;
-      }
-      default:
-        break;
-    }
+    const std::size_t fault = schedule.next();
+    run.log_event(std::string("fault ") + kFaults[fault].name);
+    if (kFaults[fault].inject(scene)) ++faults[fault];
   }
+  faults[0] += scene.kill9;
   const double fault_seconds = seconds_since(started);
 
   // Quiesce: workload off, broker healthy, daemon running and caught up.
@@ -1095,15 +984,7 @@ TEST(Chaos, RandomFaultsLoseAndDuplicateNothing) {
   run.kafka().clear_produce_errors();
   check_daemon("after the fault loop");
   ASSERT_TRUE(run.wait_streaming(120s)) << run.diagnostics();
-  const std::string target = *pg.scalar("SELECT pg_current_wal_lsn()::text");
-  const bool caught_up = wait_until(
-      [&] {
-        if (!run.daemon().running()) return true;
-        return pg.scalar("SELECT confirmed_flush_lsn >= $1::pg_lsn FROM pg_replication_slots WHERE slot_name = $2",
-                         {target, kSlot}) == "t";
-      },
-      240s, 200ms);
-  ASSERT_TRUE(caught_up && run.daemon().running()) << "no catch-up to " << target << "\n" << run.diagnostics();
+  ASSERT_TRUE(wait_slot_caught_up(pg, &run.daemon(), 240s, kSlot));
   const double total_seconds = seconds_since(started);
   ASSERT_TRUE(wait_until(drain_oracle, 60s, 500ms)) << "cannot read the oracle slot: " << oracle.last_error();
   ASSERT_TRUE(collector.wait_caught_up(120s)) << "the test's Kafka consumer did not reach the high watermarks";
@@ -1126,79 +1007,24 @@ TEST(Chaos, RandomFaultsLoseAndDuplicateNothing) {
   const AuditShadowComparison audit = compare_audit_with_shadow(pg);
 
   // (b) rollups vs the recomputation.
-  std::int64_t rollup_diff = 0;
   std::string rollup_report;
-  {
-    using namespace rollup_check;
-    auto compare = [&](const std::string& what, const std::string& expected, const std::string& actual) {
-      std::int64_t n = 0;
-      const ::testing::AssertionResult r = same_rows(pg, what, expected, actual, &n);
-      rollup_diff += n;
-      if (!r) rollup_report += std::string(r.message()) + "\n";
-    };
-    compare("plan_rollup vs customers * price", kExpectedPlanRollup, kActualPlanRollup);
-    compare("plan_changes_daily vs audit history", kPlanChangesFromAudit, kActualPlanChanges);
-    if (same_day) {
-      compare("plan_changes_daily vs test trigger", kPlanChangesFromShadow, kActualPlanChanges);
-      compare("usage_daily vs test trigger", kUsageFromShadow, kActualUsage);
-    } else {
-      compare("plan_changes_daily vs test trigger (summed over days)", without_day(kPlanChangesFromShadow, "f, t", "n"),
-              without_day(kActualPlanChanges, "f, t", "n"));
-      compare("usage_daily vs test trigger (summed over days)",
-              without_day(kUsageFromShadow, "customer_uuid, resource", "consumed"),
-              without_day(kActualUsage, "customer_uuid, resource", "consumed"));
-    }
-  }
+  const std::int64_t rollup_diff = compare_rollups(pg, same_day, rollup_report);
 
   // (c) Kafka: the row topics against the oracle, the audit topic against
   // public.audit_logs (proven equal to the shadow in (a)).
   KafkaCounts kafka_counts;
   Details kafka_details;
-  static const std::vector<SeenMessage> kNone;
-  for (const auto& [table_key, expected] : oracle.by_key()) {
-    const auto& topic = table_key.first == "customer" ? collector.customers() : collector.plans();
-    const auto found = topic.find(table_key.second);
-    verify_key(table_key.first + " " + table_key.second, expected, found == topic.end() ? kNone : found->second,
-               table_key.first == "customer", kafka_counts, kafka_details);
-  }
-  for (const auto* topic : {&collector.customers(), &collector.plans()}) {
-    for (const auto& [key, messages] : *topic) {
-      const std::string table = topic == &collector.customers() ? "customer" : "plans";
-      if (oracle.by_key().count({table, key}) == 0) {
-        verify_key(table + " " + key + " (no change in the WAL)", {}, messages, false, kafka_counts, kafka_details);
-      }
-    }
-  }
-  std::map<std::string, std::vector<ExpectedChange>> audit_expected;
-  std::uint64_t audit_rows = 0;
-  for (const Row& r : pg.query("SELECT customer_uuid::text, source_lsn::text FROM public.audit_logs "
-                               "WHERE source_lsn IS NOT NULL ORDER BY source_lsn")) {
-    audit_expected[*r[0]].push_back(ExpectedChange{lsn_of(*r[1]), 'a'});
-    ++audit_rows;
-  }
-  for (const auto& [key, expected] : audit_expected) {
-    const auto found = collector.audits().find(key);
-    verify_key("audit " + key, expected, found == collector.audits().end() ? kNone : found->second, false,
-               kafka_counts, kafka_details);
-  }
-  for (const auto& [key, messages] : collector.audits()) {
-    if (audit_expected.count(key) == 0) {
-      verify_key("audit " + key + " (no audit row)", {}, messages, false, kafka_counts, kafka_details);
-    }
-  }
-  // Unreadable messages and consumer gaps count as out of order (the test
-  // cannot place them).
-  kafka_counts.out_of_order += collector.bad_message_count();
+  const std::uint64_t audit_rows = verify_kafka(pg, oracle, collector, kafka_counts, kafka_details);
 
   std::ostringstream summary;
   summary << "chaos: seed=" << seed << " duration=" << static_cast<int>(fault_seconds) << "s txns="
-          << oracle.transactions() << " changes=" << oracle.changes() << " faults:";
-  for (int f = 0; f < kFaultKinds; ++f) summary << " " << kFaultNames[static_cast<std::size_t>(f)] << "=" << faults[f];
+          << oracle.txns().size() << " changes=" << oracle.changes().size() << " faults:";
+  for (std::size_t f = 0; f < kFaultKinds; ++f) summary << " " << kFaults[f].name << "=" << faults[f];
   summary << " | differences: audit_missing=" << audit.missing << " audit_duplicated=" << audit.extra
           << " audit_order=" << audit.differences << " rollup_diff=" << rollup_diff
           << " kafka_missing=" << kafka_counts.missing << " kafka_out_of_order=" << kafka_counts.out_of_order
           << " | info: total=" << static_cast<int>(total_seconds) << "s daemon_starts=" << run.daemon_starts()
-          << " kill9_while_broker_down=" << kill9_while_broker_down << " unexpected_exits=" << unexpected_exits << " sigterm_failures=" << sigterm_failures
+          << " kill9_while_broker_down=" << scene.kill9_while_broker_down << " unexpected_exits=" << unexpected_exits << " sigterm_failures=" << scene.sigterm_failures
           << " audit_rows=" << audit.ours << " kafka_messages=" << collector.messages()
           << " redelivered=" << kafka_counts.redelivered << " workload_interrupted=" << workload.interrupted()
           << " oracle_retries=" << oracle_errors;
@@ -1213,15 +1039,15 @@ TEST(Chaos, RandomFaultsLoseAndDuplicateNothing) {
   EXPECT_EQ(kafka_counts.missing, 0u) << kafka_details.str();
   EXPECT_EQ(kafka_counts.out_of_order, 0u) << kafka_details.str() << collector.bad_messages().str();
   EXPECT_EQ(collector.offset_gaps(), 0u) << collector.bad_messages().str();
-  for (int f = 0; f < kFaultKinds; ++f) {
-    EXPECT_GE(faults[f], 1) << "fault " << kFaultNames[static_cast<std::size_t>(f)] << " was never injected";
+  for (std::size_t f = 0; f < kFaultKinds; ++f) {
+    EXPECT_GE(faults[f], 1) << "fault " << kFaults[f].name << " was never injected";
   }
   EXPECT_EQ(unexpected_exits, 0) << fault_problems.str();
-  EXPECT_EQ(sigterm_failures, 0) << fault_problems.str();
+  EXPECT_EQ(scene.sigterm_failures, 0) << fault_problems.str();
   EXPECT_TRUE(fault_problems.lines.empty()) << fault_problems.str();
   EXPECT_EQ(workload.sql_errors(), 0u) << workload.errors();
   // Not vacuous: the workload ran, every sink got plenty.
-  EXPECT_GE(oracle.transactions(), 50u * static_cast<std::uint64_t>(std::min(seconds, 60)));
+  EXPECT_GE(oracle.txns().size(), 50u * static_cast<std::uint64_t>(std::min(seconds, 60)));
   EXPECT_GE(workload.big(), 2u);
   EXPECT_GE(audit.shadow, 1000);
   EXPECT_GE(audit_rows, 1000u);

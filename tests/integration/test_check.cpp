@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "support/daemon_config.hpp"
 #include "support/daemon_process.hpp"
 #include "support/kafka_mock.hpp"
 #include "support/pg_cluster.hpp"
@@ -40,20 +41,15 @@ struct CheckOptions {
 };
 
 std::string config_for(const CheckOptions& o) {
-  std::ostringstream toml;
-  toml << "log_level = \"info\"\n"
-       << "[postgres]\n"
-       << "dsn = \"" << o.dsn << "\"\n"
-       << "slot = \"customer_cdc\"\n"
-       << "create_slot = " << (o.create_slot ? "true" : "false") << "\n"
-       << "[kafka]\n"
-       << "enabled = " << (o.kafka ? "true" : "false") << "\n"
-       << "brokers = \"" << o.brokers << "\"\n"
-       << "[kafka.properties]\n"
-       << o.kafka_properties << "\n"
-       << "[metrics]\n"
-       << "listen = \"127.0.0.1:9187\"\n";
-  return toml.str();
+  DaemonConfig config(o.dsn);
+  config.log_level = "info";
+  config.slot = "customer_cdc";
+  config.create_slot = o.create_slot;
+  config.kafka = o.kafka;
+  config.brokers = o.brokers;
+  config.kafka_properties = o.kafka_properties;
+  config.metrics_listen = "127.0.0.1:9187";
+  return config.toml();
 }
 
 RunResult run_check(const CheckOptions& options, std::chrono::milliseconds timeout = 60s) {

@@ -10,9 +10,9 @@
 //   * a test-only trigger recording, per row change, (table, key, op, txid) in
 //     statement order (the workload runs sequentially from one connection, so
 //     its order is the commit order);
-//   * public.audit_logs, which the daemon writes exactly once (section 5).
+//   * public.audit_logs, which the daemon writes exactly once (README "Exactly once").
 //
-// Checked (CONTRACT.md section 7): one envelope per row change, keyed by the
+// Checked (README "Kafka"): one envelope per row change, keyed by the
 // primary key, with the change's source.lsn / txId; a tombstone right after
 // every delete; per key, messages in commit order; the audit topic mirrors
 // public.audit_logs; the slot is acknowledged only past what Kafka holds.
@@ -40,11 +40,15 @@
 #include <tuple>
 #include <vector>
 
-#include "cdc/decode/wal2json/wal2json.hpp"
+#include "cdc/core/pg_time.hpp"
 #include "cdc/core/lsn.hpp"
+#include "support/daemon_config.hpp"
 #include "support/daemon_process.hpp"
 #include "support/kafka_mock.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/slot_wait.hpp"
+#include "support/wal_oracle.hpp"
+#include "support/workload.hpp"
 
 namespace cdc::testing {
 namespace {
@@ -113,20 +117,14 @@ class KafkaEnv {
   KafkaEnv() : kafka_(1), pg_() {
     for (const std::string& topic : all_topics()) kafka_.create_topic(topic, kPartitions);
     pg_.exec(kRecorderSql);
-    // (a transaction of its own: slot creation needs a clean one)
-    pg_.exec(std::string("SELECT 'x' FROM pg_create_logical_replication_slot('") + kOracleSlot + "', 'wal2json')");
-    std::ostringstream toml;
-    toml << "log_level = \"info\"\n"
-         << "[postgres]\n"
-         << "dsn = \"" << pg_.conninfo() << "\"\n"
-         << "status_interval_ms = 1000\n"
-         << "[kafka]\n"
-         << "enabled = true\n"
-         << "brokers = \"" << kafka_.bootstraps() << "\"\n"
-         << "topic_prefix = \"saas\"\n"
-         << "[metrics]\n"
-         << "listen = \"\"\n";
-    config_ = write_temp_file(toml.str(), ".toml");
+    create_oracle_slot(pg_, kOracleSlot);  // (a transaction of its own: slot creation needs a clean one)
+    DaemonConfig config(pg_.conninfo());
+    config.log_level = "info";
+    config.status_interval_ms = 1000;
+    config.kafka = true;
+    config.brokers = kafka_.bootstraps();
+    config.topic_prefix = "saas";
+    config_ = write_daemon_config(config);
   }
 
   MockKafka& kafka() { return kafka_; }
@@ -154,51 +152,11 @@ class KafkaEnv {
   }
 
   Lsn confirmed() {
-    const Value v = pg_.scalar("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1",
-                               {kSlot});
+    const auto v = slot_confirmed_lsn(pg_, kSlot);
     return v ? lsn_of(*v) : 0;
   }
 
   Lsn current_wal() { return lsn_of(*pg_.scalar("SELECT pg_current_wal_lsn()::text")); }
-
-  std::string diagnostics(DaemonProcess* daemon) {
-    std::ostringstream out;
-    try {
-      const Rows slot = pg_.query(
-          "SELECT active::text, confirmed_flush_lsn::text, pg_current_wal_lsn()::text FROM pg_replication_slots "
-          "WHERE slot_name = $1",
-          {kSlot});
-      if (slot.empty()) {
-        out << "slot " << kSlot << " does not exist\n";
-      } else {
-        out << "slot active=" << show(slot[0][0]) << " confirmed_flush_lsn=" << show(slot[0][1])
-            << " current_wal_lsn=" << show(slot[0][2]) << "\n";
-      }
-      out << "checkpoint=" << show(pg_.scalar("SELECT max(lsn)::text FROM customer_cdc.checkpoint"))
-          << " audit rows=" << show(pg_.scalar("SELECT count(*) FROM public.audit_logs")) << "\n";
-    } catch (const std::exception& e) {
-      out << "(diagnostic query failed: " << e.what() << ")\n";
-    }
-    if (daemon != nullptr) {
-      out << "daemon " << (daemon->running() ? "running" : "exited");
-      if (auto status = daemon->exit_status()) out << " with status " << *status;
-      out << "; log tail:\n" << tail_lines(daemon->log_text(), 60);
-    }
-    return out.str();
-  }
-
-  /// Waits until the slot is acknowledged up to the current WAL position: the
-  /// daemon acknowledges only what both Postgres (audit) and Kafka (delivery
-  /// reports) hold, so every change committed so far is then in Kafka.
-  ::testing::AssertionResult wait_caught_up(DaemonProcess* daemon) {
-    const Lsn target = current_wal();
-    const bool ok = wait_until([&] { return confirmed() >= target; }, kCatchUpTimeout,
-                               std::chrono::milliseconds(200));
-    if (ok) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "slot did not reach " << format_lsn(target) << " within "
-                                         << kCatchUpTimeout.count() << " s\n"
-                                         << diagnostics(daemon);
-  }
 
  private:
   MockKafka kafka_;
@@ -209,221 +167,61 @@ class KafkaEnv {
 };
 
 // ---------------------------------------------------------------------------
-// Workload: ~5 row changes per transaction, each transaction committed before
-// the next starts (one connection).
+// Workload (support/workload): ~5 row changes per transaction, each
+// transaction committed before the next starts (one connection).
 
-class Workload {
+WorkloadKnobs kafka_knobs(std::uint32_t seed) {
+  WorkloadKnobs knobs;
+  knobs.seed = seed;
+  knobs.mix = {{Statement::SignUp, 18},         {Statement::PlanChange, 18},       {Statement::ResourceUpdate, 24},
+               {Statement::EmailUpdate, 6},     {Statement::SameRowChanges, 12},   {Statement::UpdateThenDelete, 5},
+               {Statement::Delete, 6},          {Statement::PriceChange, 4},       {Statement::RolledBack, 3},
+               {Statement::MetadataUpdate, 2},  {Statement::SameValueUpdate, 2}};
+  // Sometimes several kinds in one transaction (e.g. a plan change, a decrement and a price change).
+  knobs.long_chance = 0.04;
+  knobs.long_statements = {2, 4};
+  knobs.customers_per_statement = {3, 8};
+  knobs.rows_per_insert = {2, 6};
+  knobs.deletes_per_statement = {1, 2};
+  knobs.min_customers = 12;
+  return knobs;
+}
+
+/// The Kafka tests' workload on one connection.
+class KafkaWorkload {
  public:
-  Workload(PgConn& conn, std::uint32_t seed) : c_(conn), rng_(seed) {}
+  KafkaWorkload(PgConn& conn, std::uint32_t seed) : c_(conn), workload_(kafka_knobs(seed)) { workload_.load(c_); }
 
-  void run(int transactions) {
-    for (int i = 0; i < transactions; ++i) step();
-  }
+  void run(int transactions) { workload_.run(c_, transactions); }
 
   /// Runs transactions until `stop` is set or `max` transactions ran, pausing
   /// `pause` between them.
   void run_until(const std::atomic<bool>& stop, int max, std::chrono::milliseconds pause) {
     for (int i = 0; i < max && !stop.load(); ++i) {
-      step();
+      workload_.execute(c_, workload_.next());
       std::this_thread::sleep_for(pause);
     }
   }
 
-  int transactions() const { return transactions_; }
+  int transactions() const { return workload_.stats().transactions + workload_.stats().rolled_back; }
 
  private:
-  int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
-
-  std::string random_uuid() { return live_[static_cast<std::size_t>(pick(0, static_cast<int>(live_.size()) - 1))]; }
-
-  /// "{u1,u2,...}" of up to n distinct live customers.
-  std::string some_uuids(int n) {
-    std::set<std::string> chosen;
-    for (int i = 0; i < n * 2 && static_cast<int>(chosen.size()) < n; ++i) chosen.insert(random_uuid());
-    std::string out = "{";
-    for (const auto& u : chosen) out += (out.size() > 1 ? "," : "") + u;
-    return out + "}";
-  }
-
-  std::string random_plan() {
-    const int p = pick(0, 3);
-    return p == 0 ? "NULL" : std::to_string(p);
-  }
-
-  void signup(int n) {
-    std::string sql = "INSERT INTO auth.users (email, raw_user_meta_data) VALUES ";
-    for (int i = 0; i < n; ++i) {
-      const int id = counter_++;
-      if (i > 0) sql += ", ";
-      sql += "('k" + std::to_string(id) + "@example.com', '{\"signup\": " + std::to_string(id) + "}')";
-    }
-    for (const Row& r : c_.query(sql + " RETURNING id::text")) live_.push_back(*r[0]);
-  }
-
-  void plan_change(int n) {
-    c_.query("UPDATE public.customer SET plan_id = " + random_plan() + " WHERE uuid = ANY($1::uuid[])",
-             {some_uuids(n)});
-  }
-
-  void decrement(int n) {
-    c_.query("UPDATE public.customer SET remaining_resources = jsonb_set(coalesce(remaining_resources, '{}'), "
-             "'{api_calls}', to_jsonb(coalesce((remaining_resources->>'api_calls')::numeric, 100) - " +
-                 std::to_string(pick(1, 9)) + ")), updated_at = now() WHERE uuid = ANY($1::uuid[])",
-             {some_uuids(n)});
-  }
-
-  void email_update() {
-    c_.query("UPDATE auth.users SET email = 'k" + std::to_string(counter_++) + "@example.org' WHERE id = $1",
-             {random_uuid()});
-  }
-
-  void remove(int n) {
-    const std::string uuids = some_uuids(n);
-    c_.query("DELETE FROM public.customer WHERE uuid = ANY($1::uuid[])", {uuids});
-    const std::string inner = uuids.substr(1, uuids.size() - 2);
-    std::stringstream list(inner);
-    for (std::string u; std::getline(list, u, ',');) live_.erase(std::remove(live_.begin(), live_.end(), u), live_.end());
-  }
-
-  void step() {
-    ++transactions_;
-    if (live_.size() < 12) return signup(pick(3, 6));
-    const int roll = pick(0, 99);
-    if (roll < 18) return signup(pick(2, 6));
-    if (roll < 36) return plan_change(pick(3, 7));
-    if (roll < 60) return decrement(pick(3, 8));
-    if (roll < 66) return email_update();
-    if (roll < 78) {
-      // Several changes of the same customers in one transaction.
-      const std::string who = some_uuids(pick(1, 3));
-      c_.exec("BEGIN");
-      c_.query("UPDATE public.customer SET remaining_resources = jsonb_set(coalesce(remaining_resources, '{}'), "
-               "'{api_calls}', '1') WHERE uuid = ANY($1::uuid[])",
-               {who});
-      c_.query("UPDATE public.customer SET plan_id = " + random_plan() + " WHERE uuid = ANY($1::uuid[])", {who});
-      c_.query("UPDATE public.customer SET metadata = jsonb_build_object('n', " + std::to_string(counter_++) +
-                   ") WHERE uuid = ANY($1::uuid[])",
-               {who});
-      decrement(2);
-      c_.exec("COMMIT");
-      return;
-    }
-    if (roll < 89) {
-      // A delete, sometimes right after a change of the same row.
-      if (pick(0, 1) == 0) {
-        const std::string u = random_uuid();
-        c_.exec("BEGIN");
-        c_.query("UPDATE public.customer SET plan_id = 3 WHERE uuid = $1", {u});
-        c_.query("DELETE FROM public.customer WHERE uuid = $1", {u});
-        c_.exec("COMMIT");
-        live_.erase(std::remove(live_.begin(), live_.end(), u), live_.end());
-        return;
-      }
-      return remove(pick(1, 2));
-    }
-    if (roll < 93) {
-      c_.exec("UPDATE public.plans SET price = price + 1.01, updated_at = now() WHERE id = " +
-              std::to_string(pick(1, 3)));
-      return;
-    }
-    if (roll < 96) {
-      // Rolled back: nothing of it may appear anywhere.
-      c_.exec("BEGIN");
-      c_.query("DELETE FROM public.customer WHERE uuid = $1", {random_uuid()});
-      signup(2);
-      live_.resize(live_.size() - 2);
-      c_.exec("ROLLBACK");
-      return;
-    }
-    // Plan change, decrement and a price change together.
-    c_.exec("BEGIN");
-    plan_change(pick(2, 4));
-    c_.exec("UPDATE public.plans SET price = price + 0.50 WHERE id = " + std::to_string(pick(1, 3)));
-    decrement(pick(2, 4));
-    c_.exec("COMMIT");
-  }
-
   PgConn& c_;
-  std::mt19937 rng_;
-  std::vector<std::string> live_;
-  int counter_ = 0;
-  int transactions_ = 0;
+  Workload workload_;
 };
 
 // ---------------------------------------------------------------------------
 // References
 
-struct OracleChange {
-  std::string table;  ///< customer | plans
-  char op = '?';
-  Lsn lsn = 0;
-  std::uint32_t xid = 0;
-  std::string key;    ///< uuid or id, as text
-  std::size_t txn = 0;
-};
-
-struct OracleTxn {
-  std::uint32_t xid = 0;
-  Lsn commit_lsn = 0;
-  Lsn end_lsn = 0;
-  std::int64_t commit_ms = 0;
-};
-
-struct Oracle {
-  std::vector<OracleTxn> txns;      ///< only transactions with captured changes
-  std::vector<OracleChange> changes;  ///< in WAL (= commit, for this workload) order
-};
+using Oracle = WalOracle;
+using OracleChange = WalChange;
+using OracleTxn = WalTxn;
 
 /// Every change of public.customer / public.plans since the oracle slot was
-/// created, from wal2json (peek: the slot stays where it is).
+/// created (peek: the slot stays where it is).
 Oracle read_oracle(PgCluster& pg) {
-  const Rows rows = pg.query(
-      "SELECT data FROM pg_logical_slot_peek_changes($1, NULL, NULL, 'format-version', '2', 'include-xids', '1', "
-      "'include-lsn', '1', 'include-timestamp', '1', 'include-transaction', '1', "
-      "'add-tables', 'public.customer,public.plans')",
-      {kOracleSlot});
-  Oracle oracle;
-  std::optional<OracleTxn> open;
-  std::vector<OracleChange> pending;
-  for (const Row& row : rows) {
-    rapidjson::Document doc;
-    doc.Parse(row[0]->c_str());
-    if (doc.HasParseError() || !doc.IsObject()) throw std::runtime_error("oracle: bad wal2json line " + *row[0]);
-    const std::string action = doc["action"].GetString();
-    if (action == "B") {
-      open = OracleTxn{};
-      open->xid = doc["xid"].GetUint();
-      const auto us = decode::parse_pg_timestamp(doc["timestamp"].GetString());
-      open->commit_ms = us ? *us / 1000 : 0;
-      pending.clear();
-    } else if (action == "C") {
-      if (!open) throw std::runtime_error("oracle: C without B");
-      open->commit_lsn = lsn_of(doc["lsn"].GetString());
-      open->end_lsn = lsn_of(doc["nextlsn"].GetString());
-      if (!pending.empty()) {
-        oracle.txns.push_back(*open);
-        for (auto& change : pending) {
-          change.txn = oracle.txns.size() - 1;
-          oracle.changes.push_back(change);
-        }
-      }
-      open.reset();
-    } else if (action == "I" || action == "U" || action == "D") {
-      OracleChange change;
-      change.table = doc["table"].GetString();
-      change.op = action == "I" ? 'c' : action == "U" ? 'u' : 'd';
-      change.lsn = lsn_of(doc["lsn"].GetString());
-      change.xid = doc["xid"].GetUint();
-      const char* tuple = action == "D" ? "identity" : "columns";
-      const std::string key_column = change.table == "customer" ? "uuid" : "id";
-      for (const auto& column : doc[tuple].GetArray()) {
-        if (key_column != column["name"].GetString()) continue;
-        const rapidjson::Value& v = column["value"];
-        change.key = v.IsString() ? v.GetString() : std::to_string(v.GetInt64());
-      }
-      pending.push_back(change);
-    }
-  }
+  Oracle oracle(kOracleSlot);
+  oracle.peek(pg.conn());
   return oracle;
 }
 
@@ -465,7 +263,7 @@ std::vector<AuditRow> read_audit_rows(PgCluster& pg) {
     a.source_xid = r[3] ? std::stoull(*r[3]) : 0;
     a.old_value = r[4];
     a.new_value = r[5];
-    a.created_us = decode::parse_pg_timestamp(*r[6]).value_or(-1);
+    a.created_us = parse_pg_timestamp(*r[6]).value_or(-1);
     out.push_back(std::move(a));
   }
   return out;
@@ -608,7 +406,7 @@ std::optional<AuditMessage> parse_audit_message(const KafkaMessage& m, std::vect
   std::string created = value["created_at"].GetString();
   if (created.empty() || created.back() != 'Z') return fail("audit created_at is not ISO-8601 UTC");
   created.pop_back();
-  out.row.created_us = decode::parse_pg_timestamp(created + "+00").value_or(-1);
+  out.row.created_us = parse_pg_timestamp(created + "+00").value_or(-1);
   for (const char* name : {"old_value", "new_value"}) {
     const rapidjson::Value* v = member(value, name);
     if (v == nullptr || !(v->IsNull() || v->IsObject())) return fail(std::string("audit ") + name + " not object/null");
@@ -650,8 +448,8 @@ class Verifier {
   Verifier(const Oracle& oracle, const std::vector<Recorded>& recorded, const std::vector<AuditRow>& audit,
            const std::set<std::pair<std::string, std::string>>& existing_rows, const Expectations& expect)
       : oracle_(oracle), recorded_(recorded), audit_(audit), existing_rows_(existing_rows), expect_(expect) {
-    for (std::size_t i = 0; i < oracle_.changes.size(); ++i) {
-      const OracleChange& c = oracle_.changes[i];
+    for (std::size_t i = 0; i < oracle_.changes().size(); ++i) {
+      const OracleChange& c = oracle_.changes()[i];
       if (!by_lsn_.emplace(std::make_pair(c.table, c.lsn), i).second) {
         problem("oracle: two changes of " + c.table + " at " + format_lsn(c.lsn));
       }
@@ -670,19 +468,19 @@ class Verifier {
     if (!expect_.allow_duplicates) return 1;
     std::size_t copies = 1;
     for (Lsn confirmed : expect_.kill_positions) {
-      if (oracle_.txns[txn].end_lsn > confirmed) ++copies;
+      if (oracle_.txns()[txn].end_lsn > confirmed) ++copies;
     }
     return copies;
   }
 
   Summary verify(const std::vector<KafkaMessage>& messages) {
     Summary summary;
-    summary.oracle_changes = oracle_.changes.size();
+    summary.oracle_changes = oracle_.changes().size();
     check_references();
 
     // Row topics.
     std::map<std::pair<std::string, std::string>, std::vector<RowMessage>> per_key;
-    std::vector<std::size_t> copies(oracle_.changes.size(), 0);
+    std::vector<std::size_t> copies(oracle_.changes().size(), 0);
     std::map<std::pair<std::string, std::string>, std::size_t> snapshot_copies;
     std::vector<AuditMessage> audits;
     for (const KafkaMessage& m : messages) {
@@ -704,8 +502,8 @@ class Verifier {
           problem("message for no change in the WAL: " + describe(m));
           continue;
         }
-        const OracleChange& change = oracle_.changes[found->second];
-        const OracleTxn& txn = oracle_.txns[change.txn];
+        const OracleChange& change = oracle_.changes()[found->second];
+        const OracleTxn& txn = oracle_.txns()[change.txn];
         if (change.op != row->op || change.key != row->key || change.xid != row->txid ||
             txn.commit_ms != row->source_ts_ms) {
           problem("message disagrees with the WAL change at " + format_lsn(change.lsn) + " (op " + change.op +
@@ -718,15 +516,15 @@ class Verifier {
     }
 
     // Every change present; repeats only where a restart explains them.
-    for (std::size_t i = 0; i < oracle_.changes.size(); ++i) {
-      const OracleChange& c = oracle_.changes[i];
+    for (std::size_t i = 0; i < oracle_.changes().size(); ++i) {
+      const OracleChange& c = oracle_.changes()[i];
       if (copies[i] == 0) {
         problem("missing: " + c.table + " " + c.op + " key " + c.key + " lsn " + format_lsn(c.lsn) + " xid " +
                 std::to_string(c.xid));
       } else if (copies[i] > max_copies(c.txn)) {
         problem("duplicated " + std::to_string(copies[i]) + "x (at most " + std::to_string(max_copies(c.txn)) +
                 " explainable): " + c.table + " " + c.op + " key " + c.key + " lsn " + format_lsn(c.lsn) +
-                " (transaction end " + format_lsn(oracle_.txns[c.txn].end_lsn) + ")");
+                " (transaction end " + format_lsn(oracle_.txns()[c.txn].end_lsn) + ")");
       }
       if (copies[i] > 1) summary.duplicate_rows += copies[i] - 1;
     }
@@ -775,14 +573,14 @@ class Verifier {
   /// The oracle (WAL) and the recorder (trigger) must agree before anything is
   /// checked against them.
   void check_references() {
-    if (oracle_.changes.size() != recorded_.size()) {
-      problem("references disagree: " + std::to_string(oracle_.changes.size()) + " changes in the WAL, " +
+    if (oracle_.changes().size() != recorded_.size()) {
+      problem("references disagree: " + std::to_string(oracle_.changes().size()) + " changes in the WAL, " +
               std::to_string(recorded_.size()) + " recorded by the trigger");
     }
     for (const auto& [table_key, indexes] : oracle_by_key_) {
       const auto rec = recorded_by_key_.find(table_key);
       std::string wal_ops, rec_ops;
-      for (std::size_t i : indexes) wal_ops += oracle_.changes[i].op;
+      for (std::size_t i : indexes) wal_ops += oracle_.changes()[i].op;
       if (rec != recorded_by_key_.end()) {
         for (const Recorded* r : rec->second) rec_ops += r->op;
       }
@@ -841,7 +639,7 @@ class Verifier {
     const auto rec = recorded_by_key_.find({table, key});
     std::vector<Lsn> expected_lsns;
     if (wal != oracle_by_key_.end()) {
-      for (std::size_t i : wal->second) expected_lsns.push_back(oracle_.changes[i].lsn);
+      for (std::size_t i : wal->second) expected_lsns.push_back(oracle_.changes()[i].lsn);
     }
     std::vector<Lsn> got_lsns;
     std::string got_ops, recorded_ops;
@@ -870,7 +668,7 @@ class Verifier {
     // Every delete has its tombstone.
     if (wal != oracle_by_key_.end()) {
       for (std::size_t i : wal->second) {
-        const OracleChange& c = oracle_.changes[i];
+        const OracleChange& c = oracle_.changes()[i];
         if (c.op == 'd' && deletes_with_tombstone.count(c.lsn) == 0) {
           problem(who + ": no tombstone after the delete at " + format_lsn(c.lsn));
         }
@@ -907,7 +705,7 @@ class Verifier {
       if (change == by_lsn_.end()) {
         problem("public.audit_logs row with source_lsn " + format_lsn(row.source_lsn) + " matches no WAL change");
       } else {
-        allowed = max_copies(oracle_.changes[change->second].txn);
+        allowed = max_copies(oracle_.changes()[change->second].txn);
       }
       if (copies[i] == 0) {
         problem("audit topic misses " + row.customer_uuid + " " + row.action + " " + format_lsn(row.source_lsn));
@@ -949,7 +747,7 @@ class Verifier {
 
 /// The references and everything in the topics, read after the daemon caught up.
 struct Collected {
-  Oracle oracle;
+  Oracle oracle{kOracleSlot};
   std::vector<Recorded> recorded;
   std::vector<AuditRow> audit;
   std::vector<KafkaMessage> messages;
@@ -961,9 +759,9 @@ Collected collect(KafkaEnv& env) {
   c.oracle = read_oracle(env.pg());
   c.recorded = read_recorder(env.pg());
   c.audit = read_audit_rows(env.pg());
-  for (const auto& change : c.oracle.changes) c.deletes += change.op == 'd' ? 1 : 0;
+  for (const auto& change : c.oracle.changes()) c.deletes += change.op == 'd' ? 1 : 0;
   const std::size_t expected_min =
-      env.existing_rows().size() + c.oracle.changes.size() + c.deletes + c.audit.size();
+      env.existing_rows().size() + c.oracle.changes().size() + c.deletes + c.audit.size();
   ConsumeStats stats;
   c.messages = env.kafka().consume_all(all_topics(), expected_min, kConsumeTimeout, &stats);
   EXPECT_EQ(stats.partitions, all_topics().size() * kPartitions);
@@ -977,7 +775,7 @@ void verify_all(KafkaEnv& env, const Collected& c, const Expectations& expect, s
                 const char* label) {
   Verifier verifier(c.oracle, c.recorded, c.audit, env.existing_rows(), expect);
   const Summary s = verifier.verify(c.messages);
-  std::cout << "[" << label << "] " << c.oracle.txns.size() << " transactions, " << s.oracle_changes
+  std::cout << "[" << label << "] " << c.oracle.txns().size() << " transactions, " << s.oracle_changes
             << " row changes (" << c.deletes << " deletes), " << c.audit.size() << " audit rows; consumed "
             << c.messages.size() << " messages: " << s.snapshot_reads << " snapshot reads, " << s.row_messages
             << " envelopes, " << s.tombstones << " tombstones, " << s.audit_messages << " audit; repeats: "
@@ -1013,13 +811,13 @@ void expect_rejected(KafkaEnv& env, const Collected& c, const std::vector<KafkaM
 
 std::unique_ptr<DaemonProcess> start_streaming(KafkaEnv& env) {
   auto daemon = env.start_daemon();
-  EXPECT_TRUE(daemon->wait_for_output("streaming slot", kStreamingTimeout)) << env.diagnostics(daemon.get());
+  EXPECT_TRUE(daemon->wait_for_output("streaming slot", kStreamingTimeout)) << slot_diagnostics(env.pg(), daemon.get());
   return daemon;
 }
 
 void stop_daemon(KafkaEnv& env, DaemonProcess& daemon) {
   daemon.terminate();
-  EXPECT_EQ(daemon.wait_exit(std::chrono::seconds(60)), 0) << env.diagnostics(&daemon);
+  EXPECT_EQ(daemon.wait_exit(std::chrono::seconds(60)), 0) << slot_diagnostics(env.pg(), &daemon);
 }
 
 // ---------------------------------------------------------------------------
@@ -1030,10 +828,10 @@ TEST(Kafka, EveryChangeOnceInCommitOrderPerKey) {
   ASSERT_TRUE(daemon->running());
 
   PgConn conn = env.pg().connect();
-  Workload workload(conn, 20261125);
+  KafkaWorkload workload(conn, 20261125);
   workload.run(100);
-  ASSERT_TRUE(env.wait_caught_up(daemon.get()));
-  ASSERT_TRUE(daemon->running()) << env.diagnostics(daemon.get());
+  ASSERT_TRUE(wait_slot_caught_up(env.pg(), daemon.get(), kCatchUpTimeout));
+  ASSERT_TRUE(daemon->running()) << slot_diagnostics(env.pg(), daemon.get());
 
   const Collected data = collect(env);
   verify_all(env, data, Expectations{}, 400, "once");
@@ -1090,7 +888,7 @@ TEST(Kafka, ProduceErrorsLoseNothing) {
   auto daemon = start_streaming(env);
   ASSERT_TRUE(daemon->running());
   PgConn conn = env.pg().connect();
-  Workload workload(conn, 7);
+  KafkaWorkload workload(conn, 7);
 
   // Retriable errors on the produce path, cluster-wide and (countable) on the broker.
   env.kafka().push_produce_errors(10, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
@@ -1102,8 +900,8 @@ TEST(Kafka, ProduceErrorsLoseNothing) {
   env.kafka().push_broker_produce_errors(1, 4, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, 50);
   workload.run(40);
 
-  ASSERT_TRUE(env.wait_caught_up(daemon.get()));
-  ASSERT_TRUE(daemon->running()) << env.diagnostics(daemon.get());
+  ASSERT_TRUE(wait_slot_caught_up(env.pg(), daemon.get(), kCatchUpTimeout));
+  ASSERT_TRUE(daemon->running()) << slot_diagnostics(env.pg(), daemon.get());
   EXPECT_EQ(env.kafka().broker_produce_errors_pending(1), 0u) << "the injected errors were not all hit";
   EXPECT_EQ(env.daemon_starts(), 1);
   collect_and_verify(env, Expectations{}, 400, "produce-errors");
@@ -1115,14 +913,14 @@ TEST(Kafka, BrokerDownThenUpLosesNothing) {
   auto daemon = start_streaming(env);
   ASSERT_TRUE(daemon->running());
   PgConn conn = env.pg().connect();
-  Workload workload(conn, 99);
+  KafkaWorkload workload(conn, 99);
 
   // A first part delivered and acknowledged, a second one still in flight when the broker goes.
   workload.run(25);
   const Lsn first_part = env.current_wal();
   ASSERT_TRUE(wait_until([&] { return env.confirmed() >= first_part; }, std::chrono::seconds(60),
                          std::chrono::milliseconds(20)))
-      << env.diagnostics(daemon.get());
+      << slot_diagnostics(env.pg(), daemon.get());
   workload.run(15);
   env.kafka().broker_down(1);
   const Lsn down_at = env.current_wal();  // everything committed later cannot be delivered until up
@@ -1131,22 +929,22 @@ TEST(Kafka, BrokerDownThenUpLosesNothing) {
   const auto down_until = Clock::now() + std::chrono::seconds(5);
   while (Clock::now() < down_until) {
     confirmed_while_down = std::max(confirmed_while_down, env.confirmed());
-    ASSERT_TRUE(daemon->running()) << env.diagnostics(daemon.get());
+    ASSERT_TRUE(daemon->running()) << slot_diagnostics(env.pg(), daemon.get());
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   confirmed_while_down = std::max(confirmed_while_down, env.confirmed());
   env.kafka().broker_up(1);
   workload.run(30);
 
-  ASSERT_TRUE(env.wait_caught_up(daemon.get()));
-  ASSERT_TRUE(daemon->running()) << env.diagnostics(daemon.get());
+  ASSERT_TRUE(wait_slot_caught_up(env.pg(), daemon.get(), kCatchUpTimeout));
+  ASSERT_TRUE(daemon->running()) << slot_diagnostics(env.pg(), daemon.get());
 
   // The slot did not move past what Kafka held: no transaction committed after
   // the broker went down was acknowledged while it was down.
   const Oracle oracle = read_oracle(env.pg());
   std::optional<Lsn> first_undeliverable;
   std::size_t committed_while_down = 0;
-  for (const OracleTxn& t : oracle.txns) {
+  for (const OracleTxn& t : oracle.txns()) {
     if (t.commit_lsn > down_at) {
       if (!first_undeliverable) first_undeliverable = t.commit_lsn;
       ++committed_while_down;
@@ -1186,7 +984,7 @@ TEST(Kafka, Kill9RepeatsButNeverLoses) {
   std::atomic<bool> stop{false};
   std::string workload_error;
   PgConn conn = env.pg().connect();
-  Workload workload(conn, 4242);
+  KafkaWorkload workload(conn, 4242);
   std::thread writer([&] {
     try {
       workload.run_until(stop, 250, std::chrono::milliseconds(30));
@@ -1226,13 +1024,13 @@ TEST(Kafka, Kill9RepeatsButNeverLoses) {
     const Lsn from = env.confirmed();
     ASSERT_TRUE(wait_until([&] { return env.confirmed() > from; }, std::chrono::seconds(60),
                            std::chrono::milliseconds(20)))
-        << "the daemon made no progress\n" << env.diagnostics(daemon.get());
+        << "the daemon made no progress\n" << slot_diagnostics(env.pg(), daemon.get());
     std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(50, 350)(rng)));
     kill_and_record("while streaming");
     if (::testing::Test::HasFatalFailure()) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));  // changes pile up meanwhile
     daemon = start_streaming(env);
-    ASSERT_TRUE(daemon->running()) << env.diagnostics(daemon.get());
+    ASSERT_TRUE(daemon->running()) << slot_diagnostics(env.pg(), daemon.get());
   }
 
   // A kill while Kafka is unreachable: the Postgres sink commits (its
@@ -1249,14 +1047,14 @@ TEST(Kafka, Kill9RepeatsButNeverLoses) {
   EXPECT_GT(env.checkpoint(), kill_positions.back()) << "the case 'Postgres holds it, Kafka does not' was not set up";
   env.kafka().broker_up(1);
   daemon = start_streaming(env);
-  ASSERT_TRUE(daemon->running()) << env.diagnostics(daemon.get());
+  ASSERT_TRUE(daemon->running()) << slot_diagnostics(env.pg(), daemon.get());
 
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   stop.store(true);
   writer.join();
   ASSERT_TRUE(workload_error.empty()) << workload_error;
-  ASSERT_TRUE(env.wait_caught_up(daemon.get()));
-  ASSERT_TRUE(daemon->running()) << env.diagnostics(daemon.get());
+  ASSERT_TRUE(wait_slot_caught_up(env.pg(), daemon.get(), kCatchUpTimeout));
+  ASSERT_TRUE(daemon->running()) << slot_diagnostics(env.pg(), daemon.get());
 
   Expectations expect;
   expect.allow_duplicates = true;
@@ -1277,7 +1075,7 @@ TEST(Kafka, PrimaryKeyChangeIsDeleteTombstoneCreate) {
   const std::string new_uuid = "00000000-0000-4000-8000-00000000000b";
   env.pg().exec("INSERT INTO public.customer (uuid, email) VALUES ('" + old_uuid + "', 'pk@example.com')");
   env.pg().exec("UPDATE public.customer SET uuid = '" + new_uuid + "' WHERE uuid = '" + old_uuid + "'");
-  ASSERT_TRUE(env.wait_caught_up(daemon.get()));
+  ASSERT_TRUE(wait_slot_caught_up(env.pg(), daemon.get(), kCatchUpTimeout));
   std::map<std::string, std::string> ops;  // key -> ops in partition order, "-" = tombstone
   for (const KafkaMessage& m : env.kafka().consume_all({kCustomerTopic}, 1, kConsumeTimeout)) {
     rapidjson::Document value;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "support/daemon_config.hpp"
 #include "support/daemon_process.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/slot_wait.hpp"
@@ -69,9 +70,10 @@ std::string role_dsn(const PgCluster& pg, const std::string& password) {
 }
 
 std::string config_for(const std::string& dsn, const std::string& top = "") {
-  return write_temp_file(top + "[postgres]\ndsn = \"" + dsn +
-                             "\"\nstatus_interval_ms = 500\n[metrics]\nlisten = \"\"\n",
-                         ".toml");
+  DaemonConfig config(dsn);
+  config.top = top;
+  config.status_interval_ms = 500;
+  return write_daemon_config(config);
 }
 
 std::vector<std::string> lines_of(const std::string& text) {

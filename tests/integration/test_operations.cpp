@@ -11,6 +11,7 @@
 #include <chrono>
 #include <thread>
 
+#include "support/daemon_config.hpp"
 #include "support/daemon_process.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/slot_wait.hpp"
@@ -21,9 +22,16 @@ namespace {
 using namespace std::chrono_literals;
 
 std::string daemon_config(const PgCluster& pg, const std::string& extra = "") {
-  return write_temp_file("[postgres]\ndsn = \"" + pg.conninfo() +
-                             "\"\nstatus_interval_ms = 500\n[metrics]\nlisten = \"\"\n" + extra,
-                         ".toml");
+  DaemonConfig config(pg.conninfo());
+  config.status_interval_ms = 500;
+  config.extra = extra;
+  return write_daemon_config(config);
+}
+
+DaemonConfig metrics_on(const std::string& dsn, int port) {
+  DaemonConfig config(dsn);
+  config.metrics_listen = "127.0.0.1:" + std::to_string(port);
+  return config;
 }
 
 /// Creates `n` customers on plan 1 (audit: n customer_created).
@@ -119,10 +127,7 @@ TEST(Operations, MetricsAndHealth) {
   const int port = free_port();
   ASSERT_GT(port, 0);
   DaemonProcess daemon(
-      {"--config", write_temp_file("[postgres]\ndsn = \"" + pg.conninfo() + "\"\n[metrics]\nlisten = \"127.0.0.1:" +
-                                       std::to_string(port) + "\"\n",
-                                   ".toml"),
-       "run"});
+      {"--config", write_daemon_config(metrics_on(pg.conninfo(), port)), "run"});
   ASSERT_TRUE(daemon.wait_for_output("streaming slot", 30s)) << daemon.log_text();
   create_customers(pg, 7);
   ASSERT_TRUE(wait_slot_caught_up(pg));
@@ -199,10 +204,8 @@ TEST(Operations, BadConfigurationExitsWithCode2AndNamesTheKey) {
 TEST(Operations, UnreachablePostgresKeepsRetrying) {
   const int port = free_port();
   DaemonProcess daemon({"--config",
-                        write_temp_file("[postgres]\ndsn = \"host=127.0.0.1 port=" + std::to_string(port) +
-                                            " user=postgres password=hunter2 connect_timeout=2\"\n"
-                                            "[metrics]\nlisten = \"\"\n",
-                                        ".toml"),
+                        write_daemon_config(DaemonConfig("host=127.0.0.1 port=" + std::to_string(port) +
+                                                         " user=postgres password=hunter2 connect_timeout=2")),
                         "run"});
   ASSERT_TRUE(wait_until([&] { return daemon.log_text().find("attempt 3") != std::string::npos; }, 30s))
       << daemon.log_text();

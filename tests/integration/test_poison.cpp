@@ -11,6 +11,7 @@
 #include <chrono>
 #include <string>
 
+#include "support/daemon_config.hpp"
 #include "support/daemon_process.hpp"
 #include "support/kafka_mock.hpp"
 #include "support/pg_cluster.hpp"
@@ -23,11 +24,12 @@ using namespace std::chrono_literals;
 constexpr const char* kDeadLetterTopic = "saas.dead_letter";
 
 std::string daemon_config(const PgCluster& pg, const MockKafka& kafka, bool dead_letter) {
-  return write_temp_file("[postgres]\ndsn = \"" + pg.conninfo() +
-                             "\"\nstatus_interval_ms = 500\n[kafka]\nenabled = true\nbrokers = \"" +
-                             kafka.bootstraps() + "\"\n[metrics]\nlisten = \"\"\n[dead_letter]\nenabled = " +
-                             (dead_letter ? "true" : "false") + "\n",
-                         ".toml");
+  DaemonConfig config(pg.conninfo());
+  config.status_interval_ms = 500;
+  config.kafka = true;
+  config.brokers = kafka.bootstraps();
+  config.extra = std::string("[dead_letter]\nenabled = ") + (dead_letter ? "true" : "false") + "\n";
+  return write_daemon_config(config);
 }
 
 bool caught_up(PgCluster& pg, std::chrono::milliseconds timeout = 60s) {

@@ -1,4 +1,4 @@
-// End-to-end tests of the analytics rollups (CONTRACT.md section 6): a real
+// End-to-end tests of the analytics rollups (README "Rollups"): a real
 // PostgreSQL 15 cluster, the customer-cdc daemon as a child process, and a
 // seeded random workload on public.customer / public.plans. After catch-up
 // the daemon's incremental tables must equal what the test recomputes itself:
@@ -24,9 +24,12 @@
 #include <thread>
 #include <vector>
 
+#include "support/daemon_config.hpp"
 #include "support/daemon_process.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/rollup_check.hpp"
+#include "support/slot_wait.hpp"
+#include "support/workload.hpp"
 
 namespace cdc::testing {
 namespace {
@@ -45,25 +48,31 @@ double seconds_since(Clock::time_point start) {
 using namespace rollup_check;  // format_rows, same_rows, the expectation SQL (tests/support)
 
 // ---------------------------------------------------------------------------
-// The random workload.
+// The random workload (support/workload).
 
-struct WorkloadStats {
-  int transactions = 0;
-  int statements = 0;
-  int big_transactions = 0;
-  std::int64_t big_rows = 0;
-};
+WorkloadKnobs rollup_knobs(std::uint32_t seed) {
+  WorkloadKnobs knobs;
+  knobs.seed = seed;
+  // Per mille of the statements.
+  knobs.mix = {{Statement::SignUp, 45},         {Statement::InsertOnPlan, 40},     {Statement::InsertWithResources, 15},
+               {Statement::PlanChange, 130},    {Statement::ResourceUpdate, 410},  {Statement::PlanReset, 50},
+               {Statement::KeyEdit, 45},        {Statement::SameValueUpdate, 5},   {Statement::Delete, 50},
+               {Statement::SameRowChanges, 70}, {Statement::AuthProfileUpdate, 40}, {Statement::PriceChange, 40},
+               {Statement::NewPlan, 15},        {Statement::PlanDelete, 7},        {Statement::RangeUpdate, 38}};
+  knobs.statements = {1, 5};
+  knobs.long_chance = 0.15;
+  knobs.long_statements = {6, 15};
+  knobs.deletes_per_statement = {1, 1};
+  return knobs;
+}
 
 /// Random transactions on public.customer (directly and through auth.users)
-/// and public.plans, driven by std::mt19937(seed). Statements never fail: they
-/// address rows through WHERE clauses that tolerate a stale client-side model.
-class Workload {
+/// and public.plans, a few of them big (2k-10k rows).
+class RollupWorkload {
  public:
-  Workload(PgCluster& pg, std::uint32_t seed) : pg_(pg), seed_(seed), rng_(seed) {
-    for (const Row& row : pg_.query("SELECT id FROM public.plans ORDER BY id")) plans_.push_back(std::stoll(*row[0]));
+  RollupWorkload(PgCluster& pg, std::uint32_t seed) : pg_(pg), workload_(rollup_knobs(seed)) {
+    workload_.load(pg_.conn());
   }
-
-  enum class Big { Fill, ConsumeAllKeys, Consume, PlanMoves, Churn };
 
   /// Runs `transactions` random transactions, `big` of them big
   /// (2k-10k rows); `between(i)` is called before transaction i and once at
@@ -74,305 +83,36 @@ class Workload {
     // three resources of up to 10k customers at once (> 20k usage keys in one
     // source transaction: the daemon writes its delta in chunks); the rest
     // are random kinds at random places.
+    static constexpr Big kLater[] = {Big::Consume, Big::PlanMoves, Big::Churn};
     if (big >= 1) big_at[transactions / 10] = Big::Fill;
-    if (big >= 2) big_at[transactions / 10 + rand(1, 5)] = Big::ConsumeAllKeys;
+    if (big >= 2) big_at[transactions / 10 + workload_.pick(1, 5)] = Big::ConsumeAllKeys;
     while (static_cast<int>(big_at.size()) < big) {
-      big_at.emplace(rand(transactions / 5, transactions - 1), static_cast<Big>(rand(2, 4)));
+      big_at.emplace(workload_.pick(transactions / 5, transactions - 1), kLater[workload_.pick(0, 2)]);
     }
     for (int i = 0; i < transactions; ++i) {
       if (between) between(i);
       last_was_big_ = big_at.contains(i);
       if (last_was_big_) {
-        big_transaction(big_at[i]);
+        const Big kind = big_at[i];
+        const int rows = kind == Big::Fill             ? workload_.pick(7000, 10000)
+                         : kind == Big::ConsumeAllKeys ? 10000
+                                                       : workload_.pick(2000, 10000);
+        if (kind == Big::ConsumeAllKeys) std::cout << "[rollups] one transaction consumes 3 resources of up to 10000 customers\n";
+        workload_.execute(pg_.conn(), workload_.big(kind, rows));
       } else {
-        small_transaction();
+        workload_.execute(pg_.conn(), workload_.next());
       }
     }
     if (between) between(transactions);
   }
 
-  const WorkloadStats& stats() const { return stats_; }
+  const WorkloadStats& stats() const { return workload_.stats(); }
   /// The transaction just committed was a big one.
   bool last_was_big() const { return last_was_big_; }
-  int rand(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
-  bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
 
  private:
-  void commit(const std::vector<std::string>& statements) {
-    std::string sql = "BEGIN;\n";
-    for (const auto& s : statements) sql += s + ";\n";
-    sql += "COMMIT;";
-    pg_.exec(sql);
-    ++stats_.transactions;
-    stats_.statements += static_cast<int>(statements.size());
-  }
-
-  std::string new_uuid() {
-    static const char* hex = "0123456789abcdef";
-    std::string out;
-    for (int i = 0; i < 32; ++i) {
-      if (i == 8 || i == 12 || i == 16 || i == 20) out += '-';
-      out += hex[rand(0, 15)];
-    }
-    return out;
-  }
-  std::string new_email() { return "c" + std::to_string(seed_) + "-" + std::to_string(++emails_) + "@example.test"; }
-
-  std::string plan_or_null() {
-    if (plans_.empty() || chance(0.15)) return "NULL";
-    return std::to_string(plans_[static_cast<std::size_t>(rand(0, static_cast<int>(plans_.size()) - 1))]);
-  }
-  bool have_customers() const { return !customers_.empty(); }
-  std::string some_customer() {
-    return customers_[static_cast<std::size_t>(rand(0, static_cast<int>(customers_.size()) - 1))];
-  }
-
-  /// Exact decimal text of k/4.
-  static std::string quarters(int k) {
-    const bool negative = k < 0;
-    const int a = negative ? -k : k;
-    static const char* frac[] = {"", ".25", ".5", ".75"};
-    return (negative ? "-" : "") + std::to_string(a / 4) + frac[a % 4];
-  }
-
-  std::pair<std::string, std::string> random_decrement() {
-    const int which = rand(0, 99);
-    if (which < 50) {
-      const int kind = rand(0, 99);
-      int amount = rand(1, 250);
-      if (kind < 15) amount = -rand(1, 100);  // an increase: not consumption
-      else if (kind < 20) amount = 0;
-      else if (kind < 25) amount = 1000;
-      return {"api_calls", std::to_string(amount)};
-    }
-    if (which < 85) return {"storage_gb", quarters(rand(-4, 12))};
-    return {"seats", chance(0.8) ? "1" : "-1"};
-  }
-
-  static std::string set_key(const std::string& base, const std::string& key, const std::string& amount) {
-    return "jsonb_set(" + base + ", '{" + key + "}', to_jsonb((remaining_resources ->> '" + key +
-           "')::numeric - (" + amount + ")))";
-  }
-  static std::string is_number(const std::string& key) {
-    return "jsonb_typeof(remaining_resources -> '" + key + "') = 'number'";
-  }
-
-  std::string decrement(const std::string& uuid) {
-    if (chance(0.2)) {  // two keys in one statement
-      auto [k1, a1] = random_decrement();
-      auto [k2, a2] = random_decrement();
-      if (k1 != k2) {
-        return "UPDATE public.customer SET remaining_resources = " + set_key(set_key("remaining_resources", k1, a1), k2, a2) +
-               " WHERE uuid = '" + uuid + "' AND " + is_number(k1) + " AND " + is_number(k2);
-      }
-    }
-    auto [key, amount] = random_decrement();
-    return "UPDATE public.customer SET remaining_resources = " + set_key("remaining_resources", key, amount) +
-           " WHERE uuid = '" + uuid + "' AND " + is_number(key);
-  }
-
-  std::string switch_plan(const std::string& uuid) {
-    return "UPDATE public.customer SET plan_id = " + plan_or_null() + " WHERE uuid = '" + uuid + "'";
-  }
-
-  std::string key_edit(const std::string& uuid) {
-    const std::string where = " WHERE uuid = '" + uuid + "'";
-    const std::string object = " AND jsonb_typeof(remaining_resources) = 'object'";
-    switch (rand(0, 8)) {
-      case 0:  // key added (or overwritten: then a decrease is consumption)
-        return "UPDATE public.customer SET remaining_resources = remaining_resources || '{\"seats\": " +
-               std::to_string(rand(1, 9)) + "}'" + where + object;
-      case 1:  // key dropped
-        return "UPDATE public.customer SET remaining_resources = remaining_resources - 'storage_gb'" + where + object;
-      case 2:  // number to string
-        return "UPDATE public.customer SET remaining_resources = jsonb_set(remaining_resources, '{api_calls}', "
-               "'\"unlimited\"')" + where + object;
-      case 3:  // string (or anything) back to a number
-        return "UPDATE public.customer SET remaining_resources = jsonb_set(remaining_resources, '{api_calls}', '" +
-               std::to_string(rand(0, 500)) + "')" + where + object;
-      case 4:
-        return "UPDATE public.customer SET remaining_resources = NULL" + where;
-      case 5:
-        return "UPDATE public.customer SET remaining_resources = '[1, 2]'" + where;
-      case 8:  // keys that need quoting in SQL arrays and JSON: their decreases are consumption too
-        return "UPDATE public.customer SET remaining_resources = remaining_resources || "
-               "'{\"odd key, \\\"q\\\" {x} \\\\ end\": " + std::to_string(rand(0, 20)) +
-               ", \"ключ\": " + std::to_string(rand(0, 20)) + "}'" + where + object;
-      case 6:  // back to the plan's allowance without a plan change: not a reset
-        return "UPDATE public.customer SET remaining_resources = plan_resources" + where;
-      default:  // same plan_id written again: no plan change, no reset
-        return "UPDATE public.customer SET plan_id = plan_id" + where;
-    }
-  }
-
-  void create_customer(std::vector<std::string>& out) {
-    const std::string uuid = new_uuid();
-    const std::string email = new_email();
-    customers_.push_back(uuid);
-    const int how = rand(0, 99);
-    if (how < 45) {  // signs up: auth.users -> handle_new_user (no plan)
-      out.push_back("INSERT INTO auth.users (id, email, raw_user_meta_data) VALUES ('" + uuid + "', '" + email +
-                    "', '{\"name\": \"n" + std::to_string(emails_) + "\"}')");
-      auth_users_.push_back(uuid);
-      if (chance(0.6)) out.push_back(switch_plan(uuid));  // then picks a plan
-    } else if (how < 85) {  // created directly on a plan
-      const std::string plan = plan_or_null();
-      out.push_back(
-          "INSERT INTO public.customer (uuid, email, plan_id, plan_updated_at, plan_resources, remaining_resources) "
-          "SELECT '" + uuid + "', '" + email + "', p.id, now(), p.resources, p.resources "
-          "FROM (SELECT 1) one LEFT JOIN public.plans p ON p.id = " + plan);
-    } else {  // no plan, but resources (consumption without a plan is consumption)
-      out.push_back("INSERT INTO public.customer (uuid, email, remaining_resources) VALUES ('" + uuid + "', '" + email +
-                    "', '{\"api_calls\": 50, \"storage_gb\": 1.5}')");
-    }
-  }
-
-  void delete_customer(std::vector<std::string>& out) {
-    const std::size_t i = static_cast<std::size_t>(rand(0, static_cast<int>(customers_.size()) - 1));
-    out.push_back("DELETE FROM public.customer WHERE uuid = '" + customers_[i] + "'");
-    customers_[i] = customers_.back();
-    customers_.pop_back();
-  }
-
-  std::string price() {
-    if (chance(0.05)) return "0";
-    return std::to_string(rand(1, 99)) + "." + std::to_string(rand(10, 99));
-  }
-
-  void new_plan(std::vector<std::string>& out) {
-    static const char* resources[] = {"'{\"api_calls\": 100, \"seats\": 5}'", "'{\"storage_gb\": 2.5, \"seats\": 1}'",
-                                      "'{\"api_calls\": 300, \"storage_gb\": 20, \"seats\": 10}'", "NULL"};
-    const std::int64_t id = next_plan_id_++;
-    out.push_back("INSERT INTO public.plans (id, name, price, benefits, resources) VALUES (" + std::to_string(id) +
-                  ", 'Plan " + std::to_string(id) + "', " + price() + ", '[]', " + resources[rand(0, 3)] + ")");
-    plans_.push_back(id);
-    if (have_customers()) {  // and moves some customers to it
-      std::string list;
-      for (int n = rand(1, 20); n > 0; --n) list += (list.empty() ? "'" : ", '") + some_customer() + "'";
-      out.push_back("UPDATE public.customer SET plan_id = " + std::to_string(id) + " WHERE uuid IN (" + list + ")");
-    }
-  }
-
-  void small_transaction() {
-    std::vector<std::string> out;
-    const int size = chance(0.85) ? rand(1, 5) : rand(6, 15);
-    for (int s = 0; s < size; ++s) {
-      const int op = rand(0, 999);
-      if (!have_customers() || op < 100) {
-        create_customer(out);
-      } else if (op < 230) {
-        out.push_back(switch_plan(some_customer()));
-      } else if (op < 580) {
-        out.push_back(decrement(some_customer()));
-      } else if (op < 630) {  // plan reset: away and back (two changes, resources reset)
-        const std::string uuid = some_customer();
-        out.push_back(switch_plan(uuid));
-        out.push_back(switch_plan(uuid));
-      } else if (op < 680) {
-        out.push_back(key_edit(some_customer()));
-      } else if (op < 730) {
-        delete_customer(out);
-      } else if (op < 800) {  // several changes to the same row in one transaction
-        const std::string uuid = some_customer();
-        for (int n = rand(2, 5); n > 0; --n) out.push_back(chance(0.7) ? decrement(uuid) : switch_plan(uuid));
-      } else if (op < 840 && !auth_users_.empty()) {  // profile update through auth.users: no audit row
-        const std::string id = auth_users_[static_cast<std::size_t>(rand(0, static_cast<int>(auth_users_.size()) - 1))];
-        out.push_back("UPDATE auth.users SET raw_user_meta_data = '{\"v\": " + std::to_string(rand(0, 1000)) +
-                      "}' WHERE id = '" + id + "'");
-      } else if (op < 880 && !plans_.empty()) {  // price change: MRR follows
-        out.push_back("UPDATE public.plans SET price = " + price() + ", updated_at = now() WHERE id = " +
-                      std::to_string(plans_[static_cast<std::size_t>(rand(0, static_cast<int>(plans_.size()) - 1))]));
-      } else if (op < 895) {
-        new_plan(out);
-      } else if (op < 902 && plans_.size() > 2) {  // customers go to NULL (ON DELETE SET NULL)
-        const std::size_t i = static_cast<std::size_t>(rand(0, static_cast<int>(plans_.size()) - 1));
-        out.push_back("DELETE FROM public.plans WHERE id = " + std::to_string(plans_[i]));
-        plans_.erase(plans_.begin() + static_cast<std::ptrdiff_t>(i));
-      } else if (op < 940 && !plans_.empty()) {  // many rows of one plan in one statement
-        const std::string plan =
-            std::to_string(plans_[static_cast<std::size_t>(rand(0, static_cast<int>(plans_.size()) - 1))]);
-        auto [key, amount] = random_decrement();
-        out.push_back("UPDATE public.customer SET remaining_resources = " +
-                      set_key("remaining_resources", key, amount + " + (hashtext(uuid::text) & 2147483647) % 7") +
-                      " WHERE plan_id = " + plan + " AND " + is_number(key) + " AND uuid::text < '" +
-                      std::string(1, "123"[rand(0, 2)]) + "'");
-      } else {
-        out.push_back(decrement(some_customer()));
-      }
-    }
-    commit(out);
-  }
-
-  /// One transaction of 2k-10k row changes.
-  void big_transaction(Big kind) {
-    std::vector<std::string> out;
-    int rows = rand(2000, 10000);
-    const std::string salt = std::to_string(seed_) + "-" + std::to_string(stats_.transactions);
-    const std::string sample = "SELECT uuid FROM public.customer ORDER BY md5(uuid::text || '" + salt + "') LIMIT ";
-    const std::string hash = "(hashtext(uuid::text) & 2147483647)";
-    std::string plan_array = "ARRAY[0";
-    for (auto id : plans_) plan_array += ", " + std::to_string(id);
-    plan_array += "]::bigint[]";
-    auto bulk_insert = [&](int n, const std::string& remaining) {
-      return "INSERT INTO public.customer (uuid, email, plan_id, plan_updated_at, plan_resources, remaining_resources) "
-             "SELECT md5('" + salt + "-' || g)::uuid, 'bulk-" + salt + "-' || g || '@example.test', p.id, now(), "
-             "p.resources, " + remaining + " FROM generate_series(1, " + std::to_string(n) + ") g "
-             "LEFT JOIN public.plans p ON p.id = (" + plan_array + ")[1 + g % " + std::to_string(plans_.size() + 1) + "]";
-    };
-    switch (kind) {
-      case Big::Fill:  // many new customers on various plans (and none), with a third resource
-        rows = rand(7000, 10000);
-        out.push_back(bulk_insert(rows, "'{\"api_calls\": 10, \"storage_gb\": 1, \"seats\": 3}'::jsonb || "
-                                        "coalesce(p.resources, '{}')"));
-        break;
-      case Big::ConsumeAllKeys: {
-        const std::string all = is_number("api_calls") + " AND " + is_number("storage_gb") + " AND " +
-                                is_number("seats");
-        rows = static_cast<int>(std::min<std::int64_t>(
-            10000, count_of(pg_, "SELECT count(*) FROM public.customer WHERE " + all)));
-        out.push_back("UPDATE public.customer SET remaining_resources = " +
-                      set_key(set_key(set_key("remaining_resources", "api_calls", hash + " % 40 - 5"), "storage_gb",
-                                      "(" + hash + " % 9) * 0.25"),
-                              "seats", hash + " % 3 - 1") +
-                      " WHERE " + all + " AND uuid IN (SELECT uuid FROM public.customer WHERE " + all +
-                      " ORDER BY uuid LIMIT 10000)");
-        std::cout << "[rollups] one transaction consumes 3 resources of " << rows << " customers\n";
-        break;
-      }
-      case Big::Consume:  // consumption on many rows, two changes per row
-        out.push_back("UPDATE public.customer SET remaining_resources = " +
-                      set_key("remaining_resources", "api_calls", hash + " % 40 - 5") + " WHERE " +
-                      is_number("api_calls") + " AND uuid IN (" + sample + std::to_string(rows / 2) + ")");
-        out.push_back("UPDATE public.customer SET remaining_resources = " +
-                      set_key("remaining_resources", "storage_gb", "(" + hash + " % 9) * 0.25") + " WHERE " +
-                      is_number("storage_gb") + " AND uuid IN (" + sample + std::to_string(rows / 2) + ")");
-        break;
-      case Big::PlanMoves:
-        out.push_back("UPDATE public.customer SET plan_id = " + plan_or_null() + " WHERE uuid IN (" + sample +
-                      std::to_string(rows) + ")");
-        break;
-      case Big::Churn:  // many deletes and inserts
-        out.push_back("DELETE FROM public.customer WHERE uuid IN (" + sample + std::to_string(rows / 2) + ")");
-        out.push_back(bulk_insert(rows / 2, "p.resources"));
-        break;
-    }
-    commit(out);
-    ++stats_.big_transactions;
-    stats_.big_rows += rows;
-    // The client-side model follows the server.
-    customers_.clear();
-    for (const Row& row : pg_.query("SELECT uuid::text FROM public.customer")) customers_.push_back(*row[0]);
-  }
-
   PgCluster& pg_;
-  std::uint32_t seed_;
-  std::mt19937 rng_;
-  std::vector<std::string> customers_;   ///< uuids believed to exist
-  std::vector<std::string> auth_users_;  ///< ids of auth.users rows
-  std::vector<std::int64_t> plans_;      ///< plan ids that exist
-  std::int64_t next_plan_id_ = 1000;
-  std::int64_t emails_ = 0;
-  WorkloadStats stats_;
+  Workload workload_;
   bool last_was_big_ = false;
 };
 
@@ -384,9 +124,10 @@ class Rollups : public ::testing::TestWithParam<std::uint32_t> {
   void SetUp() override {
     pg_ = std::make_unique<PgCluster>();
     install_rollup_shadow(*pg_);
-    config_ = write_temp_file("[postgres]\ndsn = \"" + pg_->conninfo() +
-                                  "\"\nslot = \"customer_cdc\"\nstatus_interval_ms = 1000\n[metrics]\nlisten = \"\"\n",
-                              ".toml");
+    DaemonConfig config(pg_->conninfo());
+    config.slot = "customer_cdc";
+    config.status_interval_ms = 1000;
+    config_ = write_daemon_config(config);
   }
 
   void TearDown() override {
@@ -421,31 +162,12 @@ class Rollups : public ::testing::TestWithParam<std::uint32_t> {
                                          << (daemon_ ? tail_lines(daemon_->log_text(), 40) : std::string());
   }
 
-  /// Waits until the slot's confirmed_flush_lsn reaches the current WAL end.
+  /// Waits until the slot's confirmed_flush_lsn reaches the current WAL end (support/slot_wait).
   ::testing::AssertionResult catch_up() {
     const auto started = Clock::now();
-    const std::string target = *pg().scalar("SELECT pg_current_wal_lsn()::text");
-    std::string last = "?";
-    const bool ok = wait_until(
-        [&] {
-          if (!daemon_->running()) return true;
-          const Rows rows = pg().query(
-              "SELECT confirmed_flush_lsn::text, confirmed_flush_lsn >= $1::pg_lsn FROM pg_replication_slots "
-              "WHERE slot_name = 'customer_cdc'",
-              {target});
-          if (rows.empty()) return false;
-          last = rows[0][0].value_or("NULL");
-          return rows[0][1] == Value("t");
-        },
-        kCatchUpTimeout, 200ms);
-    if (!daemon_->running()) return daemon_alive();
-    if (!ok) {
-      return ::testing::AssertionFailure() << "no catch-up within " << kCatchUpTimeout.count()
-                                           << " s: confirmed_flush_lsn " << last << " < target " << target << "\n"
-                                           << tail_lines(daemon_->log_text(), 40);
-    }
-    std::cout << "[rollups] caught up to " << target << " in " << seconds_since(started) << " s\n";
-    return ::testing::AssertionSuccess();
+    ::testing::AssertionResult caught_up = wait_slot_caught_up(pg(), daemon_.get(), kCatchUpTimeout);
+    if (caught_up) std::cout << "[rollups] caught up in " << seconds_since(started) << " s\n";
+    return caught_up;
   }
 
   std::string utc_day() { return *pg().scalar("SELECT (clock_timestamp() AT TIME ZONE 'UTC')::date::text"); }
@@ -474,7 +196,7 @@ class Rollups : public ::testing::TestWithParam<std::uint32_t> {
     EXPECT_GT(count_of(pg(), "SELECT count(DISTINCT resource) FROM analytics.usage_daily"), 2);
   }
 
-  void report(const Workload& w, Clock::time_point started) {
+  void report(const RollupWorkload& w, Clock::time_point started) {
     const auto& s = w.stats();
     std::cout << "[rollups] " << s.transactions << " transactions, " << s.statements << " statements ("
               << s.big_transactions << " big, " << s.big_rows << " rows), audit rows "
@@ -491,7 +213,7 @@ TEST_P(Rollups, RandomizedWorkloadEqualsRecomputation) {
   ASSERT_TRUE(start_daemon());
   const auto started = Clock::now();
   const std::string first_day = utc_day();
-  Workload workload(pg(), GetParam());
+  RollupWorkload workload(pg(), GetParam());
   workload.run(800, 4);
   ASSERT_TRUE(daemon_alive());
   ASSERT_TRUE(catch_up());
@@ -516,7 +238,7 @@ TEST_F(Rollups, EqualAcrossKill9Restarts) {
   ASSERT_TRUE(start_daemon());
   const auto started = Clock::now();
   const std::string first_day = utc_day();
-  Workload workload(pg(), kSeed);
+  RollupWorkload workload(pg(), kSeed);
   std::mt19937 chaos(kSeed + 1);
   auto rand = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(chaos); };
 
@@ -580,7 +302,7 @@ TEST_F(Rollups, RebuildAgreesWithIncremental) {
   ASSERT_TRUE(start_daemon());
   const auto started = Clock::now();
   const std::string first_day = utc_day();
-  Workload workload(pg(), 777);
+  RollupWorkload workload(pg(), 777);
   workload.run(600, 3);
   ASSERT_TRUE(daemon_alive());
   ASSERT_TRUE(catch_up());

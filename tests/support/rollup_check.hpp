@@ -1,6 +1,6 @@
 #pragma once
 // The rollup reference shared by the rollup tests: the test's own
-// recomputation of analytics.* (CONTRACT.md section 6) in SQL, independent of
+// recomputation of analytics.* (README "Rollups") in SQL, independent of
 // the daemon's rebuild:
 //   * plan_rollup        from public.customer and public.plans;
 //   * plan_changes_daily from the audit history and from a test-only trigger;

@@ -11,6 +11,7 @@
 #include "cdc/decode/change.hpp"
 #include "cdc/core/json_number.hpp"
 #include "cdc/sinks/audit/audit_mapping.hpp"
+#include "support/columns.hpp"
 
 namespace cdc::sinks {
 namespace {
@@ -18,42 +19,23 @@ namespace {
 using decode::Action;
 using decode::Change;
 using decode::Column;
-using decode::ValueKind;
+using namespace cdc::testing;  // column builders
 
 constexpr const char* kUuid = "0b7c1f6e-6a9e-4c1e-9d0b-3f1f8a1e2c11";
-
-Column uuid_col(const char* value = kUuid) { return Column{"uuid", "uuid", ValueKind::String, value}; }
-Column email_col(const char* value) { return Column{"email", "character varying", ValueKind::String, value}; }
-Column plan_col(std::optional<const char*> value) {
-  if (!value) return Column{"plan_id", "bigint", ValueKind::Null, ""};
-  return Column{"plan_id", "bigint", ValueKind::Number, *value};
-}
-Column res_col(std::optional<const char*> value) {
-  if (!value) return Column{"remaining_resources", "jsonb", ValueKind::Null, ""};
-  return Column{"remaining_resources", "jsonb", ValueKind::String, *value};
-}
 
 /// A full row of public.customer as wal2json v2 would give it.
 std::vector<Column> row(std::optional<const char*> plan, std::optional<const char*> resources,
                         const char* email = "a@example.com") {
-  return {uuid_col(),
-          Column{"created_at", "timestamp with time zone", ValueKind::String, "2026-01-01 00:00:00+00"},
-          email_col(email),
-          Column{"metadata", "jsonb", ValueKind::String, "{}"},
-          plan_col(plan),
-          res_col(resources)};
+  return {uuid_column(kUuid),
+          text_column("created_at", "2026-01-01 00:00:00+00", "timestamp with time zone"),
+          text_column("email", email, "character varying"),
+          jsonb_column("metadata", "{}"),
+          bigint_column("plan_id", plan),
+          jsonb_column("remaining_resources", resources)};
 }
 
 Change make(Action action, std::vector<Column> new_tuple, std::vector<Column> old_tuple) {
-  Change change;
-  change.action = action;
-  change.xid = 1234;
-  change.lsn = 0x16B374D848ULL;
-  change.schema = "public";
-  change.table = "customer";
-  change.columns = std::move(new_tuple);
-  change.identity = std::move(old_tuple);
-  return change;
+  return row_change(action, "customer", std::move(new_tuple), std::move(old_tuple), 0x16B374D848ULL, 1234);
 }
 
 Change update(std::optional<const char*> old_plan, std::optional<const char*> old_res,
@@ -97,7 +79,7 @@ TEST(AuditMapping, Delete) {
 
 TEST(AuditMapping, DeleteUsesOldTupleUuid) {
   std::vector<Column> old_row = row(std::nullopt, std::nullopt);
-  old_row[0] = uuid_col("11111111-2222-3333-4444-555555555555");
+  old_row[0] = uuid_column("11111111-2222-3333-4444-555555555555");
   const auto entry = audit_entry_for(make(Action::Delete, {}, old_row));
   ASSERT_TRUE(entry.has_value());
   EXPECT_EQ(entry->customer_uuid, "11111111-2222-3333-4444-555555555555");
@@ -161,7 +143,7 @@ TEST(AuditMapping, ResourceDecrement) {
 
 TEST(AuditMapping, UpdateUsesNewTupleUuid) {
   Change change = update("1", kRes, "2", kRes);
-  change.columns[0] = uuid_col("99999999-2222-3333-4444-555555555555");
+  change.columns[0] = uuid_column("99999999-2222-3333-4444-555555555555");
   const auto entry = audit_entry_for(change);
   ASSERT_TRUE(entry.has_value());
   EXPECT_EQ(entry->customer_uuid, "99999999-2222-3333-4444-555555555555");
@@ -243,8 +225,8 @@ TEST(AuditMapping, MissingPlanIdInNewTupleThrows) {
 
 TEST(AuditMapping, MissingPlanIdInOldTupleThrows) {
   // REPLICA IDENTITY DEFAULT: the old tuple holds only the primary key.
-  expect_mapping_error_naming(make(Action::Update, row("1", kRes), {uuid_col()}), "plan_id");
-  expect_mapping_error_naming(make(Action::Delete, {}, {uuid_col()}), "plan_id");
+  expect_mapping_error_naming(make(Action::Update, row("1", kRes), {uuid_column(kUuid)}), "plan_id");
+  expect_mapping_error_naming(make(Action::Delete, {}, {uuid_column(kUuid)}), "plan_id");
 }
 
 TEST(AuditMapping, MissingOtherColumnsThrow) {

@@ -7,6 +7,7 @@
 #include "cdc/decode/wal2json/wal2json.hpp"
 #include "cdc/sinks/dead_letter.hpp"
 #include "cdc/sinks/postgres/dead_letter_table.hpp"
+#include "support/columns.hpp"
 
 namespace cdc::sinks {
 namespace {
@@ -79,18 +80,12 @@ TEST(DeadLetter, BeginAndCommitAreRecognisedEvenWhenBroken) {
 }
 
 TEST(EncodeWal2json, RowChangeRoundTripsThroughTheDecoder) {
-  decode::Change change;
-  change.action = decode::Action::Update;
-  change.lsn = 0x16B3748;
-  change.xid = 4242;
+  decode::Change change = testing::row_change(
+      decode::Action::Update, "customer",
+      {testing::uuid_column("0b6c\"x"), testing::number_column("plan_id", "12345678901234567890"),
+       testing::bool_column("active", true), testing::null_column("note", "text")},
+      {testing::uuid_column("old")}, 0x16B3748, 4242);
   change.timestamp_us = 1'700'000'000'123'456;
-  change.schema = "public";
-  change.table = "customer";
-  change.columns = {{"uuid", "uuid", decode::ValueKind::String, "0b6c\"x"},
-                    {"plan_id", "bigint", decode::ValueKind::Number, "12345678901234567890"},
-                    {"active", "boolean", decode::ValueKind::Bool, "true"},
-                    {"note", "text", decode::ValueKind::Null, ""}};
-  change.identity = {{"uuid", "uuid", decode::ValueKind::String, "old"}};
   const std::string json = decode::describe_change(change);
   const decode::Change back = decode::decode_wal2json(json, 0x16B3748);
   EXPECT_EQ(back.action, change.action);

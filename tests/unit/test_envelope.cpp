@@ -31,6 +31,7 @@
 #include "cdc/sinks/audit/audit_mapping.hpp"
 #include "cdc/sinks/kafka/envelope.hpp"
 #include "cdc/sinks/sink.hpp"
+#include "support/columns.hpp"
 
 namespace cdc::sinks {
 namespace {
@@ -38,7 +39,7 @@ namespace {
 using decode::Action;
 using decode::Change;
 using decode::Column;
-using decode::ValueKind;
+using namespace cdc::testing;  // column builders
 
 constexpr std::int64_t kNowMs = 1800000000123;  // a fixed "processing time"
 
@@ -348,26 +349,23 @@ TEST(EnvelopeValue, NumericIsAStringWithItsScale) {
 
 TEST(EnvelopeValue, HandMadeColumnsCoverEveryRendering) {
   const std::string kControlText = "a\x01" "b\"c\\d\n\t";
-  Change change;
-  change.action = Action::Insert;
-  change.schema = "public";
-  change.table = "mixed";
-  change.lsn = 0x10;
-  change.columns = {
-      {"i", "integer", ValueKind::Number, "-7"},
-      {"s", "smallint", ValueKind::Number, "3"},
-      {"r", "real", ValueKind::Number, "1.5"},
-      {"d", "double precision", ValueKind::Number, "-2.5e-10"},
-      {"n", "numeric", ValueKind::Number, "123456789012345678901234567890.000100"},
-      {"b1", "boolean", ValueKind::Bool, "true"},
-      {"b0", "boolean", ValueKind::Bool, "false"},
-      {"t", "timestamp with time zone", ValueKind::String, "2026-01-01 01:30:00.5-08"},
-      {"tp", "timestamp(3) with time zone", ValueKind::String, "2026-11-25 07:13:13.123+00"},
-      {"inf", "timestamp with time zone", ValueKind::String, "infinity"},
-      {"j", "jsonb", ValueKind::String, R"({"k": [1, "two", null]})"},
-      {"x", "text", ValueKind::Null, ""},
-      {"ctl", "text", ValueKind::String, kControlText},
-  };
+  const Change change = row_change(Action::Insert, "mixed",
+                                   {
+                                       number_column("i", "-7", "integer"),
+                                       number_column("s", "3", "smallint"),
+                                       number_column("r", "1.5", "real"),
+                                       number_column("d", "-2.5e-10", "double precision"),
+                                       number_column("n", "123456789012345678901234567890.000100", "numeric"),
+                                       bool_column("b1", true),
+                                       bool_column("b0", false),
+                                       text_column("t", "2026-01-01 01:30:00.5-08", "timestamp with time zone"),
+                                       text_column("tp", "2026-11-25 07:13:13.123+00", "timestamp(3) with time zone"),
+                                       text_column("inf", "infinity", "timestamp with time zone"),
+                                       jsonb_column("j", R"({"k": [1, "two", null]})"),
+                                       null_column("x", "text"),
+                                       text_column("ctl", kControlText),
+                                   },
+                                   {}, 0x10);
   const TxnInfo txn{42, 0x20, 0x28, 1000999};  // 1.000999 s after the epoch
   const std::string json = debezium_value(change, txn, context(), false, kNowMs);
   const rapidjson::Document doc = parse(json, "envelope");
@@ -397,12 +395,9 @@ TEST(EnvelopeValue, HandMadeColumnsCoverEveryRendering) {
 }
 
 TEST(EnvelopeValue, LargeLsnAndXidStayExact) {
-  Change change;
-  change.action = Action::Delete;
-  change.schema = "public";
-  change.table = "customer";
-  change.lsn = *parse_lsn("FFFFFFFF/FFFFFF00");
-  change.identity = {{"uuid", "uuid", ValueKind::String, "00000000-0000-4000-8000-000000000001"}};
+  const Change change = row_change(Action::Delete, "customer", {},
+                                   {uuid_column("00000000-0000-4000-8000-000000000001")},
+                                   *parse_lsn("FFFFFFFF/FFFFFF00"));
   const TxnInfo txn{4294967295u, change.lsn + 8, change.lsn + 16, 1795591015218971};
   const rapidjson::Document doc = parse(debezium_value(change, txn, context(), false, kNowMs), "envelope");
   ASSERT_TRUE(doc["source"]["lsn"].IsUint64());
@@ -511,24 +506,18 @@ TEST(EnvelopeKey, PlansKeyIsTheNumericId) {
 }
 
 TEST(EnvelopeKey, DeleteUsesTheOldTupleAndUpdateTheNewOne) {
-  Change del;
-  del.action = Action::Delete;
-  del.identity = {{"id", "bigint", ValueKind::Number, "7"}, {"name", "text", ValueKind::String, "x"}};
+  const Change del =
+      row_change(Action::Delete, "plans", {}, {number_column("id", "7"), text_column("name", "x")});
   EXPECT_EQ(debezium_key(del, {"id"}), R"({"id":7})");
 
-  Change update;
-  update.action = Action::Update;
-  update.columns = {{"id", "bigint", ValueKind::Number, "8"}};
-  update.identity = {{"id", "bigint", ValueKind::Number, "7"}};
+  const Change update =
+      row_change(Action::Update, "plans", {number_column("id", "8")}, {number_column("id", "7")});
   EXPECT_EQ(debezium_key(update, {"id"}), R"({"id":8})");
 }
 
 TEST(EnvelopeKey, CompositeKeyKeepsColumnOrderAndMissingColumnGivesNoKey) {
-  Change insert;
-  insert.action = Action::Insert;
-  insert.columns = {{"a", "integer", ValueKind::Number, "1"},
-                    {"b", "text", ValueKind::String, "two"},
-                    {"c", "uuid", ValueKind::String, "u"}};
+  const Change insert = row_change(
+      Action::Insert, "t", {number_column("a", "1", "integer"), text_column("b", "two"), uuid_column("u", "c")});
   EXPECT_EQ(debezium_key(insert, {"c", "a"}), R"({"c":"u","a":1})");
   EXPECT_EQ(debezium_key(insert, {"a", "missing"}), "");
 }

@@ -11,6 +11,7 @@
 #include "cdc/sinks/postgres/rollups/plan_rollup.hpp"
 #include "cdc/sinks/postgres/rollups/registry.hpp"
 #include "cdc/sinks/postgres/rollups/usage_daily.hpp"
+#include "support/columns.hpp"
 
 namespace cdc::sinks {
 namespace {
@@ -18,31 +19,21 @@ namespace {
 using decode::Action;
 using decode::Change;
 using decode::Column;
-using decode::ValueKind;
+using namespace cdc::testing;  // column builders
 
 constexpr std::int64_t kNoon = 1795608000LL * 1000000;  // 2026-11-25 12:00:00 UTC
 const std::string kDay = "2026-11-25";
 const std::string kUuid = "a16edb6b-9623-4f78-abc5-d6139c7684c0";
 
-Column number(const std::string& name, const std::string& text) { return {name, "bigint", ValueKind::Number, text}; }
-Column null(const std::string& name, const std::string& type) { return {name, type, ValueKind::Null, ""}; }
-Column jsonb(const std::string& name, const std::string& text) { return {name, "jsonb", ValueKind::String, text}; }
-Column uuid() { return {"uuid", "uuid", ValueKind::String, kUuid}; }
+Column uuid() { return uuid_column(kUuid); }
 
-Column plan_column(std::optional<int> plan) { return plan ? number("plan_id", std::to_string(*plan)) : null("plan_id", "bigint"); }
-Column remaining(const std::optional<std::string>& json) {
-  return json ? jsonb("remaining_resources", *json) : null("remaining_resources", "jsonb");
+Column plan_column(std::optional<int> plan) {
+  return bigint_column("plan_id", plan ? std::optional<std::string>(std::to_string(*plan)) : std::nullopt);
 }
+Column remaining(const std::optional<std::string>& json) { return jsonb_column("remaining_resources", json); }
 
 Change customer(Action action, std::vector<Column> columns, std::vector<Column> identity = {}) {
-  Change change;
-  change.action = action;
-  change.schema = "public";
-  change.table = "customer";
-  change.lsn = 0x1000;
-  change.columns = std::move(columns);
-  change.identity = std::move(identity);
-  return change;
+  return row_change(action, "customer", std::move(columns), std::move(identity), 0x1000);
 }
 
 Change update(std::optional<int> old_plan, std::optional<std::string> old_remaining, std::optional<int> new_plan,
@@ -52,17 +43,13 @@ Change update(std::optional<int> old_plan, std::optional<std::string> old_remain
 }
 
 Change plan_change(Action action, int id, const std::optional<std::string>& price, int old_id = -1) {
-  Change change;
-  change.action = action;
-  change.schema = "public";
-  change.table = "plans";
   const Column price_column =
-      price ? Column{"price", "numeric(10,2)", ValueKind::Number, *price} : null("price", "numeric(10,2)");
-  if (action != Action::Delete) change.columns = {number("id", std::to_string(id)), price_column};
-  if (action != Action::Insert) {
-    change.identity = {number("id", std::to_string(old_id < 0 ? id : old_id)), price_column};
-  }
-  return change;
+      price ? number_column("price", *price, "numeric(10,2)") : null_column("price", "numeric(10,2)");
+  std::vector<Column> columns;
+  std::vector<Column> identity;
+  if (action != Action::Delete) columns = {number_column("id", std::to_string(id)), price_column};
+  if (action != Action::Insert) identity = {number_column("id", std::to_string(old_id < 0 ? id : old_id)), price_column};
+  return row_change(action, "plans", std::move(columns), std::move(identity));
 }
 
 TxnInfo txn(Lsn end = 0x2000) { return TxnInfo{7, end - 0x10, end, kNoon}; }
@@ -192,7 +179,7 @@ TEST(Rollups, StateUpToTheSnapshotIsNotCountedAgainButHistoryIs) {
 TEST(Rollups, MissingColumnIsAMappingError) {
   Rollups aggregator;
   EXPECT_THROW(aggregator.add(txn(), customer(Action::Insert, {uuid()})), MappingError);
-  Change bad = customer(Action::Insert, {uuid(), {"plan_id", "bigint", ValueKind::String, "x"}});
+  Change bad = customer(Action::Insert, {uuid(), text_column("plan_id", "x", "bigint")});
   EXPECT_THROW(aggregator.add(txn(), bad), MappingError);
 }
 

@@ -27,7 +27,8 @@ class ChangeOutput {
 
 /// One output plugin's side of the stream: its name and options, and the
 /// decoding of its messages into plugin-neutral Changes. One instance per
-/// session, used by the reader thread only.
+/// session: decode(), reset() and start_options() run on the reader thread;
+/// describe() is const and keeps no state, for the writer thread's errors.
 class Decoder {
  public:
   virtual ~Decoder() = default;

@@ -1,3 +1,4 @@
+#include "cdc/core/pg_time.hpp"
 #include "cdc/decode/wal2json/wal2json.hpp"
 
 // SSE2 is part of the x86-64 baseline; it lets RapidJSON scan strings and

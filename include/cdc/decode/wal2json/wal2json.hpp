@@ -3,7 +3,6 @@
 #include <string_view>
 #include <vector>
 
-#include "cdc/core/pg_time.hpp"
 #include "cdc/decode/change.hpp"
 #include "cdc/decode/decoder.hpp"
 
@@ -39,8 +38,5 @@ PluginOptions wal2json_options(const std::vector<std::string>& tables);
 /// Whether a wal2json message (decodable or not) is a transaction's begin or
 /// commit, from the "action" wal2json writes first.
 bool is_transaction_frame(std::string_view payload);
-
-/// Transitional: the timestamp parser moved to cdc/core/pg_time.hpp.
-using cdc::parse_pg_timestamp;
 
 }  // namespace cdc::decode

@@ -59,7 +59,7 @@ bool debezium_key(JsonBuffer& buffer, const decode::Change& change, bool from_ol
 std::string audit_message(const AuditEntry& entry, const TxnInfo& txn, Lsn source_lsn);
 void audit_message(JsonBuffer& buffer, const AuditEntry& entry, const TxnInfo& txn, Lsn source_lsn);
 
-/// Converts wal2json's timestamptz text to ISO-8601 UTC ("2026-11-25T07:13:13.879926Z");
+/// Converts PostgreSQL timestamptz text to ISO-8601 UTC ("2026-11-25T07:13:13.879926Z");
 /// returns the text unchanged when it does not parse (infinity, BC dates).
 std::string iso_timestamp(const std::string& pg_text);
 /// The same into `out` (kIsoTimestampMax bytes); 0 when the text does not parse.
