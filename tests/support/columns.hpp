@@ -15,6 +15,10 @@
 
 namespace cdc::testing {
 
+using decode::Action;
+using decode::Change;
+using decode::Column;
+
 inline decode::Column number_column(std::string name, std::string text, std::string type = "bigint") {
   return {std::move(name), std::move(type), decode::ValueKind::Number, std::move(text)};
 }

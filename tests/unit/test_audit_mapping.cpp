@@ -16,10 +16,7 @@
 namespace cdc::sinks {
 namespace {
 
-using decode::Action;
-using decode::Change;
-using decode::Column;
-using namespace cdc::testing;  // column builders
+using namespace cdc::testing;  // column builders, Action, Change, Column
 
 constexpr const char* kUuid = "0b7c1f6e-6a9e-4c1e-9d0b-3f1f8a1e2c11";
 

@@ -36,10 +36,7 @@
 namespace cdc::sinks {
 namespace {
 
-using decode::Action;
-using decode::Change;
-using decode::Column;
-using namespace cdc::testing;  // column builders
+using namespace cdc::testing;  // column builders, Action, Change, Column
 
 constexpr std::int64_t kNowMs = 1800000000123;  // a fixed "processing time"
 

@@ -16,10 +16,7 @@
 namespace cdc::sinks {
 namespace {
 
-using decode::Action;
-using decode::Change;
-using decode::Column;
-using namespace cdc::testing;  // column builders
+using namespace cdc::testing;  // column builders, Action, Change, Column
 
 constexpr std::int64_t kNoon = 1795608000LL * 1000000;  // 2026-11-25 12:00:00 UTC
 const std::string kDay = "2026-11-25";
