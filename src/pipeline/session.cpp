@@ -31,6 +31,14 @@ void run_session(const SessionOptions& options, stream::ReplicationStream& strea
     ~StreamingFlag() { flag.store(false); }
   } streaming_flag{progress.streaming};
 
+  run_pipeline(options, stream, decoder, start, sinks, stop, progress);
+  stream.finish();
+  spdlog::info("stopped; slot \"{}\" acknowledged up to {}", options.slot,
+               format_lsn(progress.acknowledged_lsn.load()));
+}
+
+void run_pipeline(const SessionOptions& options, stream::MessageStream& stream, decode::Decoder& decoder, Lsn start,
+                  const std::vector<sinks::Sink*>& sinks, const std::atomic<bool>& stop, Progress& progress) {
   EventQueue queue(options.queue_bytes);
   BatchRecycler recycler;
   Writer writer(sinks, start, options.dead_letters, queue, recycler, stop, progress,
@@ -48,9 +56,6 @@ void run_session(const SessionOptions& options, stream::ReplicationStream& strea
   writer_thread.join();
   if (writer.failed()) std::rethrow_exception(writer.error());
   reader.send_final_status();
-  stream.finish();
-  spdlog::info("stopped; slot \"{}\" acknowledged up to {}", options.slot,
-               format_lsn(progress.acknowledged_lsn.load()));
 }
 
 }  // namespace cdc::pipeline

@@ -1,5 +1,5 @@
-// Tests for the session's two threads together (cdc/pipeline/reader.hpp,
-// writer.hpp) on a scripted stream: decoding into pooled Changes, commit
+// Tests for the session's two threads together (run_pipeline: the Reader and
+// the Writer of cdc/pipeline/) on a scripted stream: decoding into pooled Changes, commit
 // order into the sinks, status updates, dead letters and poison messages.
 #include <gtest/gtest.h>
 
@@ -14,8 +14,7 @@
 #include <fmt/format.h>
 
 #include "cdc/decode/wal2json/wal2json.hpp"
-#include "cdc/pipeline/reader.hpp"
-#include "cdc/pipeline/writer.hpp"
+#include "cdc/pipeline/session.hpp"
 #include "support/fake_sink.hpp"
 
 namespace cdc::pipeline {
@@ -91,22 +90,7 @@ struct Session {
     options.on_tick = [&] {
       if (done()) stop = true;
     };
-    EventQueue queue(options.queue_bytes);
-    BatchRecycler recycler;
-    Writer writer({&sink}, start, options.dead_letters, queue, recycler, stop, progress,
-                  [&](const decode::Change& change) { return decoder.describe(change); });
-    std::thread writer_thread([&] { writer.run(); });
-    Reader reader(options, stream, decoder, queue, recycler, writer, stop, progress, start);
-    try {
-      reader.run();
-    } catch (...) {
-      queue.close();
-      writer_thread.join();
-      throw;
-    }
-    queue.close();
-    writer_thread.join();
-    reader.send_final_status();
+    run_pipeline(options, stream, decoder, start, {&sink}, stop, progress);
   }
 };
 

@@ -6,6 +6,7 @@
 #include "cdc/pipeline/progress.hpp"
 #include "cdc/pipeline/session_options.hpp"
 #include "cdc/sinks/sink.hpp"
+#include "cdc/stream/message_stream.hpp"
 #include "cdc/stream/replication_stream.hpp"
 
 namespace cdc::pipeline {
@@ -19,5 +20,12 @@ namespace cdc::pipeline {
 void run_session(const SessionOptions& options, stream::ReplicationStream& stream, decode::Decoder& decoder,
                  Lsn start, const std::vector<sinks::Sink*>& sinks, const std::atomic<bool>& stop,
                  Progress& progress);
+
+/// The two threads of a session on a stream already streaming from `start`:
+/// the Reader on this thread, the Writer on its own, joined by the queue.
+/// Returns after the final status update once `stop` is set; rethrows the
+/// reader's or the writer's failure.
+void run_pipeline(const SessionOptions& options, stream::MessageStream& stream, decode::Decoder& decoder, Lsn start,
+                  const std::vector<sinks::Sink*>& sinks, const std::atomic<bool>& stop, Progress& progress);
 
 }  // namespace cdc::pipeline
