@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "cdc/core/pg_time.hpp"
 #include "cdc/decode/wal2json/wal2json.hpp"
 
 namespace {
@@ -63,7 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view json(reinterpret_cast<const char*>(data), size);
 
   // The timestamp parser is public and sees text from the same messages.
-  (void)cdc::decode::parse_pg_timestamp(json);
+  (void)cdc::parse_pg_timestamp(json);
 
   Change first;
   try {
