@@ -117,6 +117,7 @@ int run_daemon(const Config& config, Signals& signals, pipeline::Progress& progr
   options.slot = config.postgres.slot;
   options.tables = config.postgres.tables;
   options.status_interval = std::chrono::milliseconds(config.postgres.status_interval_ms);
+  options.stream_timeout = std::chrono::milliseconds(config.postgres.stream_timeout_ms);
   options.dead_letters = config.dead_letter.enabled;
   options.on_tick = [&] {
     notifier.tick();
