@@ -160,6 +160,10 @@ const std::vector<KeySpec>& key_specs() {
                  [](Config& c, Value&& v) {
                    c.postgres.status_interval_ms = static_cast<int>(std::get<std::int64_t>(v));
                  }});
+    s.push_back({"postgres.stream_timeout_ms", Kind::Int, false, int_range(1000, 3'600'000),
+                 [](Config& c, Value&& v) {
+                   c.postgres.stream_timeout_ms = static_cast<int>(std::get<std::int64_t>(v));
+                 }});
     s.push_back({"postgres.snapshot_mode", Kind::String, false,
                  one_of({"initial", "never", "always"}), [](Config& c, Value&& v) {
                    c.postgres.snapshot_mode = std::get<std::string>(std::move(v));

@@ -1,6 +1,7 @@
 #include "cdc/app/daemon.hpp"
 
 #include <csignal>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -11,8 +12,11 @@
 #include "cdc/app/sink_factory.hpp"
 #include "cdc/app/snapshot.hpp"
 #include "cdc/core/errors.hpp"
+#include "cdc/core/pg.hpp"
 #include "cdc/decode/decoder.hpp"
 #include "cdc/pipeline/session.hpp"
+#include "cdc/pipeline/stream_stalled.hpp"
+#include "cdc/stream/replication_stream.hpp"
 
 namespace cdc::app {
 namespace {
@@ -97,6 +101,29 @@ class Notifier {
   std::chrono::steady_clock::time_point last_status_{};
 };
 
+/// After a stall, this daemon's own walsender may still hold the slot (a hung
+/// server process, or a connection the server has not yet seen go away): end
+/// it, and only it; a slot held by any other process is waited for as usual
+/// (SlotBusy). Returns whether the slot was still held by `walsender_pid`.
+bool end_own_stalled_walsender(stream::ReplicationStream& stream, const Config& config, int walsender_pid) {
+  const std::string& slot = config.postgres.slot;
+  std::optional<stream::SlotState> state = stream.slot_state(slot);
+  if (!state || !state->active || state->active_pid != walsender_pid) return false;
+  spdlog::warn("replication slot \"{}\" is still held by this daemon's stalled walsender (PID {}): "
+               "ending it with pg_terminate_backend",
+               slot, walsender_pid);
+  pg::Connection conn(config.postgres.dsn);
+  conn.exec_params("SELECT pg_terminate_backend($1::int)", {std::to_string(walsender_pid)});
+  // It lets go of the slot as it exits (unless the process is stopped:
+  // then the slot stays busy and the next attempt ends it again).
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (state && state->active && state->active_pid == walsender_pid && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    state = stream.slot_state(slot);
+  }
+  return true;
+}
+
 }  // namespace
 
 void install_signal_handlers(Signals& signals) {
@@ -117,6 +144,7 @@ int run_daemon(const Config& config, Signals& signals, pipeline::Progress& progr
   options.slot = config.postgres.slot;
   options.tables = config.postgres.tables;
   options.status_interval = std::chrono::milliseconds(config.postgres.status_interval_ms);
+  options.stream_timeout = std::chrono::milliseconds(config.postgres.stream_timeout_ms);
   options.dead_letters = config.dead_letter.enabled;
   options.on_tick = [&] {
     notifier.tick();
@@ -132,17 +160,28 @@ int run_daemon(const Config& config, Signals& signals, pipeline::Progress& progr
   };
 
   Backoff backoff;
+  /// The walsender of the last session, when that session stalled.
+  std::optional<int> stalled_walsender;
   while (!signals.stop.load()) {
     const auto started = std::chrono::steady_clock::now();
     std::string failure;
     try {
       stream::ReplicationStream stream(config.postgres.dsn);
+      if (stalled_walsender && !end_own_stalled_walsender(stream, config, *stalled_walsender)) {
+        stalled_walsender.reset();
+      }
       const Lsn start = prepare_stream(stream, config, signals.stop);
       std::vector<std::unique_ptr<sinks::Sink>> owned = make_sinks(config);
       std::vector<sinks::Sink*> sinks;
       for (auto& sink : owned) sinks.push_back(sink.get());
       const std::unique_ptr<decode::Decoder> decoder = decode::make_decoder(config.postgres.plugin);
-      pipeline::run_session(options, stream, *decoder, start, sinks, signals.stop, progress);
+      const int walsender = stream.backend_pid();
+      try {
+        pipeline::run_session(options, stream, *decoder, start, sinks, signals.stop, progress);
+      } catch (const pipeline::StreamStalled&) {
+        stalled_walsender = walsender;
+        throw;
+      }
       sd_notify(0, "STOPPING=1");
       return 0;
     } catch (const SnapshotStopped& e) {

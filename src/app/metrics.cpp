@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -67,7 +68,29 @@ std::string render_metrics(const pipeline::Progress& progress, std::int64_t now_
   metric(out, "kafka_queue_depth", "gauge", "Kafka messages waiting for a delivery report.",
          std::to_string(progress.sink_queue_depth.load()));
   metric(out, "streaming", "gauge", "1 while streaming from the slot.", progress.streaming.load() ? "1" : "0");
+  metric(out, "stream_stalled", "gauge",
+         "1 while the last session ended because the server sent nothing for postgres.stream_timeout_ms.",
+         progress.stream_stalled.load() ? "1" : "0");
+  metric(out, "seconds_since_server_message", "gauge",
+         "Seconds since the last message (change or keepalive) from the server; 0 before the first session.",
+         fmt::format("{:.3f}", seconds_since_server_message(progress, now_unix_us)));
   return out;
+}
+
+double seconds_since_server_message(const pipeline::Progress& progress, std::int64_t now_unix_us) {
+  const std::int64_t last = progress.last_server_message_us.load();
+  if (last == 0) return 0.0;
+  return static_cast<double>(std::max<std::int64_t>(0, now_unix_us - last)) / 1e6;
+}
+
+Health health(const pipeline::Progress& progress, std::int64_t now_unix_us) {
+  if (progress.stream_stalled.load()) {
+    return {503, fmt::format("stalled: nothing from the server for {:.0f} s (postgres.stream_timeout_ms); "
+                             "reconnecting\n",
+                             seconds_since_server_message(progress, now_unix_us))};
+  }
+  if (progress.streaming.load()) return {200, "streaming\n"};
+  return {503, "not streaming\n"};
 }
 
 struct MetricsServer::Impl {
@@ -89,12 +112,9 @@ MetricsServer::MetricsServer(const std::string& listen, const pipeline::Progress
     response.set_content(render_metrics(progress, unix_now_us()), "text/plain; version=0.0.4");
   });
   impl_->server.Get("/healthz", [&progress](const httplib::Request&, httplib::Response& response) {
-    if (progress.streaming.load()) {
-      response.set_content("streaming\n", "text/plain");
-    } else {
-      response.status = 503;
-      response.set_content("not streaming\n", "text/plain");
-    }
+    const Health state = health(progress, unix_now_us());
+    response.status = state.status;
+    response.set_content(state.body, "text/plain");
   });
   if (port == 0) {
     port_ = impl_->server.bind_to_any_port(host);

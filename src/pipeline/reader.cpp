@@ -5,7 +5,11 @@
 #include <thread>
 #include <variant>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include "cdc/core/clock.hpp"
+#include "cdc/pipeline/stream_stalled.hpp"
 
 namespace cdc::pipeline {
 
@@ -21,6 +25,7 @@ Reader::Reader(const SessionOptions& options, stream::MessageStream& stream, dec
       progress_(progress),
       pool_(recycler),
       status_(options.status_interval, kMinStatusGap),
+      liveness_(options.stream_timeout, options.status_interval),
       last_enqueued_commit_end_(start),
       keepalive_end_(start),
       received_(start),
@@ -29,23 +34,30 @@ Reader::Reader(const SessionOptions& options, stream::MessageStream& stream, dec
 
 void Reader::run() {
   last_progress_log_ = Clock::now();
+  heard_from_server(last_progress_log_);  // START_REPLICATION was the server's last word
   while (!stop_.load() && !writer_.failed()) {
     const auto timeout = pending_.empty() ? kPollInterval : std::chrono::milliseconds(0);
     std::optional<stream::Received> received = stream_.next(timeout);
+    const auto now = Clock::now();
     if (received) {
-      if (pending_.empty()) linger_.started(Clock::now());
+      heard_from_server(now);
+      if (pending_.empty()) linger_.started(now);
       std::visit([&](const auto& message) { on_message(message); }, received->message);
       if (pending_.size() >= kBatchEvents || pending_bytes_ >= kBatchBytes) push_pending();
     } else if (!pending_.empty()) {
       // The stream has nothing more at this instant. Unless the batch has
       // waited long enough, sleep instead of waiting on the socket: whatever
       // arrives meanwhile is then read with one wakeup, not one per message.
-      const auto left = linger_.left(Clock::now());
+      const auto left = linger_.left(now);
       if (left > Clock::duration::zero() && !queue_.closed()) {
         std::this_thread::sleep_for(left);
       } else {
         push_pending();
       }
+    } else {
+      // Judged only right after the socket had nothing: time spent waiting
+      // on the writer is not silence of the server.
+      check_liveness(now);
     }
     maybe_send_status();
     maybe_log_progress();
@@ -138,12 +150,31 @@ Lsn Reader::acknowledgeable() const {
 void Reader::maybe_send_status() {
   const auto now = Clock::now();
   const Lsn ack = acknowledgeable();
-  if (!status_.due(now, ack, sent_flush_, reply_requested_)) return;
-  stream_.send_status(std::max(received_, ack), ack);
+  const bool probe = liveness_.should_probe(now);
+  if (!probe && !status_.due(now, ack, sent_flush_, reply_requested_)) return;
+  stream_.send_status(std::max(received_, ack), ack, probe);
   sent_flush_ = ack;
   progress_.acknowledged_lsn.store(ack);
   status_.sent(now);
+  if (probe) liveness_.probed(now);
   reply_requested_ = false;
+}
+
+void Reader::heard_from_server(Clock::time_point now) {
+  liveness_.heard(now);
+  progress_.last_server_message_us.store(unix_now_us());
+}
+
+void Reader::check_liveness(Clock::time_point now) {
+  if (!liveness_.stalled(now)) return;
+  const double silent = std::chrono::duration<double>(liveness_.silence(now)).count();
+  spdlog::warn("replication stream stalled: nothing from the server for {:.1f} s, not even a reply to a "
+               "status update asking for one",
+               silent);
+  progress_.stream_stalled.store(true);
+  throw StreamStalled(fmt::format("replication stream stalled: no message from the server for {:.1f} s "
+                                  "(postgres.stream_timeout_ms = {})",
+                                  silent, liveness_.timeout().count()));
 }
 
 void Reader::maybe_log_progress() {

@@ -26,6 +26,7 @@ void run_session(const SessionOptions& options, stream::ReplicationStream& strea
                fmt::join(options.tables, ", "));
   progress.acknowledged_lsn.store(start);
   progress.streaming.store(true);
+  progress.stream_stalled.store(false);
   struct StreamingFlag {
     std::atomic<bool>& flag;
     ~StreamingFlag() { flag.store(false); }

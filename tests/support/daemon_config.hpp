@@ -24,6 +24,7 @@ struct DaemonConfig {
   std::string dsn;
   std::optional<std::string> slot;
   std::optional<int> status_interval_ms;
+  std::optional<int> stream_timeout_ms;
   std::optional<std::string> snapshot_mode;
   std::optional<bool> create_slot;
 

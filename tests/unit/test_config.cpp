@@ -52,6 +52,7 @@ void expect_defaults(const Config& c) {
   EXPECT_TRUE(c.postgres.create_slot);
   EXPECT_THAT(c.postgres.tables, ElementsAre("public.customer", "public.plans"));
   EXPECT_EQ(c.postgres.status_interval_ms, 10000);
+  EXPECT_EQ(c.postgres.stream_timeout_ms, 30000);
   EXPECT_EQ(c.postgres.snapshot_mode, "initial");
   EXPECT_TRUE(c.audit.enabled);
   EXPECT_TRUE(c.rollups.enabled);
@@ -100,6 +101,7 @@ slot = "prod_slot_1"
 create_slot = false
 tables = ["public.customer", "billing.invoice"]
 status_interval_ms = 2500
+stream_timeout_ms = 45000
 snapshot_mode = "always"
 
 [audit]
@@ -147,6 +149,7 @@ TEST(ConfigTest, FullFile) {
   EXPECT_FALSE(c.postgres.create_slot);
   EXPECT_THAT(c.postgres.tables, ElementsAre("public.customer", "billing.invoice"));
   EXPECT_EQ(c.postgres.status_interval_ms, 2500);
+  EXPECT_EQ(c.postgres.stream_timeout_ms, 45000);
   EXPECT_EQ(c.postgres.snapshot_mode, "always");
   EXPECT_FALSE(c.audit.enabled);
   EXPECT_FALSE(c.rollups.enabled);
@@ -194,6 +197,7 @@ TEST(ConfigTest, ExampleConfigFileDocumentsEveryKey) {
                           "create_slot =",
                           "tables =",
                           "status_interval_ms =",
+                          "stream_timeout_ms =",
                           "snapshot_mode =",
                           "[audit]",
                           "[rollups]",
@@ -393,6 +397,16 @@ TEST(ConfigTest, StatusIntervalRange) {
               HasSubstr("postgres.status_interval_ms: 3600001 is out of range"));
   EXPECT_THAT(parse_error("[postgres]\nstatus_interval_ms = 9999999999999\n"),
               HasSubstr("postgres.status_interval_ms: 9999999999999 is out of range"));
+}
+
+TEST(ConfigTest, StreamTimeoutRange) {
+  EXPECT_EQ(parse("[postgres]\nstream_timeout_ms = 1000\n").postgres.stream_timeout_ms, 1000);
+  EXPECT_EQ(parse("[postgres]\nstream_timeout_ms = 3600000\n").postgres.stream_timeout_ms, 3600000);
+  EXPECT_THAT(parse_error("[postgres]\nstream_timeout_ms = 999\n"),
+              HasSubstr("postgres.stream_timeout_ms: 999 is out of range (allowed: 1000..3600000)"));
+  EXPECT_THAT(parse_error("[postgres]\nstream_timeout_ms = 3600001\n"),
+              HasSubstr("postgres.stream_timeout_ms: 3600001 is out of range"));
+  EXPECT_EQ(parse("", {{"CUSTOMER_CDC_POSTGRES_STREAM_TIMEOUT_MS", "5000"}}).postgres.stream_timeout_ms, 5000);
 }
 
 TEST(ConfigTest, SlotName) {

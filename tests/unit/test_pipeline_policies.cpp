@@ -60,6 +60,37 @@ TEST(StatusPolicy, SendsWhenAskedPeriodicallyAndWhenTheAcknowledgementMoves) {
   EXPECT_TRUE(policy.due(t0 + milliseconds(10000), 0x10, 0x10, false));  // periodic
 }
 
+TEST(LivenessPolicy, AsksASilentServerForAReplyThenCallsItStalled) {
+  LivenessPolicy policy(milliseconds(30000), milliseconds(10000));
+  policy.heard(t0);
+  EXPECT_FALSE(policy.should_probe(t0 + milliseconds(9999)));
+  EXPECT_TRUE(policy.should_probe(t0 + milliseconds(10000)));  // the status interval is the smaller
+  policy.probed(t0 + milliseconds(10000));
+  EXPECT_FALSE(policy.should_probe(t0 + milliseconds(15000)));
+  EXPECT_TRUE(policy.should_probe(t0 + milliseconds(20000)));  // again while it stays silent
+  EXPECT_FALSE(policy.stalled(t0 + milliseconds(29999)));
+  EXPECT_TRUE(policy.stalled(t0 + milliseconds(30000)));
+  EXPECT_EQ(policy.silence(t0 + milliseconds(31000)), milliseconds(31000));
+}
+
+TEST(LivenessPolicy, ProbesAfterHalfTheTimeoutWhenThatIsSooner) {
+  LivenessPolicy policy(milliseconds(3000), milliseconds(10000));
+  policy.heard(t0);
+  EXPECT_FALSE(policy.should_probe(t0 + milliseconds(1499)));
+  EXPECT_TRUE(policy.should_probe(t0 + milliseconds(1500)));
+}
+
+TEST(LivenessPolicy, AnyMessageEndsTheSilence) {
+  LivenessPolicy policy(milliseconds(3000), milliseconds(10000));
+  policy.heard(t0);
+  policy.probed(t0 + milliseconds(1500));
+  policy.heard(t0 + milliseconds(2900));  // the reply
+  EXPECT_FALSE(policy.stalled(t0 + milliseconds(3500)));
+  EXPECT_FALSE(policy.should_probe(t0 + milliseconds(4000)));
+  EXPECT_TRUE(policy.should_probe(t0 + milliseconds(4400)));
+  EXPECT_TRUE(policy.stalled(t0 + milliseconds(5900)));
+}
+
 TEST(Acknowledgeable, IsWhatTheSinksHoldWhileWorkIsInFlight) {
   EXPECT_EQ(acknowledgeable(0x100, false, 0x200, 0x900, 0x80), 0x100u);
   // Idle, but a handed-over transaction is not held yet: not past it.

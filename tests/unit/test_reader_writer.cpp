@@ -15,6 +15,7 @@
 
 #include "cdc/decode/wal2json/wal2json.hpp"
 #include "cdc/pipeline/session.hpp"
+#include "cdc/pipeline/stream_stalled.hpp"
 #include "support/fake_sink.hpp"
 
 namespace cdc::pipeline {
@@ -41,9 +42,16 @@ class ScriptedStream : public stream::MessageStream {
     if (entry.keepalive) return stream::Received{nullptr, stream::Keepalive{entry.position, 0, false}};
     return stream::Received{nullptr, stream::XLogData{entry.position, entry.position, 0, entry.payload}};
   }
-  void send_status(Lsn written, Lsn flushed, bool) override { statuses.push_back({written, flushed}); }
+  void send_status(Lsn written, Lsn flushed, bool reply_requested) override {
+    statuses.push_back({written, flushed});
+    if (!reply_requested) return;
+    ++reply_requests;
+    if (answer_reply_requests) keepalive(written);
+  }
 
   std::vector<std::pair<Lsn, Lsn>> statuses;  ///< (written, flushed)
+  int reply_requests = 0;                     ///< status updates that asked the server for a reply
+  bool answer_reply_requests = false;         ///< a live server: a keepalive answers each such request
 
  private:
   struct Entry {
@@ -163,6 +171,38 @@ TEST(ReaderWriter, UndecodableCommitIsNeverADeadLetter) {
   s.stream.xlog(0x100, begin_json(1, "0/200", "0/238"));
   s.stream.xlog(0x238, R"({"action":"C","xid":1,garbage)");
   EXPECT_THROW(s.run(0x80, 1), PoisonError);
+}
+
+TEST(ReaderWriter, SilentServerIsAskedForAReplyThenTheSessionEndsStalled) {
+  Session s;
+  s.options.stream_timeout = std::chrono::milliseconds(300);
+  s.stream.xlog(0x100, begin_json(1, "0/200", "0/238"));
+  s.stream.xlog(0x150, insert_json(1, "0/150", 1));
+  s.stream.xlog(0x238, commit_json(1, "0/200", "0/238"));
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    s.run_until(0x80, [] { return false; });
+    FAIL() << "the session did not end";
+  } catch (const StreamStalled& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::Retryable);
+    EXPECT_NE(std::string(e.what()).find("postgres.stream_timeout_ms = 300"), std::string::npos) << e.what();
+  }
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(300));
+  EXPECT_GE(s.stream.reply_requests, 1);
+  EXPECT_TRUE(s.progress.stream_stalled.load());
+  EXPECT_GT(s.progress.last_server_message_us.load(), 0);
+  EXPECT_EQ(s.sink.committed_xids(), (std::vector<std::uint32_t>{1}));
+  for (const auto& [written, flushed] : s.stream.statuses) EXPECT_LE(flushed, 0x238u);
+}
+
+TEST(ReaderWriter, QuietServerThatAnswersIsNotStalled) {
+  Session s;
+  s.options.stream_timeout = std::chrono::milliseconds(200);
+  s.stream.answer_reply_requests = true;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(700);
+  s.run_until(0x80, [&] { return std::chrono::steady_clock::now() >= until; });
+  EXPECT_GE(s.stream.reply_requests, 3);
+  EXPECT_FALSE(s.progress.stream_stalled.load());
 }
 
 }  // namespace

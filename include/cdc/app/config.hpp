@@ -12,6 +12,8 @@ struct PostgresConfig {
   bool create_slot = true;
   std::vector<std::string> tables = {"public.customer", "public.plans"};
   int status_interval_ms = 10000;
+  /// Nothing from the server for this long: the stream is stalled (reconnect).
+  int stream_timeout_ms = 30000;
   std::string snapshot_mode = "initial";  ///< initial | never | always
   std::string plugin = "wal2json";        ///< the output plugin (decode::supported_plugins())
 };

@@ -9,7 +9,18 @@ namespace cdc::app {
 /// Prometheus text exposition of the daemon's progress (names prefixed customer_cdc_).
 std::string render_metrics(const pipeline::Progress& progress, std::int64_t now_unix_us);
 
-/// GET /metrics and GET /healthz (200 only while streaming) on `listen`
+/// Seconds since the last message from the server (0 before the first session).
+double seconds_since_server_message(const pipeline::Progress& progress, std::int64_t now_unix_us);
+
+/// The answer of GET /healthz: 200 only while streaming and not stalled;
+/// otherwise 503 with the reason.
+struct Health {
+  int status;
+  std::string body;
+};
+Health health(const pipeline::Progress& progress, std::int64_t now_unix_us);
+
+/// GET /metrics and GET /healthz (see health()) on `listen`
 /// ("host:port"), served from a background thread until destroyed.
 class MetricsServer {
  public:

@@ -87,6 +87,36 @@ class StatusPolicy {
   Clock::time_point last_{};
 };
 
+/// Liveness of the replication connection: after `probe_after` without a
+/// message from the server (XLogData or keepalive) the reader asks it for a
+/// reply (and again every `probe_after` while it stays silent); after
+/// `timeout` without one the stream is stalled.
+class LivenessPolicy {
+ public:
+  /// Probes after half the timeout or the status interval, whichever is smaller.
+  LivenessPolicy(std::chrono::milliseconds timeout, std::chrono::milliseconds status_interval)
+      : timeout_(timeout), probe_after_(std::min(timeout / 2, status_interval)) {}
+
+  /// A message from the server arrived at `now` (also: the stream started).
+  void heard(Clock::time_point now) {
+    last_heard_ = now;
+    last_probe_ = now;
+  }
+  /// Whether to send a status update asking for a reply now.
+  bool should_probe(Clock::time_point now) const { return now - last_probe_ >= probe_after_; }
+  void probed(Clock::time_point now) { last_probe_ = now; }
+  bool stalled(Clock::time_point now) const { return silence(now) >= timeout_; }
+  /// How long the server has been silent.
+  Clock::duration silence(Clock::time_point now) const { return now - last_heard_; }
+  std::chrono::milliseconds timeout() const { return timeout_; }
+
+ private:
+  const std::chrono::milliseconds timeout_;
+  const std::chrono::milliseconds probe_after_;
+  Clock::time_point last_heard_{};
+  Clock::time_point last_probe_{};  ///< the last probe, or the last message if later
+};
+
 /// The flush position to report: what every sink holds (`writer_ack`), or,
 /// when nothing is in flight (`idle`) and every transaction handed over is
 /// held, the server's keepalive position (everything up to it was outside

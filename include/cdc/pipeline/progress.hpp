@@ -23,6 +23,12 @@ struct Progress {
   std::atomic<std::uint64_t> sink_errors{0};
   std::atomic<std::uint64_t> dead_letters{0};  ///< poison messages recorded (dead-lettering on)
   std::atomic<bool> streaming{false};
+  /// The last session ended because the server fell silent; cleared when a
+  /// session streams again.
+  std::atomic<bool> stream_stalled{false};
+  /// Wall clock (Unix microseconds) of the last message from the server, or
+  /// of the start of streaming; 0 before the first session.
+  std::atomic<std::int64_t> last_server_message_us{0};
   std::atomic<std::uint64_t> sink_queue_depth{0};  ///< messages waiting in sinks (Kafka)
 
   /// Row changes per "schema.table" and op (c, u, d, t); published by the

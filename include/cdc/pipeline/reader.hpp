@@ -29,8 +29,9 @@ class Reader : private decode::ChangeOutput {
          BatchRecycler& recycler, Writer& writer, const std::atomic<bool>& stop, Progress& progress, Lsn start);
 
   /// Until `stop` is set or the writer fails. Throws PoisonError for a
-  /// message that does not decode (unless it is dead-lettered) and the
-  /// stream's errors.
+  /// message that does not decode (unless it is dead-lettered), StreamStalled
+  /// when the server stays silent past the stream timeout, and the stream's
+  /// errors.
   void run();
   /// The last status update, after the writer has finished.
   void send_final_status();
@@ -44,6 +45,9 @@ class Reader : private decode::ChangeOutput {
   void push_pending();
   Lsn acknowledgeable() const;
   void maybe_send_status();
+  void heard_from_server(Clock::time_point now);
+  /// Throws StreamStalled when the server has been silent too long.
+  void check_liveness(Clock::time_point now);
   void maybe_log_progress();
 
   // Constant after construction.
@@ -58,6 +62,7 @@ class Reader : private decode::ChangeOutput {
   ChangePool pool_;
   LingerPolicy linger_{kLinger};
   StatusPolicy status_;
+  LivenessPolicy liveness_;
   EventBatch pending_;
   std::size_t pending_bytes_ = 0;  ///< payload bytes of pending_, the queue's weight unit
   Lsn pending_position_ = 0;       ///< WAL position of the message being decoded

@@ -11,6 +11,9 @@ struct SessionOptions {
   std::string slot;
   std::vector<std::string> tables;
   std::chrono::milliseconds status_interval{10000};
+  /// Nothing from the server for this long ends the session with
+  /// StreamStalled (postgres.stream_timeout_ms).
+  std::chrono::milliseconds stream_timeout{30000};
   /// Payload bytes buffered between reader and writer (decoded changes take
   /// about twice that): with the sinks' own bounds, this caps memory.
   std::size_t queue_bytes = 2 * 1024 * 1024;

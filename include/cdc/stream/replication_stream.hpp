@@ -84,6 +84,8 @@ class ReplicationStream : public MessageStream {
   void finish();
 
   pg::Connection& connection() { return conn_; }
+  /// The process id of this connection's walsender on the server.
+  int backend_pid() const { return PQbackendPID(conn_.get()); }
 
  private:
   void flush_output();
