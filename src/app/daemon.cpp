@@ -5,6 +5,7 @@
 #include <random>
 #include <thread>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
@@ -101,10 +102,18 @@ class Notifier {
   std::chrono::steady_clock::time_point last_status_{};
 };
 
+/// The daemon's own stalled walsender was told to exit but still holds the
+/// slot (a stopped process exits only when it runs again); retry.
+class OwnWalsenderExiting : public CategorizedError<ErrorCategory::Retryable> {
+ public:
+  using CategorizedError::CategorizedError;
+};
+
 /// After a stall, this daemon's own walsender may still hold the slot (a hung
 /// server process, or a connection the server has not yet seen go away): end
 /// it, and only it; a slot held by any other process is waited for as usual
-/// (SlotBusy). Returns whether the slot was still held by `walsender_pid`.
+/// (SlotBusy). Returns whether the slot was still held by `walsender_pid`;
+/// throws OwnWalsenderExiting when it still is after a short wait.
 bool end_own_stalled_walsender(stream::ReplicationStream& stream, const Config& config, int walsender_pid) {
   const std::string& slot = config.postgres.slot;
   std::optional<stream::SlotState> state = stream.slot_state(slot);
@@ -120,6 +129,11 @@ bool end_own_stalled_walsender(stream::ReplicationStream& stream, const Config& 
   while (state && state->active && state->active_pid == walsender_pid && std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     state = stream.slot_state(slot);
+  }
+  if (state && state->active && state->active_pid == walsender_pid) {
+    throw OwnWalsenderExiting(fmt::format("replication slot \"{}\" is still held by this daemon's stalled "
+                                          "walsender (PID {}), which was told to exit",
+                                          slot, walsender_pid));
   }
   return true;
 }

@@ -110,6 +110,8 @@ TEST(Liveness, StalledWalsenderIsReportedAndTheDaemonRecovers) {
                                            std::to_string(walsender) + ")",
                                        10s))
         << daemon.log_text();
+    // Stopped, it cannot exit yet: the daemon says so and retries (not "another instance").
+    EXPECT_TRUE(daemon.wait_for_output("which was told to exit", 10s)) << daemon.log_text();
     EXPECT_TRUE(daemon.running()) << daemon.log_text();
     while (Clock::now() - stopped_at < std::chrono::milliseconds(2 * kStreamTimeoutMs)) {
       std::this_thread::sleep_for(100ms);
