@@ -16,6 +16,7 @@
 #include "cdc/app/logging.hpp"
 #include "cdc/app/metrics.hpp"
 #include "cdc/core/conninfo.hpp"
+#include "cdc/core/version.hpp"
 
 namespace {
 
@@ -32,7 +33,7 @@ int main(int argc, char** argv) {
   using namespace cdc::app;
   CLI::App app{"customer-cdc: streams committed changes of the SaaS billing schema from a PostgreSQL logical "
                "replication slot (wal2json by default) into audit entries, analytics rollups and Kafka events."};
-  app.set_version_flag("--version", "customer-cdc 0.1.0");
+  app.set_version_flag("--version", "customer-cdc " + std::string(cdc::kVersion));
   std::string config_path;
   app.add_option("--config", config_path,
                  std::string("TOML configuration file (default ") + kDefaultConfig +
@@ -94,7 +95,8 @@ int main(int argc, char** argv) {
       install_signal_handlers(signals);
       cdc::pipeline::Progress progress;
       std::unique_ptr<MetricsServer> metrics;
-      if (!config.metrics.listen.empty()) metrics = std::make_unique<MetricsServer>(config.metrics.listen, progress);
+      if (!config.metrics.listen.empty()) metrics = std::make_unique<MetricsServer>(config.metrics.listen, progress,
+                                                     BuildInfo{std::string(cdc::kVersion), config.postgres.plugin});
       return run_daemon(config, signals, progress, [&] {
         return load_config(config_path, process_environment(), /*allow_missing=*/!explicit_config);
       });

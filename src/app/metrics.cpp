@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cdc/app/config.hpp"
+#include "cdc/app/process_metrics.hpp"
 #include "cdc/core/clock.hpp"
 #include "cdc/core/host_port.hpp"
 
@@ -77,6 +78,13 @@ std::string render_metrics(const pipeline::Progress& progress, std::int64_t now_
   return out;
 }
 
+std::string render_build_info(const BuildInfo& build) {
+  return fmt::format("# HELP customer_cdc_build_info The running release and output plugin (always 1).\n"
+                     "# TYPE customer_cdc_build_info gauge\n"
+                     "customer_cdc_build_info{{version=\"{}\",plugin=\"{}\"}} 1\n",
+                     build.version, build.plugin);
+}
+
 double seconds_since_server_message(const pipeline::Progress& progress, std::int64_t now_unix_us) {
   const std::int64_t last = progress.last_server_message_us.load();
   if (last == 0) return 0.0;
@@ -98,7 +106,7 @@ struct MetricsServer::Impl {
   std::thread thread;
 };
 
-MetricsServer::MetricsServer(const std::string& listen, const pipeline::Progress& progress)
+MetricsServer::MetricsServer(const std::string& listen, const pipeline::Progress& progress, BuildInfo build)
     : impl_(std::make_unique<Impl>()) {
   HostPortError error = HostPortError::kForm;
   const auto address = parse_host_port(listen, AnyPort::kAllow, &error);
@@ -108,8 +116,10 @@ MetricsServer::MetricsServer(const std::string& listen, const pipeline::Progress
   }
   const std::string& host = address->host;
   const int port = address->port;
-  impl_->server.Get("/metrics", [&progress](const httplib::Request&, httplib::Response& response) {
-    response.set_content(render_metrics(progress, unix_now_us()), "text/plain; version=0.0.4");
+  impl_->server.Get("/metrics", [&progress, build_info = render_build_info(build)](const httplib::Request&,
+                                                                                 httplib::Response& response) {
+    response.set_content(render_metrics(progress, unix_now_us()) + build_info + render_process_metrics(),
+                         "text/plain; version=0.0.4");
   });
   impl_->server.Get("/healthz", [&progress](const httplib::Request&, httplib::Response& response) {
     const Health state = health(progress, unix_now_us());

@@ -146,12 +146,13 @@ TEST(Operations, MetricsAndHealth) {
       },
       10s))
       << body;
-  // Every sample line is "name{labels} value" with a numeric value, names prefixed.
+  // Every sample line is "name{labels} value" with a numeric value, names
+  // prefixed, but for the standard process_* metrics of every Prometheus client.
   std::istringstream lines(body);
   int samples = 0;
   for (std::string line; std::getline(lines, line);) {
     if (line.empty() || line[0] == '#') continue;
-    EXPECT_EQ(line.rfind("customer_cdc_", 0), 0u) << line;
+    EXPECT_TRUE(line.rfind("customer_cdc_", 0) == 0 || line.rfind("process_", 0) == 0) << line;
     const auto space = line.rfind(' ');
     ASSERT_NE(space, std::string::npos) << line;
     EXPECT_NO_THROW((void)std::stod(line.substr(space + 1))) << line;
@@ -160,7 +161,10 @@ TEST(Operations, MetricsAndHealth) {
   EXPECT_GE(samples, 10);
   for (const char* name : {"customer_cdc_transactions_total", "customer_cdc_confirmed_lsn", "customer_cdc_lag_bytes",
                            "customer_cdc_lag_seconds", "customer_cdc_sink_errors_total", "customer_cdc_reconnects_total",
-                           "customer_cdc_kafka_queue_depth", "customer_cdc_streaming 1"}) {
+                           "customer_cdc_kafka_queue_depth", "customer_cdc_streaming 1",
+                           "customer_cdc_build_info{version=\"0.1.0\",plugin=\"wal2json\"} 1",
+                           "process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
+                           "process_start_time_seconds"}) {
     EXPECT_NE(body.find(name), std::string::npos) << name;
   }
   // Without Postgres the daemon is not streaming: /healthz says so.

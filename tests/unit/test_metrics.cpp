@@ -2,7 +2,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <ctime>
+#include <optional>
+
 #include "cdc/app/metrics.hpp"
+#include "cdc/app/process_metrics.hpp"
 
 namespace cdc::app {
 namespace {
@@ -37,6 +41,38 @@ TEST(Metrics, HealthIsOkOnlyWhileStreamingAndNotStalled) {
   const Health stalled = health(progress, kNow);
   EXPECT_EQ(stalled.status, 503);
   EXPECT_THAT(stalled.body, HasSubstr("stalled: nothing from the server for 40 s"));
+}
+
+TEST(Metrics, BuildInfoNamesVersionAndPlugin) {
+  EXPECT_EQ(render_build_info({"0.1.0", "wal2json"}),
+            "# HELP customer_cdc_build_info The running release and output plugin (always 1).\n"
+            "# TYPE customer_cdc_build_info gauge\n"
+            "customer_cdc_build_info{version=\"0.1.0\",plugin=\"wal2json\"} 1\n");
+}
+
+TEST(ProcessMetrics, ReadsThisProcessFromProc) {
+  const std::optional<ProcessStats> stats = read_process_stats();
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_GT(stats->resident_bytes, 1024.0 * 1024);  // a test binary holds more than 1 MiB
+  EXPECT_GE(stats->virtual_bytes, stats->resident_bytes);
+  EXPECT_GE(stats->open_fds, 3.0);  // stdin, stdout, stderr
+  EXPECT_GE(stats->max_fds, stats->open_fds);
+  const double now = static_cast<double>(std::time(nullptr));
+  EXPECT_LE(stats->start_time_seconds, now + 1);
+  EXPECT_GT(stats->start_time_seconds, now - 3600);  // started within the hour
+  EXPECT_GE(stats->cpu_seconds, 0.0);
+}
+
+TEST(ProcessMetrics, StandardNamesWithHelpAndType) {
+  const std::string text = render_process_metrics();
+  for (const char* name : {"process_cpu_seconds_total", "process_open_fds", "process_max_fds",
+                           "process_virtual_memory_bytes", "process_resident_memory_bytes",
+                           "process_start_time_seconds"}) {
+    EXPECT_THAT(text, HasSubstr(std::string("# HELP ") + name + " ")) << name;
+    EXPECT_THAT(text, HasSubstr(std::string("# TYPE ") + name + " ")) << name;
+    EXPECT_THAT(text, HasSubstr(std::string("\n") + name + " ")) << name;
+  }
+  EXPECT_THAT(text, HasSubstr("# TYPE process_cpu_seconds_total counter\n"));
 }
 
 }  // namespace

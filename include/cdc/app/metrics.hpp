@@ -9,6 +9,13 @@ namespace cdc::app {
 /// Prometheus text exposition of the daemon's progress (names prefixed customer_cdc_).
 std::string render_metrics(const pipeline::Progress& progress, std::int64_t now_unix_us);
 
+/// The labels of the customer_cdc_build_info gauge.
+struct BuildInfo {
+  std::string version;
+  std::string plugin;  ///< postgres.plugin
+};
+std::string render_build_info(const BuildInfo& build);
+
 /// Seconds since the last message from the server (0 before the first session).
 double seconds_since_server_message(const pipeline::Progress& progress, std::int64_t now_unix_us);
 
@@ -26,7 +33,8 @@ class MetricsServer {
  public:
   /// Throws ConfigError for a malformed address and std::runtime_error when
   /// the address cannot be bound.
-  MetricsServer(const std::string& listen, const pipeline::Progress& progress);
+  /// GET /metrics: render_metrics, then build info and the process_* metrics.
+  MetricsServer(const std::string& listen, const pipeline::Progress& progress, BuildInfo build);
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
