@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include "support/daemon_config.hpp"
@@ -159,6 +160,15 @@ TEST(Operations, MetricsAndHealth) {
     ++samples;
   }
   EXPECT_GE(samples, 10);
+  // Prometheus' own linter (Debian's prometheus package) finds nothing to fix.
+  const std::string scraped = write_temp_file(body, ".prom");
+  FILE* promtool = ::popen(("promtool check metrics < " + scraped + " 2>&1").c_str(), "r");
+  ASSERT_NE(promtool, nullptr);
+  std::string lint;
+  for (char buffer[512]; std::fgets(buffer, sizeof buffer, promtool) != nullptr;) lint += buffer;
+  const int lint_status = ::pclose(promtool);
+  EXPECT_EQ(lint_status, 0) << "promtool check metrics (is the prometheus package installed?):\n" << lint;
+  EXPECT_EQ(lint, "") << lint;
   for (const char* name : {"customer_cdc_transactions_total", "customer_cdc_confirmed_lsn", "customer_cdc_lag_bytes",
                            "customer_cdc_lag_seconds", "customer_cdc_sink_errors_total", "customer_cdc_reconnects_total",
                            "customer_cdc_kafka_queue_depth", "customer_cdc_streaming 1",
