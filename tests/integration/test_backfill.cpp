@@ -32,6 +32,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <cstdlib>
 #include <cstdint>
 #include <fstream>
@@ -563,14 +564,17 @@ class Backfill : public ::testing::Test {
   /// consistent point, `writer` pausing `pause`: from then on every commit is
   /// in the stream and not in the exported snapshot. Returns once the snapshot
   /// has begun.
+  /// `slot_created`: called once the daemon has created its slot, before the writer starts.
   ::testing::AssertionResult start_snapshot_under_writes(int customers, Writer& writer, std::chrono::milliseconds pause,
-                                                         std::unique_ptr<DaemonProcess>& daemon) {
+                                                         std::unique_ptr<DaemonProcess>& daemon,
+                                                         const std::function<void()>& slot_created = {}) {
     populate_and_install_shadow(customers);
     daemon_started_ = Clock::now();
     daemon = start_daemon();
     if (!daemon->wait_for_output(kLogSlotCreated, kStartTimeout)) {
       return ::testing::AssertionFailure() << "no \"" << kLogSlotCreated << "\" in the log:\n" << daemon->log_text();
     }
+    if (slot_created) slot_created();
     writer.start(pause);
     if (!daemon->wait_for_output(kLogSnapshotStart, kStartTimeout)) {
       return ::testing::AssertionFailure() << "no \"" << kLogSnapshotStart << "\" in the log:\n" << daemon->log_text();
@@ -663,8 +667,19 @@ TEST_F(Backfill, Kill9DuringSnapshotThenRestart) {
   constexpr int kCustomers = 60000;
   Writer writer(pg_, 4321);
   std::unique_ptr<DaemonProcess> first;
-  ASSERT_TRUE(start_snapshot_under_writes(kCustomers, writer, 5ms, first));
-  // Into the cursor: kill once Kafka holds some of the snapshot's reads.
+  // The snapshot reads public.customer, then public.plans: a lock on plans,
+  // taken once the slot exists (an ACCESS EXCLUSIVE lock gets an xid, which
+  // slot creation would wait for), holds it there (and the writer's
+  // statements that touch plans), so the kill comes after the customers'
+  // reads and before the snapshot completes, however fast the machine (a
+  // 60k-row snapshot takes ~2 s; a Kafka consumer here can take longer than
+  // that to start).
+  PgConn plans_lock = pg_.connect();
+  ASSERT_TRUE(start_snapshot_under_writes(kCustomers, writer, 5ms, first, [&] {
+    plans_lock.exec("BEGIN");
+    plans_lock.exec("LOCK TABLE public.plans IN ACCESS EXCLUSIVE MODE");
+  }));
+  // Into the snapshot: kill once Kafka holds some of the snapshot's reads.
   std::size_t reads_before_kill = 0;
   ASSERT_TRUE(wait_until(
       [&] {
@@ -674,6 +689,7 @@ TEST_F(Backfill, Kill9DuringSnapshotThenRestart) {
       60s, 100ms));
   first->kill9();
   ASSERT_TRUE(first->wait_exit(10s).has_value());
+  plans_lock.exec("ROLLBACK");
   const std::string first_log = first->log_text();
   ASSERT_FALSE(snapshot_completed(first_log)) << "the snapshot completed before the kill; make it bigger\n"
                                               << first_log;
