@@ -57,11 +57,6 @@ decode::Column column_value(const TableColumn& column, const pg::Result& result,
   return value;
 }
 
-std::pair<std::string, std::string> split_table(const std::string& table) {
-  const auto dot = table.find('.');
-  return {table.substr(0, dot), table.substr(dot + 1)};
-}
-
 /// Streams every row of `table` through a cursor into `sink`, as snapshot reads.
 std::uint64_t publish_table(pg::Connection& conn, const std::string& table, sinks::Sink& sink,
                             const sinks::TxnInfo& txn, const std::atomic<bool>& stop) {
@@ -71,7 +66,7 @@ std::uint64_t publish_table(pg::Connection& conn, const std::string& table, sink
     if (!select.empty()) select += ", ";
     select += conn.quote_identifier(column.name);
   }
-  const auto [schema, name] = split_table(table);
+  const auto [schema, name] = pg::split_table_name(table);
   conn.exec(fmt::format("DECLARE cdc_snapshot NO SCROLL CURSOR FOR SELECT {} FROM {}.{}", select,
                         conn.quote_identifier(schema), conn.quote_identifier(name)));
   std::uint64_t rows = 0;
@@ -101,7 +96,7 @@ std::uint64_t publish_table(pg::Connection& conn, const std::string& table, sink
 }
 
 std::uint64_t count_rows(pg::Connection& conn, const std::string& table) {
-  const auto [schema, name] = split_table(table);
+  const auto [schema, name] = pg::split_table_name(table);
   const pg::Result result = conn.exec(
       fmt::format("SELECT count(*) FROM {}.{}", conn.quote_identifier(schema), conn.quote_identifier(name)));
   return std::stoull(std::string(result.value(0, 0)));

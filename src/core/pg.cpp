@@ -145,6 +145,12 @@ std::string Connection::quote_identifier(std::string_view text) const {
   return out;
 }
 
+std::pair<std::string, std::string> split_table_name(const std::string& table) {
+  const auto dot = table.find('.');
+  if (dot == std::string::npos) return {"public", table};
+  return {table.substr(0, dot), table.substr(dot + 1)};
+}
+
 std::string array_literal(const std::vector<std::string>& values) {
   std::string out = "{";
   for (std::size_t i = 0; i < values.size(); ++i) {

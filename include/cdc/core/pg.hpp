@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cdc/core/errors.hpp"
@@ -99,6 +100,9 @@ class Connection {
  private:
   PGconn* conn_ = nullptr;
 };
+
+/// "schema.table" as (schema, table); a name without a schema is in public.
+std::pair<std::string, std::string> split_table_name(const std::string& table);
 
 /// Postgres array literal ({"a","b"}) of the given texts.
 std::string array_literal(const std::vector<std::string>& values);

@@ -40,14 +40,8 @@ std::string ident(std::string_view name) {
   return out + "\"";
 }
 
-std::pair<std::string, std::string> split_table(const std::string& table) {
-  const auto dot = table.find('.');
-  if (dot == std::string::npos) return {"public", table};
-  return {table.substr(0, dot), table.substr(dot + 1)};
-}
-
 std::string qualified(const std::string& table) {
-  const auto [schema, name] = split_table(table);
+  const auto [schema, name] = pg::split_table_name(table);
   return ident(schema) + "." + ident(name);
 }
 
@@ -140,7 +134,7 @@ std::string Checker::scalar(const std::string& sql, const pg::Params& params) {
 }
 
 std::string Checker::table_oid(const std::string& table) {
-  const auto [schema, name] = split_table(table);
+  const auto [schema, name] = pg::split_table_name(table);
   return scalar(
       "SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
       "WHERE n.nspname = $1 AND c.relname = $2",

@@ -26,8 +26,6 @@ using Emit = std::function<void(const CheckItem&)>;
 std::string one_line(std::string_view text);
 /// An SQL identifier as a user would type it: bare when it needs no quotes.
 std::string ident(std::string_view name);
-/// "schema.table" (as configured) -> its parts.
-std::pair<std::string, std::string> split_table(const std::string& table);
 /// "schema.table" with each part quoted as needed.
 std::string qualified(const std::string& table);
 std::string human_bytes(std::int64_t bytes);

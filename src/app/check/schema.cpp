@@ -129,7 +129,7 @@ void privileges(Checker& c) {
       skipped.push_back(need.table);
       continue;
     }
-    const std::string schema = split_table(need.table).first;
+    const std::string schema = pg::split_table_name(need.table).first;
     if (schemas_done.insert(schema).second &&
         c.scalar("SELECT has_schema_privilege($1::text, 'USAGE')", {schema}) != "t") {
       lacking.push_back("USAGE on schema " + schema);

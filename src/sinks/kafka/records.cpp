@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cdc/core/clock.hpp"
+#include "cdc/sinks/change_columns.hpp"
 #include "cdc/sinks/dead_letter.hpp"
 
 namespace cdc::sinks {
@@ -43,7 +44,7 @@ const KafkaRecords::TableInfo& KafkaRecords::table_info(const decode::Change& ch
     info.topic = options_.topic_prefix + "." + name;
     const auto keys = options_.primary_keys.find(name);
     info.key_columns = keys != options_.primary_keys.end() ? &keys->second : nullptr;
-    info.is_customer = name == "public.customer";
+    info.is_customer = is_table(change, domain::kCustomer);
     it = tables_.emplace(name, std::move(info)).first;
   }
   last_table_ = &it->second;
