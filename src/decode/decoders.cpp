@@ -9,9 +9,9 @@ namespace cdc::decode {
 
 std::vector<std::string_view> supported_plugins() { return {"wal2json"}; }
 
-std::unique_ptr<Decoder> make_decoder(std::string_view plugin) {
-  if (plugin == "wal2json") return std::make_unique<Wal2jsonDecoder>();
-  throw std::invalid_argument("unsupported output plugin '" + std::string(plugin) + "'");
+std::unique_ptr<Decoder> make_decoder(const DecoderSettings& settings) {
+  if (settings.plugin == "wal2json") return std::make_unique<Wal2jsonDecoder>();
+  throw std::invalid_argument("unsupported output plugin '" + settings.plugin + "'");
 }
 
 }  // namespace cdc::decode

@@ -60,7 +60,19 @@ class Decoder {
 /// The output plugins customer-cdc decodes, by name ("wal2json").
 std::vector<std::string_view> supported_plugins();
 
-/// A decoder for `plugin`; throws std::invalid_argument for an unsupported one.
-std::unique_ptr<Decoder> make_decoder(std::string_view plugin);
+/// What a decoder is made from: the plugin and its settings ([postgres] keys).
+struct DecoderSettings {
+  std::string plugin = "wal2json";
+  std::string publication = "customer_cdc";  ///< pgoutput: publication_names
+  bool binary = false;                       ///< pgoutput: binary values
+  bool streaming = false;                    ///< pgoutput: protocol 2 in-progress streaming
+};
+
+/// A decoder for `settings.plugin`; throws std::invalid_argument for an
+/// unsupported one.
+std::unique_ptr<Decoder> make_decoder(const DecoderSettings& settings);
+inline std::unique_ptr<Decoder> make_decoder(std::string_view plugin) {
+  return make_decoder(DecoderSettings{.plugin = std::string(plugin)});
+}
 
 }  // namespace cdc::decode
