@@ -96,7 +96,8 @@ int main(int argc, char** argv) {
       cdc::pipeline::Progress progress;
       std::unique_ptr<MetricsServer> metrics;
       if (!config.metrics.listen.empty()) metrics = std::make_unique<MetricsServer>(config.metrics.listen, progress,
-                                                     BuildInfo{std::string(cdc::kVersion), config.postgres.plugin});
+                                                     BuildInfo{std::string(cdc::kVersion), config.postgres.plugin},
+                                                     config.metrics.ready_max_lag_seconds);
       return run_daemon(config, signals, progress, [&] {
         return load_config(config_path, process_environment(), /*allow_missing=*/!explicit_config);
       });

@@ -164,6 +164,10 @@ const std::vector<KeySpec>& key_specs() {
                  [](Config& c, Value&& v) {
                    c.postgres.stream_timeout_ms = static_cast<int>(std::get<std::int64_t>(v));
                  }});
+    s.push_back({"postgres.sink_timeout_ms", Kind::Int, false, int_range(1000, 3'600'000),
+                 [](Config& c, Value&& v) {
+                   c.postgres.sink_timeout_ms = static_cast<int>(std::get<std::int64_t>(v));
+                 }});
     s.push_back({"postgres.snapshot_mode", Kind::String, false,
                  one_of({"initial", "never", "always"}), [](Config& c, Value&& v) {
                    c.postgres.snapshot_mode = std::get<std::string>(std::move(v));
@@ -190,6 +194,10 @@ const std::vector<KeySpec>& key_specs() {
     s.push_back({"dead_letter.enabled", Kind::Bool, false, nullptr,
                  [](Config& c, Value&& v) { c.dead_letter.enabled = std::get<bool>(v); }});
 
+    s.push_back({"metrics.ready_max_lag_seconds", Kind::Int, false, int_range(1, 86'400),
+                 [](Config& c, Value&& v) {
+                   c.metrics.ready_max_lag_seconds = static_cast<int>(std::get<std::int64_t>(v));
+                 }});
     s.push_back({"metrics.listen", Kind::String, false, validate_listen, [](Config& c, Value&& v) {
                    c.metrics.listen = std::get<std::string>(std::move(v));
                  }});

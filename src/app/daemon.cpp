@@ -10,6 +10,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "cdc/app/logging.hpp"
+#include "cdc/app/monitor.hpp"
 #include "cdc/app/sink_factory.hpp"
 #include "cdc/app/snapshot.hpp"
 #include "cdc/core/errors.hpp"
@@ -154,6 +155,10 @@ void install_signal_handlers(Signals& signals) {
 int run_daemon(const Config& config, Signals& signals, pipeline::Progress& progress,
                std::function<Config()> reload_config) {
   Notifier notifier(progress);
+  const Monitor monitor({.dsn = config.postgres.dsn,
+                         .slot = config.postgres.slot,
+                         .sink_timeout = std::chrono::milliseconds(config.postgres.sink_timeout_ms)},
+                        progress);
   pipeline::SessionOptions options;
   options.slot = config.postgres.slot;
   options.tables = config.postgres.tables;
@@ -185,7 +190,7 @@ int run_daemon(const Config& config, Signals& signals, pipeline::Progress& progr
         stalled_walsender.reset();
       }
       const Lsn start = prepare_stream(stream, config, signals.stop);
-      std::vector<std::unique_ptr<sinks::Sink>> owned = make_sinks(config);
+      std::vector<std::unique_ptr<sinks::Sink>> owned = make_sinks(config, &progress.sink_backend_pid);
       std::vector<sinks::Sink*> sinks;
       for (auto& sink : owned) sinks.push_back(sink.get());
       const std::unique_ptr<decode::Decoder> decoder = decode::make_decoder(config.postgres.plugin);

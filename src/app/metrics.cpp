@@ -26,17 +26,13 @@ void metric(std::string& out, std::string_view name, std::string_view type, std:
 
 }  // namespace
 
-std::string render_metrics(const pipeline::Progress& progress, std::int64_t now_unix_us) {
+std::string render_metrics(const pipeline::Progress& progress, std::int64_t now_unix_us,
+                           double ready_max_lag_seconds) {
   std::string out;
   const Lsn ack = progress.acknowledged_lsn.load();
   const Lsn wal_end = progress.server_wal_end.load();
   const std::uint64_t lag_bytes = wal_end > ack ? wal_end - ack : 0;
   const std::int64_t last_commit = progress.last_commit_time_us.load();
-  // Seconds behind: age of the last written transaction's commit while there
-  // is a backlog, 0 when caught up (an idle source is not lag).
-  const double lag_seconds = lag_bytes > 0 && last_commit > 0
-                                 ? static_cast<double>(std::max<std::int64_t>(0, now_unix_us - last_commit)) / 1e6
-                                 : 0.0;
 
   out += "# HELP customer_cdc_events_total Row changes taken from the stream, by table and op.\n"
          "# TYPE customer_cdc_events_total counter\n";
@@ -56,7 +52,7 @@ std::string render_metrics(const pipeline::Progress& progress, std::int64_t now_
          std::to_string(wal_end));
   metric(out, "lag_bytes", "gauge", "Server WAL end minus the acknowledged position.", std::to_string(lag_bytes));
   metric(out, "lag_seconds", "gauge", "Age of the last written transaction while behind; 0 when caught up.",
-         fmt::format("{:.3f}", lag_seconds));
+         fmt::format("{:.3f}", lag_seconds(progress, now_unix_us)));
   metric(out, "last_commit_timestamp_seconds", "gauge", "Commit time of the last written source transaction.",
          fmt::format("{:.6f}", static_cast<double>(last_commit) / 1e6));
   metric(out, "sink_errors_total", "counter", "Sink failures (each restarts the session).",
@@ -75,7 +71,30 @@ std::string render_metrics(const pipeline::Progress& progress, std::int64_t now_
   metric(out, "seconds_since_server_message", "gauge",
          "Seconds since the last message (change or keepalive) from the server; 0 before the first session.",
          fmt::format("{:.3f}", seconds_since_server_message(progress, now_unix_us)));
+  metric(out, "sink_stalled", "gauge",
+         "1 while a sink call has run longer than half of postgres.sink_timeout_ms; cleared by the next flush.",
+         progress.sink_stalled.load() ? "1" : "0");
+  metric(out, "sink_flush_seconds", "gauge", "How long the writer has been in the sinks (a batch or a flush); 0 when idle.",
+         fmt::format("{:.3f}", sink_busy_seconds(progress, now_unix_us)));
+  metric(out, "sink_timeouts_total", "counter", "Sink statements cancelled by postgres.sink_timeout_ms (each batch is retried).",
+         std::to_string(progress.sink_timeouts.load()));
+  const std::int64_t retained = progress.slot_retained_wal_bytes.load();
+  metric(out, "slot_retained_wal_bytes", "gauge",
+         "WAL the replication slot holds back on the server (current WAL position minus restart_lsn); NaN until read.",
+         retained < 0 ? std::string("NaN") : std::to_string(retained));
+  metric(out, "ready", "gauge", "1 while /readyz answers 200 (streaming, nothing stalled, lag within metrics.ready_max_lag_seconds).",
+         readiness(progress, now_unix_us, ready_max_lag_seconds).status == 200 ? "1" : "0");
   return out;
+}
+
+double lag_seconds(const pipeline::Progress& progress, std::int64_t now_unix_us) {
+  const Lsn ack = progress.acknowledged_lsn.load();
+  const Lsn wal_end = progress.server_wal_end.load();
+  const std::int64_t last_commit = progress.last_commit_time_us.load();
+  // An idle source is not lag: only the age of the last written commit while
+  // there is a backlog.
+  if (wal_end <= ack || last_commit <= 0) return 0.0;
+  return static_cast<double>(std::max<std::int64_t>(0, now_unix_us - last_commit)) / 1e6;
 }
 
 std::string render_build_info(const BuildInfo& build) {
@@ -83,6 +102,12 @@ std::string render_build_info(const BuildInfo& build) {
                      "# TYPE customer_cdc_build_info gauge\n"
                      "customer_cdc_build_info{{version=\"{}\",plugin=\"{}\"}} 1\n",
                      build.version, build.plugin);
+}
+
+double sink_busy_seconds(const pipeline::Progress& progress, std::int64_t now_unix_us) {
+  const std::int64_t since = progress.sink_busy_since_us.load();
+  if (since == 0) return 0.0;
+  return static_cast<double>(std::max<std::int64_t>(0, now_unix_us - since)) / 1e6;
 }
 
 double seconds_since_server_message(const pipeline::Progress& progress, std::int64_t now_unix_us) {
@@ -97,8 +122,24 @@ Health health(const pipeline::Progress& progress, std::int64_t now_unix_us) {
                              "reconnecting\n",
                              seconds_since_server_message(progress, now_unix_us))};
   }
+  if (progress.sink_stalled.load()) {
+    return {503, fmt::format("sink stalled: a sink call has run for {:.0f} s (postgres.sink_timeout_ms); "
+                             "see the log for what it waits on\n",
+                             sink_busy_seconds(progress, now_unix_us))};
+  }
   if (progress.streaming.load()) return {200, "streaming\n"};
   return {503, "not streaming\n"};
+}
+
+Health readiness(const pipeline::Progress& progress, std::int64_t now_unix_us, double max_lag_seconds) {
+  Health state = health(progress, now_unix_us);
+  if (state.status != 200) return state;
+  const double lag = lag_seconds(progress, now_unix_us);
+  if (lag > max_lag_seconds) {
+    return {503, fmt::format("behind: {:.0f} s of lag (metrics.ready_max_lag_seconds = {:.0f})\n", lag,
+                             max_lag_seconds)};
+  }
+  return {200, fmt::format("ready: {:.3f} s of lag\n", lag)};
 }
 
 struct MetricsServer::Impl {
@@ -106,7 +147,8 @@ struct MetricsServer::Impl {
   std::thread thread;
 };
 
-MetricsServer::MetricsServer(const std::string& listen, const pipeline::Progress& progress, BuildInfo build)
+MetricsServer::MetricsServer(const std::string& listen, const pipeline::Progress& progress, BuildInfo build,
+                             double ready_max_lag_seconds)
     : impl_(std::make_unique<Impl>()) {
   HostPortError error = HostPortError::kForm;
   const auto address = parse_host_port(listen, AnyPort::kAllow, &error);
@@ -116,13 +158,20 @@ MetricsServer::MetricsServer(const std::string& listen, const pipeline::Progress
   }
   const std::string& host = address->host;
   const int port = address->port;
-  impl_->server.Get("/metrics", [&progress, build_info = render_build_info(build)](const httplib::Request&,
-                                                                                 httplib::Response& response) {
-    response.set_content(render_metrics(progress, unix_now_us()) + build_info + render_process_metrics(),
+  impl_->server.Get("/metrics", [&progress, ready_max_lag_seconds, build_info = render_build_info(build)](
+                                    const httplib::Request&, httplib::Response& response) {
+    response.set_content(render_metrics(progress, unix_now_us(), ready_max_lag_seconds) + build_info +
+                             render_process_metrics(),
                          "text/plain; version=0.0.4");
   });
   impl_->server.Get("/healthz", [&progress](const httplib::Request&, httplib::Response& response) {
     const Health state = health(progress, unix_now_us());
+    response.status = state.status;
+    response.set_content(state.body, "text/plain");
+  });
+  impl_->server.Get("/readyz", [&progress, ready_max_lag_seconds](const httplib::Request&,
+                                                                 httplib::Response& response) {
+    const Health state = readiness(progress, unix_now_us(), ready_max_lag_seconds);
     response.status = state.status;
     response.set_content(state.body, "text/plain");
   });

@@ -1,6 +1,23 @@
 #include "cdc/pipeline/writer.hpp"
 
+#include "cdc/core/clock.hpp"
+
 namespace cdc::pipeline {
+namespace {
+
+/// Marks the writer as inside the sinks for its lifetime (Progress::sink_busy_since_us).
+class SinkBusy {
+ public:
+  explicit SinkBusy(Progress& progress) : progress_(progress) { progress_.sink_busy_since_us.store(unix_now_us()); }
+  ~SinkBusy() { progress_.sink_busy_since_us.store(0); }
+  SinkBusy(const SinkBusy&) = delete;
+  SinkBusy& operator=(const SinkBusy&) = delete;
+
+ private:
+  Progress& progress_;
+};
+
+}  // namespace
 
 Writer::Writer(const std::vector<sinks::Sink*>& sinks, Lsn start, bool dead_letters, EventQueue& queue,
                BatchRecycler& recycler, const std::atomic<bool>& stop, Progress& progress,
@@ -23,6 +40,12 @@ void Writer::run() {
     error_ = std::current_exception();
     failed_ = true;
     ++progress_.sink_errors;
+    try {
+      std::rethrow_exception(error_);
+    } catch (const sinks::SinkTimedOut&) {
+      ++progress_.sink_timeouts;
+    } catch (...) {
+    }
     queue_.close();
     try {
       dispatcher_.abort();
@@ -35,6 +58,7 @@ void Writer::loop() {
   for (;;) {
     std::optional<EventBatch> batch = queue_.pop(flush_policy_.wait(Clock::now()));
     if (batch) {
+      const SinkBusy busy(progress_);
       for (const StreamEvent& event : *batch) {
         const bool frame = event.dead_letter == nullptr;
         // On shutdown, make complete transactions durable before a new one starts,
@@ -48,8 +72,10 @@ void Writer::loop() {
       break;
     }
     if (flush_policy_.should_flush(Clock::now(), !dispatcher_.in_transaction() && queue_.empty())) {
+      const SinkBusy busy(progress_);
       dispatcher_.flush();
       flush_policy_.flushed();
+      progress_.sink_stalled.store(false);
     }
     publish();
   }

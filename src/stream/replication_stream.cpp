@@ -42,14 +42,16 @@ ReplicationStream::ReplicationStream(const std::string& dsn)
     // TimeZone; pin both so the decoders always see ISO text in UTC.
     : conn_(dsn, {{"replication", "database"}, {"options", "-c DateStyle=ISO -c TimeZone=UTC"}}) {}
 
-std::optional<SlotState> ReplicationStream::slot_state(const std::string& slot) {
-  // Replication connections accept only the simple query protocol.
-  const pg::Result result = conn_.exec(fmt::format(
+std::string slot_state_query(pg::Connection& conn, const std::string& slot) {
+  return fmt::format(
       "SELECT slot_name, coalesce(plugin, ''), slot_type, coalesce(database::text, ''), active, active_pid, "
       "coalesce(restart_lsn, '0/0'), coalesce(confirmed_flush_lsn, '0/0'), "
       "CASE WHEN restart_lsn IS NULL THEN NULL ELSE pg_current_wal_lsn() - restart_lsn END, "
       "coalesce(wal_status, '') FROM pg_catalog.pg_replication_slots WHERE slot_name = {}",
-      conn_.quote_literal(slot)));
+      conn.quote_literal(slot));
+}
+
+std::optional<SlotState> slot_state_from(const pg::Result& result) {
   if (result.rows() == 0) return std::nullopt;
   SlotState state;
   state.name = result.value(0, 0);
@@ -63,6 +65,11 @@ std::optional<SlotState> ReplicationStream::slot_state(const std::string& slot) 
   if (!result.is_null(0, 8)) state.retained_wal_bytes = std::stoll(std::string(result.value(0, 8)));
   state.wal_status = result.value(0, 9);
   return state;
+}
+
+std::optional<SlotState> ReplicationStream::slot_state(const std::string& slot) {
+  // Replication connections accept only the simple query protocol.
+  return slot_state_from(conn_.exec(slot_state_query(conn_, slot)));
 }
 
 std::string create_slot_command(const std::string& slot, const std::string& plugin, const SlotOptions& options,

@@ -21,6 +21,7 @@ std::string DaemonConfig::toml() const {
   if (create_slot) out << "create_slot = " << toml_bool(*create_slot) << "\n";
   if (status_interval_ms) out << "status_interval_ms = " << *status_interval_ms << "\n";
   if (stream_timeout_ms) out << "stream_timeout_ms = " << *stream_timeout_ms << "\n";
+  if (sink_timeout_ms) out << "sink_timeout_ms = " << *sink_timeout_ms << "\n";
   if (snapshot_mode) out << "snapshot_mode = \"" << *snapshot_mode << "\"\n";
   if (audit) out << "[audit]\nenabled = " << toml_bool(*audit) << "\n";
   if (rollups) out << "[rollups]\nenabled = " << toml_bool(*rollups) << "\n";

@@ -25,6 +25,7 @@ struct DaemonConfig {
   std::optional<std::string> slot;
   std::optional<int> status_interval_ms;
   std::optional<int> stream_timeout_ms;
+  std::optional<int> sink_timeout_ms;
   std::optional<std::string> snapshot_mode;
   std::optional<bool> create_slot;
 

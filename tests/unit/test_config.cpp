@@ -198,6 +198,7 @@ TEST(ConfigTest, ExampleConfigFileDocumentsEveryKey) {
                           "tables =",
                           "status_interval_ms =",
                           "stream_timeout_ms =",
+                          "sink_timeout_ms =",
                           "snapshot_mode =",
                           "[audit]",
                           "[rollups]",
@@ -208,6 +209,7 @@ TEST(ConfigTest, ExampleConfigFileDocumentsEveryKey) {
                           "[kafka.properties]",
                           "[metrics]",
                           "listen =",
+                          "ready_max_lag_seconds =",
                           "[dead_letter]",
                           "output_plugin_libraries",
                           "replication=database",
@@ -407,6 +409,19 @@ TEST(ConfigTest, StreamTimeoutRange) {
   EXPECT_THAT(parse_error("[postgres]\nstream_timeout_ms = 3600001\n"),
               HasSubstr("postgres.stream_timeout_ms: 3600001 is out of range"));
   EXPECT_EQ(parse("", {{"CUSTOMER_CDC_POSTGRES_STREAM_TIMEOUT_MS", "5000"}}).postgres.stream_timeout_ms, 5000);
+}
+
+TEST(Config, SinkTimeoutAndReadyLag) {
+  EXPECT_EQ(parse("").postgres.sink_timeout_ms, 60000);
+  EXPECT_EQ(parse("").metrics.ready_max_lag_seconds, 60);
+  EXPECT_EQ(parse("[postgres]\nsink_timeout_ms = 4000\n").postgres.sink_timeout_ms, 4000);
+  EXPECT_THAT(parse_error("[postgres]\nsink_timeout_ms = 999\n"),
+              HasSubstr("postgres.sink_timeout_ms: 999 is out of range (allowed: 1000..3600000)"));
+  EXPECT_EQ(parse("", {{"CUSTOMER_CDC_POSTGRES_SINK_TIMEOUT_MS", "7000"}}).postgres.sink_timeout_ms, 7000);
+  EXPECT_EQ(parse("[metrics]\nready_max_lag_seconds = 5\n").metrics.ready_max_lag_seconds, 5);
+  EXPECT_THAT(parse_error("[metrics]\nready_max_lag_seconds = 0\n"),
+              HasSubstr("metrics.ready_max_lag_seconds: 0 is out of range"));
+  EXPECT_EQ(parse("", {{"CUSTOMER_CDC_METRICS_READY_MAX_LAG_SECONDS", "9"}}).metrics.ready_max_lag_seconds, 9);
 }
 
 TEST(ConfigTest, SlotName) {

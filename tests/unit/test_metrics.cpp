@@ -43,6 +43,52 @@ TEST(Metrics, HealthIsOkOnlyWhileStreamingAndNotStalled) {
   EXPECT_THAT(stalled.body, HasSubstr("stalled: nothing from the server for 40 s"));
 }
 
+TEST(Metrics, SinkStallGaugesAndHealth) {
+  pipeline::Progress progress;
+  progress.streaming = true;
+  std::string text = render_metrics(progress, kNow);
+  EXPECT_THAT(text, HasSubstr("customer_cdc_sink_stalled 0\n"));
+  EXPECT_THAT(text, HasSubstr("customer_cdc_sink_flush_seconds 0.000\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE customer_cdc_sink_timeouts_total counter\ncustomer_cdc_sink_timeouts_total 0\n"));
+
+  progress.sink_busy_since_us = kNow - 33'250'000;
+  progress.sink_stalled = true;
+  progress.sink_timeouts = 2;
+  text = render_metrics(progress, kNow);
+  EXPECT_THAT(text, HasSubstr("customer_cdc_sink_stalled 1\n"));
+  EXPECT_THAT(text, HasSubstr("customer_cdc_sink_flush_seconds 33.250\n"));
+  EXPECT_THAT(text, HasSubstr("customer_cdc_sink_timeouts_total 2\n"));
+  const Health stalled = health(progress, kNow);
+  EXPECT_EQ(stalled.status, 503);
+  EXPECT_THAT(stalled.body, HasSubstr("sink stalled: a sink call has run for 33 s"));
+  EXPECT_THAT(text, HasSubstr("customer_cdc_ready 0\n"));
+}
+
+TEST(Metrics, RetainedWalIsNaNUntilRead) {
+  pipeline::Progress progress;
+  EXPECT_THAT(render_metrics(progress, kNow), HasSubstr("customer_cdc_slot_retained_wal_bytes NaN\n"));
+  progress.slot_retained_wal_bytes = 123456789;
+  EXPECT_THAT(render_metrics(progress, kNow), HasSubstr("customer_cdc_slot_retained_wal_bytes 123456789\n"));
+}
+
+TEST(Metrics, ReadyWhenHealthyAndWithinTheLagBound) {
+  pipeline::Progress progress;
+  EXPECT_EQ(readiness(progress, kNow, 60).status, 503);  // not streaming
+  progress.streaming = true;
+  EXPECT_EQ(readiness(progress, kNow, 60).status, 200);  // caught up
+  EXPECT_THAT(render_metrics(progress, kNow, 60), HasSubstr("customer_cdc_ready 1\n"));
+  // Behind, with the last written commit 90 s old.
+  progress.server_wal_end = 2000;
+  progress.acknowledged_lsn = 1000;
+  progress.last_commit_time_us = kNow - 90'000'000;
+  const Health behind = readiness(progress, kNow, 60);
+  EXPECT_EQ(behind.status, 503);
+  EXPECT_THAT(behind.body, HasSubstr("behind: 90 s of lag (metrics.ready_max_lag_seconds = 60)"));
+  EXPECT_THAT(render_metrics(progress, kNow, 60), HasSubstr("customer_cdc_ready 0\n"));
+  EXPECT_EQ(readiness(progress, kNow, 120).status, 200);
+  EXPECT_EQ(health(progress, kNow).status, 200);  // lag alone is not ill health
+}
+
 TEST(Metrics, BuildInfoNamesVersionAndPlugin) {
   EXPECT_EQ(render_build_info({"0.1.0", "wal2json"}),
             "# HELP customer_cdc_build_info The running release and output plugin (always 1).\n"

@@ -14,6 +14,9 @@ struct PostgresConfig {
   int status_interval_ms = 10000;
   /// Nothing from the server for this long: the stream is stalled (reconnect).
   int stream_timeout_ms = 30000;
+  /// A sink statement running longer is cancelled and its batch retried;
+  /// after half of it the sink is reported stalled.
+  int sink_timeout_ms = 60000;
   std::string snapshot_mode = "initial";  ///< initial | never | always
   std::string plugin = "wal2json";        ///< the output plugin (decode::supported_plugins())
 };
@@ -42,6 +45,8 @@ struct DeadLetterConfig {
 
 struct MetricsConfig {
   std::string listen = "127.0.0.1:9187";  ///< "" disables
+  /// /readyz answers 200 while streaming with at most this lag.
+  int ready_max_lag_seconds = 60;
 };
 
 struct Config {

@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -13,6 +14,7 @@ namespace cdc::app {
 sinks::KafkaSinkOptions kafka_options(const Config& config);
 
 /// The enabled sinks: Postgres (audit and/or rollups) first, then Kafka.
-std::vector<std::unique_ptr<sinks::Sink>> make_sinks(const Config& config);
+/// `sink_backend_pid` (if given) gets the Postgres sink's server process, or 0.
+std::vector<std::unique_ptr<sinks::Sink>> make_sinks(const Config& config, std::atomic<int>* sink_backend_pid = nullptr);
 
 }  // namespace cdc::app

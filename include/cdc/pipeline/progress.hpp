@@ -31,6 +31,18 @@ struct Progress {
   std::atomic<std::int64_t> last_server_message_us{0};
   std::atomic<std::uint64_t> sink_queue_depth{0};  ///< messages waiting in sinks (Kafka)
 
+  /// Wall clock (Unix microseconds) since which the writer has been inside
+  /// the sinks (handing over a batch, or flushing); 0 while it waits for the
+  /// stream. The monitor thread reads it to tell a hung sink statement.
+  std::atomic<std::int64_t> sink_busy_since_us{0};
+  /// A sink call ran longer than the stall threshold; cleared by the next
+  /// successful flush.
+  std::atomic<bool> sink_stalled{false};
+  std::atomic<std::uint64_t> sink_timeouts{0};  ///< sink statements cancelled by the sink timeout
+  std::atomic<int> sink_backend_pid{0};         ///< the Postgres sink's server process, 0 when none
+  /// WAL the slot holds back on the server (bytes), -1 until known.
+  std::atomic<std::int64_t> slot_retained_wal_bytes{-1};
+
   /// Row changes per "schema.table" and op (c, u, d, t); published by the
   /// writer per batch.
   using EventCounts = std::map<std::string, std::array<std::uint64_t, 4>>;

@@ -4,8 +4,9 @@
 #include <optional>
 #include <string>
 
-#include "cdc/decode/change.hpp"
+#include "cdc/core/errors.hpp"
 #include "cdc/core/lsn.hpp"
+#include "cdc/decode/change.hpp"
 
 namespace cdc::sinks {
 
@@ -26,6 +27,14 @@ struct DeadLetter {
   Lsn wal_position = 0;  ///< where the server sent the message
   std::string reason;    ///< the decode or mapping error
   std::string raw;       ///< the plugin's message (Decoder::describe of the change when it decoded but could not be mapped)
+};
+
+/// A sink statement ran longer than the sink timeout and was cancelled: the
+/// batch is abandoned (rolled back) and the session retried from the
+/// acknowledged position.
+class SinkTimedOut : public CategorizedError<ErrorCategory::Retryable> {
+ public:
+  using CategorizedError::CategorizedError;
 };
 
 /// A destination of the change stream. The pipeline calls it in commit order:

@@ -27,6 +27,12 @@ struct SlotState {
   std::string wal_status;                           ///< reserved | extended | unreserved | lost
 };
 
+/// The pg_replication_slots query behind SlotState (simple protocol, so it
+/// also runs on a replication connection), and its one row (nullopt: none).
+std::string slot_state_query(pg::Connection& conn, const std::string& slot);
+std::optional<SlotState> slot_state_from(const pg::Result& result);
+
+
 using PluginOptions = std::vector<std::pair<std::string, std::string>>;
 
 /// What CREATE_REPLICATION_SLOT returned.

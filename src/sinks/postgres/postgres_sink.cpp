@@ -6,6 +6,11 @@
 #include "cdc/sinks/postgres/dead_letter_table.hpp"
 
 namespace cdc::sinks {
+namespace {
+
+constexpr const char* kQueryCanceled = "57014";
+
+}  // namespace
 
 bool try_lock_slot_writer(pg::Connection& conn, const std::string& slot) {
   const pg::Result result =
@@ -19,10 +24,25 @@ PostgresSink::PostgresSink(PostgresSinkOptions options, std::vector<std::unique_
     throw SinkLocked(fmt::format("another customer-cdc process (daemon or snapshot) writes for slot \"{}\"",
                                  options_.slot));
   }
+  if (options_.statement_timeout.count() > 0) {
+    conn_.exec(fmt::format("SET statement_timeout = {}", options_.statement_timeout.count()));
+  }
   const Checkpoint checkpoint = read_checkpoint(conn_, options_.slot);
   checkpoint_ = checkpoint.lsn;
   durable_ = checkpoint_;
   for (auto& part : parts_) part->resume(checkpoint.lsn, checkpoint.snapshot_lsn);
+}
+
+template <typename Step>
+void PostgresSink::guarded(Step&& step) {
+  try {
+    step();
+  } catch (const pg::Error& e) {
+    if (e.sqlstate() != kQueryCanceled) throw;
+    throw SinkTimedOut(fmt::format("sink statement cancelled after {} ms (postgres.sink_timeout_ms), its batch is "
+                                   "rolled back and retried: {}",
+                                   options_.statement_timeout.count(), e.what()));
+  }
 }
 
 void PostgresSink::begin(const TxnInfo&) {}
@@ -32,7 +52,9 @@ void PostgresSink::change(const TxnInfo& txn, const decode::Change& change) {
   if (!uncommitted_) batch_started_ = std::chrono::steady_clock::now();
   uncommitted_ = true;
   ++batch_changes_;
-  for (auto& part : parts_) part->change(txn, change, batch_);
+  guarded([&] {
+    for (auto& part : parts_) part->change(txn, change, batch_);
+  });
 }
 
 std::optional<std::string> PostgresSink::rejects(const decode::Change& change) const {
@@ -46,7 +68,7 @@ void PostgresSink::dead_letter(const TxnInfo& txn, const DeadLetter& letter) {
   if (!uncommitted_) batch_started_ = std::chrono::steady_clock::now();
   uncommitted_ = true;
   ++batch_changes_;
-  batch_.defer_params(kDeadLetterInsert, dead_letter_params(options_.slot, txn, letter));
+  guarded([&] { batch_.defer_params(kDeadLetterInsert, dead_letter_params(options_.slot, txn, letter)); });
 }
 
 void PostgresSink::commit(const TxnInfo& txn) {
@@ -72,11 +94,13 @@ bool PostgresSink::wants_flush() const {
 void PostgresSink::flush() {
   if (!uncommitted_) return;
   if (batch_has_rows()) {
-    for (auto& part : parts_) part->write(batch_);
-    const SourceCommit source{last_commit_.xid, last_commit_.commit_time_us};
-    const std::string checkpoint_sql =
-        checkpoint_upsert(conn_, options_.slot, last_commit_.end_lsn, std::nullopt, source);
-    batch_.commit(checkpoint_sql);
+    guarded([&] {
+      for (auto& part : parts_) part->write(batch_);
+      const SourceCommit source{last_commit_.xid, last_commit_.commit_time_us};
+      const std::string checkpoint_sql =
+          checkpoint_upsert(conn_, options_.slot, last_commit_.end_lsn, std::nullopt, source);
+      batch_.commit(checkpoint_sql);
+    });
   }
   durable_ = last_commit_.end_lsn;
   uncommitted_ = false;

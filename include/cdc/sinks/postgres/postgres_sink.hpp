@@ -18,6 +18,9 @@ struct PostgresSinkOptions {
   std::string slot;                 ///< checkpoint key
   std::size_t flush_rows = 50000;   ///< flush a batch once it holds this many row changes
   std::chrono::milliseconds flush_age{250};  ///< ... or once its first transaction is this old
+  /// A statement running longer is cancelled by the server (statement_timeout)
+  /// and the batch retried (SinkTimedOut); 0: no limit.
+  std::chrono::milliseconds statement_timeout{0};
 };
 
 /// Another process (a second daemon, or a running `snapshot`) writes for the
@@ -51,8 +54,15 @@ class PostgresSink : public Sink {
   void abort() override;
   Lsn durable_lsn() const override { return durable_; }
 
+  /// The server process of the sink connection (for stall diagnostics).
+  int backend_pid() const { return PQbackendPID(conn_.get()); }
+
  private:
   bool batch_has_rows() const;
+  /// Runs a step that talks to the server; a statement cancelled by the
+  /// timeout becomes SinkTimedOut.
+  template <typename Step>
+  void guarded(Step&& step);
 
   PostgresSinkOptions options_;
   pg::Connection conn_;
