@@ -190,7 +190,7 @@ int run_daemon(const Config& config, Signals& signals, pipeline::Progress& progr
         stalled_walsender.reset();
       }
       const Lsn start = prepare_stream(stream, config, signals.stop);
-      std::vector<std::unique_ptr<sinks::Sink>> owned = make_sinks(config, &progress.sink_backend_pid);
+      std::vector<std::unique_ptr<sinks::Sink>> owned = make_sinks(config, &progress);
       std::vector<sinks::Sink*> sinks;
       for (auto& sink : owned) sinks.push_back(sink.get());
       const std::unique_ptr<decode::Decoder> decoder = decode::make_decoder(config.postgres.plugin);

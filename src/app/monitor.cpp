@@ -11,6 +11,9 @@ namespace cdc::app {
 namespace {
 
 constexpr std::chrono::milliseconds kQueryTimeout{5000};
+/// A statement timeout that has not ended the call after this much more:
+/// the server process does not answer.
+constexpr std::chrono::milliseconds kHungGrace{5000};
 
 }  // namespace
 
@@ -31,6 +34,7 @@ void Monitor::run() {
   while (!stopping_) {
     lock.unlock();
     watch_sink(unix_now_us());
+    end_hung_sink_call();
     if (std::chrono::steady_clock::now() >= next_slot_poll_) {
       poll_slot();
       next_slot_poll_ = std::chrono::steady_clock::now() + options_.slot_poll_interval;
@@ -56,6 +60,10 @@ void Monitor::watch_sink(std::int64_t now_us) {
         const auto activity = sinks::read_backend_activity(*conn, pid, kQueryTimeout);
         waits_on = activity ? "the Postgres sink: server process " + activity->describe(pid)
                             : fmt::format("the Postgres sink (server process PID {} did not say what it does)", pid);
+        // Idle while we wait on its answer: that is its last report, it does not run.
+        if (activity && activity->state.starts_with("idle") && progress_.sink_connection.in_call()) {
+          waits_on += " [its last report: the process does not seem to run]";
+        }
       }
     } catch (const std::exception& e) {
       connection_failed(e);
@@ -64,6 +72,24 @@ void Monitor::watch_sink(std::int64_t now_us) {
   spdlog::warn("sink stalled: the writer has waited {:.0f} s on {}; a sink statement is cancelled after "
                "postgres.sink_timeout_ms = {} and its batch retried",
                static_cast<double>(now_us - since) / 1e6, waits_on, options_.sink_timeout.count());
+}
+
+void Monitor::end_hung_sink_call() {
+  ConnectionWatch& watch = progress_.sink_connection;
+  const auto now = std::chrono::steady_clock::now();
+  const std::uint64_t call = watch.calls();
+  if (!watch.in_call() || call != watched_call_) {
+    watched_call_ = watch.in_call() ? call : 0;
+    watched_call_since_ = now;
+    return;
+  }
+  if (now - watched_call_since_ < options_.sink_timeout + kHungGrace) return;
+  watched_call_since_ = now;  // once per timeout, should ending it not wake the call
+  spdlog::warn("sink stalled: a call to the sink's server process (PID {}) has not returned {} ms after "
+               "postgres.sink_timeout_ms = {} (the process hangs, or the network): ending the sink connection; "
+               "the batch is retried",
+               progress_.sink_backend_pid.load(), kHungGrace.count(), options_.sink_timeout.count());
+  watch.trip();
 }
 
 void Monitor::poll_slot() {

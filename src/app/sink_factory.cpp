@@ -37,7 +37,7 @@ sinks::KafkaSinkOptions kafka_options(const Config& config) {
   return options;
 }
 
-std::vector<std::unique_ptr<sinks::Sink>> make_sinks(const Config& config, std::atomic<int>* sink_backend_pid) {
+std::vector<std::unique_ptr<sinks::Sink>> make_sinks(const Config& config, pipeline::Progress* progress) {
   std::vector<std::unique_ptr<sinks::Sink>> out;
   std::vector<std::unique_ptr<sinks::PgPart>> parts;
   if (config.audit.enabled) parts.push_back(std::make_unique<sinks::AuditPart>());
@@ -47,11 +47,12 @@ std::vector<std::unique_ptr<sinks::Sink>> make_sinks(const Config& config, std::
     options.dsn = config.postgres.dsn;
     options.slot = config.postgres.slot;
     options.statement_timeout = std::chrono::milliseconds(config.postgres.sink_timeout_ms);
+    if (progress) options.watch = &progress->sink_connection;
     auto sink = std::make_unique<sinks::PostgresSink>(std::move(options), std::move(parts));
-    if (sink_backend_pid) sink_backend_pid->store(sink->backend_pid());
+    if (progress) progress->sink_backend_pid.store(sink->backend_pid());
     out.push_back(std::move(sink));
-  } else if (sink_backend_pid) {
-    sink_backend_pid->store(0);
+  } else if (progress) {
+    progress->sink_backend_pid.store(0);
   }
   if (config.kafka.enabled) out.push_back(std::make_unique<sinks::KafkaSink>(kafka_options(config)));
   return out;

@@ -1,9 +1,9 @@
 #pragma once
-#include <atomic>
 #include <memory>
 #include <vector>
 
 #include "cdc/app/config.hpp"
+#include "cdc/pipeline/progress.hpp"
 #include "cdc/sinks/kafka/kafka_sink.hpp"
 #include "cdc/sinks/sink.hpp"
 
@@ -14,7 +14,8 @@ namespace cdc::app {
 sinks::KafkaSinkOptions kafka_options(const Config& config);
 
 /// The enabled sinks: Postgres (audit and/or rollups) first, then Kafka.
-/// `sink_backend_pid` (if given) gets the Postgres sink's server process, or 0.
-std::vector<std::unique_ptr<sinks::Sink>> make_sinks(const Config& config, std::atomic<int>* sink_backend_pid = nullptr);
+/// With `progress`, the Postgres sink's server process and connection are
+/// published there for the monitor (Progress::sink_backend_pid, sink_connection).
+std::vector<std::unique_ptr<sinks::Sink>> make_sinks(const Config& config, pipeline::Progress* progress = nullptr);
 
 }  // namespace cdc::app

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <string>
 
+#include "cdc/core/connection_watch.hpp"
 #include "cdc/core/lsn.hpp"
 
 namespace cdc::pipeline {
@@ -40,6 +41,8 @@ struct Progress {
   std::atomic<bool> sink_stalled{false};
   std::atomic<std::uint64_t> sink_timeouts{0};  ///< sink statements cancelled by the sink timeout
   std::atomic<int> sink_backend_pid{0};         ///< the Postgres sink's server process, 0 when none
+  /// The Postgres sink's connection (armed while a sink exists).
+  ConnectionWatch sink_connection;
   /// WAL the slot holds back on the server (bytes), -1 until known.
   std::atomic<std::int64_t> slot_retained_wal_bytes{-1};
 

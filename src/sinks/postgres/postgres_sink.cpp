@@ -31,10 +31,16 @@ PostgresSink::PostgresSink(PostgresSinkOptions options, std::vector<std::unique_
   checkpoint_ = checkpoint.lsn;
   durable_ = checkpoint_;
   for (auto& part : parts_) part->resume(checkpoint.lsn, checkpoint.snapshot_lsn);
+  if (options_.watch) options_.watch->arm(PQsocket(conn_.get()));  // last: nothing throws after it
+}
+
+PostgresSink::~PostgresSink() {
+  if (options_.watch) options_.watch->disarm();
 }
 
 template <typename Step>
 void PostgresSink::guarded(Step&& step) {
+  const ConnectionWatch::Call call(options_.watch);
   try {
     step();
   } catch (const pg::Error& e) {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "cdc/core/connection_watch.hpp"
 #include "cdc/core/errors.hpp"
 #include "cdc/core/pg.hpp"
 #include "cdc/sinks/postgres/pg_batch.hpp"
@@ -21,6 +22,9 @@ struct PostgresSinkOptions {
   /// A statement running longer is cancelled by the server (statement_timeout)
   /// and the batch retried (SinkTimedOut); 0: no limit.
   std::chrono::milliseconds statement_timeout{0};
+  /// Armed with the sink's connection while the sink exists; every call to
+  /// the server is marked in it (the monitor ends a connection stuck in one).
+  ConnectionWatch* watch = nullptr;
 };
 
 /// Another process (a second daemon, or a running `snapshot`) writes for the
@@ -41,6 +45,9 @@ bool try_lock_slot_writer(pg::Connection& conn, const std::string& slot);
 class PostgresSink : public Sink {
  public:
   PostgresSink(PostgresSinkOptions options, std::vector<std::unique_ptr<PgPart>> parts);
+  ~PostgresSink() override;
+  PostgresSink(const PostgresSink&) = delete;
+  PostgresSink& operator=(const PostgresSink&) = delete;
 
   std::string name() const override { return "postgres"; }
   Lsn resume_position() const override { return checkpoint_; }
@@ -59,8 +66,8 @@ class PostgresSink : public Sink {
 
  private:
   bool batch_has_rows() const;
-  /// Runs a step that talks to the server; a statement cancelled by the
-  /// timeout becomes SinkTimedOut.
+  /// Runs a step that may talk to the server, marked in the watch; a
+  /// statement cancelled by the timeout becomes SinkTimedOut.
   template <typename Step>
   void guarded(Step&& step);
 
