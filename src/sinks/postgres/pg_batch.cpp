@@ -4,6 +4,7 @@ namespace cdc::sinks {
 
 void PgBatch::ensure_open() {
   if (open_) return;
+  const ConnectionWatch::Call call(watch_);
   conn_.exec("BEGIN");
   open_ = true;
 }
@@ -11,6 +12,7 @@ void PgBatch::ensure_open() {
 void PgBatch::copy_rows(const std::string& target, const std::string& rows) {
   if (rows.empty()) return;
   ensure_open();
+  const ConnectionWatch::Call call(watch_);
   if (copy_target_ != target) {
     end_copy();
     const std::string sql = "COPY " + target + " FROM STDIN";
@@ -26,6 +28,7 @@ void PgBatch::end_copy() {
   if (copy_target_.empty()) return;
   const std::string target = std::move(copy_target_);
   copy_target_.clear();
+  const ConnectionWatch::Call call(watch_);
   if (PQputCopyEnd(conn_.get(), nullptr) != 1) conn_.fail("cannot end COPY into " + target);
   conn_.check(PQgetResult(conn_.get()), "COPY into " + target + " failed", PGRES_COMMAND_OK);
   // Collect the NULL that ends the command's results.
@@ -35,12 +38,14 @@ void PgBatch::end_copy() {
 pg::Result PgBatch::exec(const std::string& sql) {
   ensure_open();
   end_copy();
+  const ConnectionWatch::Call call(watch_);
   return conn_.exec(sql);
 }
 
 pg::Result PgBatch::exec_params(const std::string& sql, const pg::Params& params) {
   ensure_open();
   end_copy();
+  const ConnectionWatch::Call call(watch_);
   return conn_.exec_params(sql, params);
 }
 
@@ -56,6 +61,7 @@ void PgBatch::defer(const std::string& sql) {
   if (deferred_.size() >= kMaxDeferredBytes) {
     ensure_open();
     end_copy();
+    const ConnectionWatch::Call call(watch_);
     conn_.exec(deferred_);
     deferred_.clear();
   }
@@ -85,6 +91,7 @@ void PgBatch::commit(const std::string& final_sql) {
   open_ = false;
   std::string sql = std::move(deferred_);
   deferred_.clear();
+  const ConnectionWatch::Call call(watch_);
   conn_.exec(sql + final_sql + ";\nCOMMIT");
 }
 
@@ -94,6 +101,7 @@ void PgBatch::rollback() noexcept {
   open_ = false;
   copy_target_.clear();
   if (PQstatus(conn_.get()) != CONNECTION_OK) return;
+  const ConnectionWatch::Call call(watch_);
   // A COPY in progress is ended with an error, which aborts the transaction.
   PQputCopyEnd(conn_.get(), "aborted by customer-cdc");
   while (PGresult* r = PQgetResult(conn_.get())) PQclear(r);

@@ -19,7 +19,7 @@ bool try_lock_slot_writer(pg::Connection& conn, const std::string& slot) {
 }
 
 PostgresSink::PostgresSink(PostgresSinkOptions options, std::vector<std::unique_ptr<PgPart>> parts)
-    : options_(std::move(options)), conn_(options_.dsn), batch_(conn_), parts_(std::move(parts)) {
+    : options_(std::move(options)), conn_(options_.dsn), batch_(conn_, options_.watch), parts_(std::move(parts)) {
   if (!try_lock_slot_writer(conn_, options_.slot)) {
     throw SinkLocked(fmt::format("another customer-cdc process (daemon or snapshot) writes for slot \"{}\"",
                                  options_.slot));
@@ -40,7 +40,6 @@ PostgresSink::~PostgresSink() {
 
 template <typename Step>
 void PostgresSink::guarded(Step&& step) {
-  const ConnectionWatch::Call call(options_.watch);
   try {
     step();
   } catch (const pg::Error& e) {

@@ -1,6 +1,7 @@
 #pragma once
 #include <string>
 
+#include "cdc/core/connection_watch.hpp"
 #include "cdc/core/pg.hpp"
 
 namespace cdc::sinks {
@@ -10,7 +11,8 @@ namespace cdc::sinks {
 /// statement ends it first.
 class PgBatch {
  public:
-  explicit PgBatch(pg::Connection& conn) : conn_(conn) {}
+  /// `watch` (optional) gets every round trip to the server marked.
+  explicit PgBatch(pg::Connection& conn, ConnectionWatch* watch = nullptr) : conn_(conn), watch_(watch) {}
 
   bool open() const { return open_; }
   /// Open, or holding deferred statements: a commit has something to write.
@@ -41,6 +43,7 @@ class PgBatch {
 
  private:
   pg::Connection& conn_;
+  ConnectionWatch* watch_;
   bool open_ = false;
   std::string copy_target_;  ///< target of the open COPY, empty when none
   std::string deferred_;     ///< statements waiting for the next round trip

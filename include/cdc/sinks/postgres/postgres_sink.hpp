@@ -22,8 +22,8 @@ struct PostgresSinkOptions {
   /// A statement running longer is cancelled by the server (statement_timeout)
   /// and the batch retried (SinkTimedOut); 0: no limit.
   std::chrono::milliseconds statement_timeout{0};
-  /// Armed with the sink's connection while the sink exists; every call to
-  /// the server is marked in it (the monitor ends a connection stuck in one).
+  /// Armed with the sink's connection while the sink exists; every round trip
+  /// to the server is marked in it (the monitor ends a connection stuck in one).
   ConnectionWatch* watch = nullptr;
 };
 
@@ -66,8 +66,8 @@ class PostgresSink : public Sink {
 
  private:
   bool batch_has_rows() const;
-  /// Runs a step that may talk to the server, marked in the watch; a
-  /// statement cancelled by the timeout becomes SinkTimedOut.
+  /// Runs a step that may talk to the server; a statement cancelled by the
+  /// timeout becomes SinkTimedOut.
   template <typename Step>
   void guarded(Step&& step);
 
