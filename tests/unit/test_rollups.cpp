@@ -168,7 +168,8 @@ TEST(Rollups, StateUpToTheSnapshotIsNotCountedAgainButHistoryIs) {
   EXPECT_TRUE(before.prices.empty());
   EXPECT_EQ(usage(aggregator.usage.delta(), "api_calls"), "3");
   EXPECT_EQ(aggregator.changes.delta().at({kDay, 1, 2}), 1);
-  aggregator.add(txn(0x2001), update(2, std::nullopt, 1, std::nullopt));
+  // The first transaction the snapshot missed: its commit record is at the consistent point.
+  aggregator.add(txn(0x2010), update(2, std::nullopt, 1, std::nullopt));
   EXPECT_EQ(aggregator.plan.delta().customers.at(1), 1);
   EXPECT_EQ(aggregator.plan.delta().customers.at(2), -1);
 }

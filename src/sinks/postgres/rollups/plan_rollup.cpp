@@ -20,13 +20,13 @@ void PlanRollup::aggregate(const TxnInfo& txn, const Change& change) {
     add_customer(txn, change);
     delta_.last_commit_us = txn.commit_time_us;
   } else if (is_table(change, domain::kPlans)) {
-    if (txn.end_lsn > state_from_) add_plan(change);
+    if (after_snapshot(txn)) add_plan(change);
     delta_.last_commit_us = txn.commit_time_us;
   }
 }
 
 void PlanRollup::add_customer(const TxnInfo& txn, const Change& change) {
-  const bool count_state = txn.end_lsn > state_from_;
+  const bool count_state = after_snapshot(txn);
   switch (change.action) {
     case Action::Insert: {
       const auto plan = bigint_of(require_rollup_column(change, Tuple::New, customer::kPlanId), change);

@@ -44,6 +44,10 @@ class PlanRollup : public Rollup {
 
   Delta delta_;
   Lsn state_from_ = 0;  ///< end LSN of the last snapshot: table state up to it is already counted
+  /// Whether the snapshot missed `txn` (it committed at or after the
+  /// snapshot's consistent point). By the commit LSN, which every plugin
+  /// gives at begin (pgoutput gives the end LSN only at commit).
+  bool after_snapshot(const TxnInfo& txn) const { return txn.commit_lsn >= state_from_; }
 };
 
 }  // namespace cdc::sinks
