@@ -77,12 +77,16 @@ Validator int_range(std::int64_t lo, std::int64_t hi) {
   };
 }
 
-std::optional<std::string> validate_slot(const Value& v) {
-  const auto& s = std::get<std::string>(v);
-  const bool ok = !s.empty() && s.size() <= 63 && std::all_of(s.begin(), s.end(), [](char c) {
+/// 1 to 63 characters of [a-z0-9_]: PostgreSQL names that need no quoting.
+bool lower_case_name(std::string_view s) {
+  return !s.empty() && s.size() <= 63 && std::all_of(s.begin(), s.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
   });
-  if (ok) return std::nullopt;
+}
+
+std::optional<std::string> validate_slot(const Value& v) {
+  const auto& s = std::get<std::string>(v);
+  if (lower_case_name(s)) return std::nullopt;
   return fmt::format(
       "invalid replication slot name '{}' (1 to 63 characters of lower-case letters, digits and "
       "underscores)",
@@ -93,11 +97,7 @@ std::optional<std::string> validate_publication(const Value& v) {
   const auto& s = std::get<std::string>(v);
   // Unquoted-identifier form: pgoutput's publication_names option is a
   // comma-separated identifier list that folds case, so nothing else round-trips.
-  const bool ok = !s.empty() && s.size() <= 63 && !(s.front() >= '0' && s.front() <= '9') &&
-                  std::all_of(s.begin(), s.end(), [](char c) {
-                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-                  });
-  if (ok) return std::nullopt;
+  if (lower_case_name(s) && !(s.front() >= '0' && s.front() <= '9')) return std::nullopt;
   return fmt::format(
       "invalid publication name '{}' (1 to 63 characters of lower-case letters, digits and underscores, "
       "not starting with a digit)",
