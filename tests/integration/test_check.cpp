@@ -469,6 +469,10 @@ TEST(CheckPgoutput, PublicationMissingCreatedByMigrateAndEachDifference) {
       << again.output;
   const RunResult ok = run_check(pgoutput);
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  // Reading the publication takes no privilege: the role that does not own
+  // the tables sees it as well.
+  EXPECT_TRUE(has_ok(run_check(CheckOptions(dsn_of(pg, "cdc_not_owner")).with_plugin("pgoutput")).output,
+                     "publication"));
   EXPECT_EQ(line_of(ok.output, "publication"),
             "OK   publication: \"customer_cdc\" publishes insert, update, delete, truncate for public.customer, "
             "public.plans");
