@@ -73,7 +73,11 @@ int cmd_slot_create(const Config& config) {
   if (auto state = stream.slot_state(config.postgres.slot)) {
     std::cout << fmt::format("slot \"{}\" already exists (plugin {}, confirmed_flush_lsn {})\n", state->name,
                              state->plugin, format_lsn(state->confirmed_flush_lsn));
-    return state->plugin == config.postgres.plugin ? 0 : 1;
+    if (state->plugin == config.postgres.plugin) return 0;
+    spdlog::error("slot \"{}\" uses plugin {}, postgres.plugin is {}: drop it (`customer-cdc slot drop`) or set "
+                  "postgres.slot to another name",
+                  state->name, state->plugin, config.postgres.plugin);
+    return 1;
   }
   require_server_support(stream, config);
   const Lsn consistent = stream.create_slot(config.postgres.slot, config.postgres.plugin).consistent_point;

@@ -170,6 +170,12 @@ TEST_P(CheckPlugin, AllOkOnFreshClusterWithSchema) {
       << mismatch.output;
   EXPECT_NE(wrong.find("customer-cdc slot drop"), std::string::npos) << wrong;
   EXPECT_NE(wrong.find("set postgres.plugin = \"" + plugin + "\""), std::string::npos) << wrong;
+  const RunResult create_other =
+      run_command(CheckOptions(pg.conninfo()).with_plugin(other_plugin()), {"slot", "create"});
+  EXPECT_EQ(create_other.exit_code, 1) << create_other.output;
+  EXPECT_NE(create_other.output.find("uses plugin " + plugin + ", postgres.plugin is " + other_plugin()),
+            std::string::npos)
+      << create_other.output;
 }
 
 INSTANTIATE_TEST_SUITE_P(Plugins, CheckPlugin, ::testing::Values("wal2json", "pgoutput"),
