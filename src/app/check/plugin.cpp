@@ -197,8 +197,9 @@ void slot(Checker& c) {
            fmt::format("drop it (`customer-cdc slot drop`; it is recreated with {} on start, and changes it holds "
                        "that were not streamed yet are lost){} or set postgres.slot to another name",
                        wanted,
-                       other_supported ? fmt::format(", set postgres.plugin = \"{}\" to keep streaming from it,", plugin)
-                                       : ""));
+                       other_supported
+                           ? fmt::format(", set postgres.plugin = \"{}\" to keep streaming from it,", plugin)
+                           : ""));
     return;
   }
   if (temporary) {
