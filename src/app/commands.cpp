@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cdc/app/embedded_schema.hpp"
+#include "cdc/app/publication.hpp"
 #include "cdc/app/snapshot.hpp"
 #include "cdc/core/pg.hpp"
 #include "cdc/sinks/postgres/checkpoint.hpp"
@@ -56,6 +57,14 @@ int cmd_migrate(const Config& config, const std::optional<std::string>& schema_d
     std::cout << "applied " << file.name << "\n";
   }
   std::cout << "schema is up to date (" << files.size() << " files)\n";
+  if (config.postgres.plugin == "pgoutput") {
+    try {
+      std::cout << ensure_publication(conn, config) << "\n";
+    } catch (const pg::Error& e) {
+      spdlog::error("migrate: publication \"{}\": {}", config.postgres.publication, e.what());
+      return 1;
+    }
+  }
   return 0;
 }
 
@@ -64,8 +73,13 @@ int cmd_slot_create(const Config& config) {
   if (auto state = stream.slot_state(config.postgres.slot)) {
     std::cout << fmt::format("slot \"{}\" already exists (plugin {}, confirmed_flush_lsn {})\n", state->name,
                              state->plugin, format_lsn(state->confirmed_flush_lsn));
-    return state->plugin == config.postgres.plugin ? 0 : 1;
+    if (state->plugin == config.postgres.plugin) return 0;
+    spdlog::error("slot \"{}\" uses plugin {}, postgres.plugin is {}: drop it (`customer-cdc slot drop`) or set "
+                  "postgres.slot to another name",
+                  state->name, state->plugin, config.postgres.plugin);
+    return 1;
   }
+  require_server_support(stream, config);
   const Lsn consistent = stream.create_slot(config.postgres.slot, config.postgres.plugin).consistent_point;
   std::cout << fmt::format("created slot \"{}\" ({}) at {}\n", config.postgres.slot, config.postgres.plugin,
                            format_lsn(consistent));
@@ -115,6 +129,7 @@ int cmd_snapshot(const Config& config, const std::atomic<bool>& stop) {
     if (stream.slot_state(config.postgres.slot)) {
       stats = snapshot_existing_slot(config, stop);
     } else {
+      require_server_support(stream, config);
       const stream::CreatedSlot created = stream.create_slot(config.postgres.slot, config.postgres.plugin,
                                                              {.snapshot = stream::SlotSnapshot::kExport});
       std::cout << fmt::format("created slot \"{}\" ({}) at {}\n", config.postgres.slot, config.postgres.plugin,

@@ -77,16 +77,37 @@ Validator int_range(std::int64_t lo, std::int64_t hi) {
   };
 }
 
-std::optional<std::string> validate_slot(const Value& v) {
-  const auto& s = std::get<std::string>(v);
-  const bool ok = !s.empty() && s.size() <= 63 && std::all_of(s.begin(), s.end(), [](char c) {
+/// 1 to 63 characters of [a-z0-9_]: PostgreSQL names that need no quoting.
+bool lower_case_name(std::string_view s) {
+  return !s.empty() && s.size() <= 63 && std::all_of(s.begin(), s.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
   });
-  if (ok) return std::nullopt;
+}
+
+std::optional<std::string> validate_slot(const Value& v) {
+  const auto& s = std::get<std::string>(v);
+  if (lower_case_name(s)) return std::nullopt;
   return fmt::format(
       "invalid replication slot name '{}' (1 to 63 characters of lower-case letters, digits and "
       "underscores)",
       s);
+}
+
+std::optional<std::string> validate_publication(const Value& v) {
+  const auto& s = std::get<std::string>(v);
+  // Unquoted-identifier form: pgoutput's publication_names option is a
+  // comma-separated identifier list that folds case, so nothing else round-trips.
+  if (lower_case_name(s) && !(s.front() >= '0' && s.front() <= '9')) return std::nullopt;
+  return fmt::format(
+      "invalid publication name '{}' (1 to 63 characters of lower-case letters, digits and underscores, "
+      "not starting with a digit)",
+      s);
+}
+
+std::optional<std::string> validate_spool_dir(const Value& v) {
+  const auto& s = std::get<std::string>(v);
+  if (s.empty() || s.front() == '/') return std::nullopt;
+  return fmt::format("'{}' is not an absolute path (or \"\" for the default)", s);
 }
 
 bool valid_table_part(std::string_view part) {
@@ -174,6 +195,16 @@ const std::vector<KeySpec>& key_specs() {
                  }});
     s.push_back({"postgres.plugin", Kind::String, false, one_of(decode::supported_plugins()),
                  [](Config& c, Value&& v) { c.postgres.plugin = std::get<std::string>(std::move(v)); }});
+    s.push_back({"postgres.publication", Kind::String, false, validate_publication, [](Config& c, Value&& v) {
+                   c.postgres.publication = std::get<std::string>(std::move(v));
+                 }});
+    s.push_back({"postgres.binary", Kind::Bool, false, nullptr,
+                 [](Config& c, Value&& v) { c.postgres.binary = std::get<bool>(v); }});
+    s.push_back({"postgres.streaming", Kind::Bool, false, nullptr,
+                 [](Config& c, Value&& v) { c.postgres.streaming = std::get<bool>(v); }});
+    s.push_back({"postgres.spool_dir", Kind::String, false, validate_spool_dir, [](Config& c, Value&& v) {
+                   c.postgres.spool_dir = std::get<std::string>(std::move(v));
+                 }});
 
     s.push_back({"audit.enabled", Kind::Bool, false, nullptr,
                  [](Config& c, Value&& v) { c.audit.enabled = std::get<bool>(v); }});
@@ -568,6 +599,19 @@ void apply_environment(Config& config, const EnvLookup& env) {
   }
 }
 
+/// Rules between keys, once the file and the environment are applied.
+void validate_combinations(const Config& config, const std::string& source_name) {
+  const PostgresConfig& pg = config.postgres;
+  for (const auto& [key, set] : {std::pair{"binary", pg.binary}, std::pair{"streaming", pg.streaming}}) {
+    if (set && pg.plugin != "pgoutput") {
+      throw ConfigError(fmt::format(
+          "postgres.{} = true needs postgres.plugin = \"pgoutput\" ({} has no such mode; in {} or the "
+          "environment): set postgres.plugin = \"pgoutput\" or postgres.{} = false",
+          key, pg.plugin, source_name, key));
+    }
+  }
+}
+
 }  // namespace
 
 EnvLookup process_environment() {
@@ -595,6 +639,7 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
   }
   FileReader(config, source_name).read(root);
   apply_environment(config, env);
+  validate_combinations(config, source_name);
   return config;
 }
 

@@ -11,6 +11,7 @@
 
 #include "cdc/app/logging.hpp"
 #include "cdc/app/monitor.hpp"
+#include "cdc/app/plugin_settings.hpp"
 #include "cdc/app/sink_factory.hpp"
 #include "cdc/app/snapshot.hpp"
 #include "cdc/core/errors.hpp"
@@ -193,7 +194,7 @@ int run_daemon(const Config& config, Signals& signals, pipeline::Progress& progr
       std::vector<std::unique_ptr<sinks::Sink>> owned = make_sinks(config, &progress);
       std::vector<sinks::Sink*> sinks;
       for (auto& sink : owned) sinks.push_back(sink.get());
-      const std::unique_ptr<decode::Decoder> decoder = decode::make_decoder(config.postgres.plugin);
+      const std::unique_ptr<decode::Decoder> decoder = decode::make_decoder(decoder_settings(config));
       const int walsender = stream.backend_pid();
       try {
         pipeline::run_session(options, stream, *decoder, start, sinks, signals.stop, progress);

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cdc/stream/slot_check.hpp"
+#include "cdc/app/plugin_settings.hpp"
 #include "cdc/app/sink_factory.hpp"
 #include "cdc/core/clock.hpp"
 #include "cdc/core/pg.hpp"
@@ -153,7 +154,24 @@ SnapshotStats snapshot_existing_slot(const Config& config, const std::atomic<boo
   return run_snapshot(config, created.snapshot_name, created.consistent_point, false, stop);
 }
 
+void require_server_support(stream::ReplicationStream& stream, const Config& config) {
+  pg::Connection& conn = stream.connection();
+  if (const auto problem = server_version_problem(config.postgres, PQserverVersion(conn.get()))) {
+    throw FatalError(problem->message());
+  }
+  if (config.postgres.plugin != "pgoutput") return;
+  // A replication connection takes simple queries only (no parameters).
+  const pg::Result r = conn.exec("SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = " +
+                                 conn.quote_literal(config.postgres.publication));
+  if (r.rows() == 0) {
+    throw FatalError(fmt::format("publication \"{}\" (postgres.publication) does not exist: run `customer-cdc "
+                                 "migrate` as the owner of the captured tables (it creates it), then start again",
+                                 config.postgres.publication));
+  }
+}
+
 Lsn prepare_stream(stream::ReplicationStream& stream, const Config& config, const std::atomic<bool>& stop) {
+  require_server_support(stream, config);
   const std::string& slot = config.postgres.slot;
   const std::string& mode = config.postgres.snapshot_mode;
   std::optional<stream::SlotState> state = stream.slot_state(slot);

@@ -23,6 +23,8 @@ std::string DaemonConfig::toml() const {
   if (stream_timeout_ms) out << "stream_timeout_ms = " << *stream_timeout_ms << "\n";
   if (sink_timeout_ms) out << "sink_timeout_ms = " << *sink_timeout_ms << "\n";
   if (snapshot_mode) out << "snapshot_mode = \"" << *snapshot_mode << "\"\n";
+  if (plugin) out << "plugin = \"" << *plugin << "\"\n";
+  out << postgres_extra;
   if (audit) out << "[audit]\nenabled = " << toml_bool(*audit) << "\n";
   if (rollups) out << "[rollups]\nenabled = " << toml_bool(*rollups) << "\n";
   if (kafka) {

@@ -28,6 +28,9 @@ struct DaemonConfig {
   std::optional<int> sink_timeout_ms;
   std::optional<std::string> snapshot_mode;
   std::optional<bool> create_slot;
+  std::optional<std::string> plugin;
+  /// Raw TOML lines of [postgres] (publication = ..., binary = ...).
+  std::string postgres_extra;
 
   // [audit], [rollups]: the section is written only when set.
   std::optional<bool> audit;

@@ -19,6 +19,11 @@ struct PostgresConfig {
   int sink_timeout_ms = 60000;
   std::string snapshot_mode = "initial";  ///< initial | never | always
   std::string plugin = "wal2json";        ///< the output plugin (decode::supported_plugins())
+  std::string publication = "customer_cdc";  ///< pgoutput: the publication of the captured tables
+  bool binary = false;                       ///< pgoutput: binary mode (PostgreSQL 14+)
+  bool streaming = false;  ///< pgoutput: protocol 2 streaming of in-progress transactions (PostgreSQL 14+)
+  /// Where streamed transactions wait for their commit; "" = spool_directory()'s default.
+  std::string spool_dir;
 };
 
 struct AuditConfig {

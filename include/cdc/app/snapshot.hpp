@@ -37,10 +37,16 @@ SnapshotStats run_snapshot(const Config& config, const std::string& snapshot_nam
 /// consistent point, history keeps following the audit checkpoint.
 SnapshotStats snapshot_existing_slot(const Config& config, const std::atomic<bool>& stop);
 
+/// Throws FatalError (with the fix) unless the connected server can stream
+/// what the configuration asks for: the version binary/streaming need, and
+/// pgoutput's publication, which must exist before the slot (pgoutput looks
+/// it up as of each change it decodes).
+void require_server_support(stream::ReplicationStream& stream, const Config& config);
+
 /// Gets `stream` ready to stream the configured slot, per create_slot and
 /// snapshot_mode: creates a missing slot (with a snapshot unless "never"),
 /// takes a snapshot of an existing one when "always" or when "initial" never
-/// completed one. Returns the slot's confirmed position to stream from.
+/// completed one; require_server_support first. Returns the slot's confirmed position to stream from.
 Lsn prepare_stream(stream::ReplicationStream& stream, const Config& config, const std::atomic<bool>& stop);
 
 }  // namespace cdc::app

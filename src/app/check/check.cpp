@@ -17,6 +17,8 @@ namespace {
 
 bool run_items(check::Checker& c) {
   using check::kRerun;
+  const std::string& plugin = c.config().postgres.plugin;
+  const bool pgoutput = plugin == "pgoutput";
   if (check::connect_to_server(c)) {
     c.step("server version", [&] { check::server_version(c); });
     c.step("wal_level", [&] { check::wal_level(c); });
@@ -24,16 +26,21 @@ bool run_items(check::Checker& c) {
     c.step("max_wal_senders", [&] { check::wal_senders(c); });
     c.step("replication privilege", [&] { check::replication_privilege(c); });
     c.step("output_plugin_libraries", [&] { check::output_plugin_libraries(c); });
-    c.step("wal2json", [&] { check::wal2json(c); });
+    c.step(plugin, [&] { check::output_plugin(c); });
     c.step("schema", [&] { check::schema(c); });
+    if (pgoutput) c.step("publication", [&] { check::publication(c); });
     if (c.config().audit.enabled) c.step("audit trigger", [&] { check::audit_trigger(c); });
     c.step("replica identity", [&] { check::replica_identity(c); });
     c.step("privileges", [&] { check::privileges(c); });
     c.step("row level security", [&] { check::row_level_security(c); });
     c.step("slot", [&] { check::slot(c); });
   } else {
-    for (const char* item : {"server version", "wal_level", "max_replication_slots", "max_wal_senders",
-                             "replication privilege", "wal2json", "schema", "replica identity", "privileges", "slot"}) {
+    std::vector<std::string> items = {"server version", "wal_level",        "max_replication_slots",
+                                      "max_wal_senders", "replication privilege", plugin,
+                                      "schema",          "replica identity",      "privileges",
+                                      "slot"};
+    if (pgoutput) items.insert(items.begin() + 7, "publication");
+    for (const auto& item : items) {
       c.fail(item, "skipped: no connection to PostgreSQL", "fix the connect item first, " + std::string(kRerun));
     }
   }

@@ -17,8 +17,9 @@ void replication_privilege(Checker& c);
 
 // plugin.cpp
 void output_plugin_libraries(Checker& c);
-/// Loads wal2json with a temporary slot; needs the findings of the server items.
-void wal2json(Checker& c);
+/// Loads the configured plugin with a temporary slot (and, for wal2json, its
+/// options); needs the findings of the server items. The item is named after the plugin.
+void output_plugin(Checker& c);
 void slot(Checker& c);
 
 // schema.cpp
@@ -28,6 +29,9 @@ void audit_trigger(Checker& c);
 void replica_identity(Checker& c);
 void privileges(Checker& c);
 void row_level_security(Checker& c);
+
+// publication.cpp (plugin = "pgoutput")
+void publication(Checker& c);
 
 // kafka.cpp
 void kafka(Checker& c);

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "cdc/app/plugin_settings.hpp"
 #include "cdc/core/conninfo.hpp"
 #include "checker.hpp"
 #include "items.hpp"
@@ -94,6 +95,8 @@ void server_version(Checker& c) {
     c.fail("server version",
            fmt::format("PostgreSQL {} is too old: logical replication connections need 10 or newer", c.server.version),
            "upgrade to PostgreSQL 15");
+  } else if (const auto problem = server_version_problem(c.config().postgres, c.server.version_num)) {
+    c.fail("server version", problem->problem, problem->fix);
   } else if (c.server.version_num < 150000) {
     c.ok("server version", fmt::format("PostgreSQL {} (supported; note: customer-cdc is built and tested "
                                        "against PostgreSQL 15, and its schema needs 14 or newer)",
