@@ -29,6 +29,7 @@
 #include "support/daemon_config.hpp"
 #include "support/daemon_process.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/plugin_variant.hpp"
 #include "support/slot_wait.hpp"
 #include "support/workload.hpp"
 
@@ -47,12 +48,13 @@ PgClusterOptions cluster_options() {
   return options;
 }
 
-std::string daemon_config(const PgCluster& pg) {
+std::string daemon_config(const PgCluster& pg, const PluginVariant& variant = wal2json_variant()) {
   DaemonConfig config(pg.conninfo());
   config.log_level = "debug";
   config.slot = kSlot;
   config.status_interval_ms = 1000;
   config.rollups = true;
+  apply_variant(config, variant);
   return write_daemon_config(config);
 }
 
@@ -242,10 +244,14 @@ void run_mixed_workload(PgConn& c) {
   c.exec("UPDATE public.customer SET plan_id = " + plan("Enterprise") + " WHERE email = 'bulk18@example.com'");
 }
 
-TEST(AuditDifferential, MixedWorkloadEqualsTrigger) {
+/// Runs under every plugin and mode: the same audit as the trigger's.
+class AuditDifferentialPlugins : public ::testing::TestWithParam<PluginVariant> {};
+
+TEST_P(AuditDifferentialPlugins, MixedWorkloadEqualsTrigger) {
   PgCluster pg(cluster_options());
   install_shadow(pg);
-  const std::string config = daemon_config(pg);
+  prepare_source(pg, GetParam());
+  const std::string config = daemon_config(pg, GetParam());
   auto daemon = start_daemon(config);
   ASSERT_TRUE(daemon->wait_for_output("streaming slot", kStreamingTimeout)) << diagnostics(pg, daemon.get());
 
@@ -265,6 +271,8 @@ TEST(AuditDifferential, MixedWorkloadEqualsTrigger) {
   daemon->terminate();
   EXPECT_EQ(daemon->wait_exit(std::chrono::seconds(60)), 0) << diagnostics(pg, daemon.get());
 }
+
+INSTANTIATE_TEST_SUITE_P(Plugins, AuditDifferentialPlugins, ::testing::ValuesIn(plugin_variants()), variant_name);
 
 // ---------------------------------------------------------------------------
 // Random workload for the restart tests: each operation its own transaction.
