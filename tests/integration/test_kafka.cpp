@@ -46,6 +46,7 @@
 #include "support/daemon_process.hpp"
 #include "support/kafka_mock.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/plugin_variant.hpp"
 #include "support/slot_wait.hpp"
 #include "support/wal_oracle.hpp"
 #include "support/workload.hpp"
@@ -114,11 +115,13 @@ CREATE TRIGGER test_kafka_record AFTER INSERT OR UPDATE OR DELETE ON public.plan
 
 class KafkaEnv {
  public:
-  KafkaEnv() : kafka_(1), pg_() {
+  explicit KafkaEnv(const PluginVariant& variant = wal2json_variant()) : kafka_(1), pg_() {
     for (const std::string& topic : all_topics()) kafka_.create_topic(topic, kPartitions);
     pg_.exec(kRecorderSql);
+    prepare_source(pg_, variant);
     create_oracle_slot(pg_, kOracleSlot);  // (a transaction of its own: slot creation needs a clean one)
     DaemonConfig config(pg_.conninfo());
+    apply_variant(config, variant);
     config.log_level = "info";
     config.status_interval_ms = 1000;
     config.kafka = true;
@@ -822,8 +825,11 @@ void stop_daemon(KafkaEnv& env, DaemonProcess& daemon) {
 
 // ---------------------------------------------------------------------------
 
-TEST(Kafka, EveryChangeOnceInCommitOrderPerKey) {
-  KafkaEnv env;
+/// Under every plugin and mode.
+class KafkaPlugins : public ::testing::TestWithParam<PluginVariant> {};
+
+TEST_P(KafkaPlugins, EveryChangeOnceInCommitOrderPerKey) {
+  KafkaEnv env(GetParam());
   auto daemon = start_streaming(env);
   ASSERT_TRUE(daemon->running());
 
@@ -882,6 +888,8 @@ TEST(Kafka, EveryChangeOnceInCommitOrderPerKey) {
     expect_rejected(env, data, m, "two changes of one key in swapped order");
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Plugins, KafkaPlugins, ::testing::ValuesIn(plugin_variants()), variant_name);
 
 TEST(Kafka, ProduceErrorsLoseNothing) {
   KafkaEnv env;

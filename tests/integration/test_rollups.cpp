@@ -27,6 +27,7 @@
 #include "support/daemon_config.hpp"
 #include "support/daemon_process.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/plugin_variant.hpp"
 #include "support/rollup_check.hpp"
 #include "support/slot_wait.hpp"
 #include "support/workload.hpp"
@@ -119,15 +120,32 @@ class RollupWorkload {
 // ---------------------------------------------------------------------------
 // Fixture: a cluster with the schema and the shadow triggers, a daemon config.
 
-class Rollups : public ::testing::TestWithParam<std::uint32_t> {
+/// A randomized run: its seed, and the plugin it streams with (each seed
+/// another plugin, so every plugin is covered without running more).
+struct RollupRun {
+  std::uint32_t seed;
+  PluginVariant variant;
+};
+void PrintTo(const RollupRun& run, std::ostream* out) { *out << "seed " << run.seed << ", " << run.variant.name; }
+
+class Rollups : public ::testing::TestWithParam<RollupRun> {
  protected:
   void SetUp() override {
+    const PluginVariant variant = variant_of_test();
     pg_ = std::make_unique<PgCluster>();
     install_rollup_shadow(*pg_);
+    prepare_source(*pg_, variant);
     DaemonConfig config(pg_->conninfo());
     config.slot = "customer_cdc";
     config.status_interval_ms = 1000;
+    apply_variant(config, variant);
     config_ = write_daemon_config(config);
+  }
+
+  /// wal2json for the non-parameterized tests.
+  static PluginVariant variant_of_test() {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    return info->value_param() == nullptr ? wal2json_variant() : GetParam().variant;
   }
 
   void TearDown() override {
@@ -213,7 +231,7 @@ TEST_P(Rollups, RandomizedWorkloadEqualsRecomputation) {
   ASSERT_TRUE(start_daemon());
   const auto started = Clock::now();
   const std::string first_day = utc_day();
-  RollupWorkload workload(pg(), GetParam());
+  RollupWorkload workload(pg(), GetParam().seed);
   workload.run(800, 4);
   ASSERT_TRUE(daemon_alive());
   ASSERT_TRUE(catch_up());
@@ -227,9 +245,11 @@ TEST_P(Rollups, RandomizedWorkloadEqualsRecomputation) {
   EXPECT_EQ(daemon_->wait_exit(kExitTimeout), 0) << tail_lines(daemon_->log_text(), 20);
 }
 
-INSTANTIATE_TEST_SUITE_P(Seeds, Rollups, ::testing::Values(1u, 20240611u, 987654321u),
-                         [](const ::testing::TestParamInfo<std::uint32_t>& info) {
-                           return "seed_" + std::to_string(info.param);
+INSTANTIATE_TEST_SUITE_P(Seeds, Rollups,
+                         ::testing::Values(RollupRun{1u, wal2json_variant()}, RollupRun{20240611u, pgoutput_variant()},
+                                           RollupRun{987654321u, pgoutput_variant(/*binary=*/true)}),
+                         [](const ::testing::TestParamInfo<RollupRun>& info) {
+                           return "seed_" + std::to_string(info.param.seed) + "_" + info.param.variant.name;
                          });
 
 TEST_F(Rollups, EqualAcrossKill9Restarts) {
