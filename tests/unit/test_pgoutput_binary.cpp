@@ -125,6 +125,12 @@ TEST(PgoutputBinary, DatesAndTimes) {
   // 0001-01-01 00:00:00 BC (year 0, a leap year): 730119 + 366 days before 2000-01-01.
   const std::int64_t bc = -(730'119 + 366) * kUsPerDay;
   EXPECT_EQ(text_of(oid::kTimestampTz, be(static_cast<std::uint64_t>(bc), 8)), "0001-01-01 00:00:00+00 BC");
+  EXPECT_THROW(text_of(oid::kTimestampTz, be(0x8000000000000001ull, 8)), BinaryValueError);  // out of range
+  EXPECT_THROW(text_of(oid::kTimestamp, be(0x7FFFFFFFFFFFFFFEull, 8)), BinaryValueError);
+  EXPECT_EQ(text_of(oid::kTimestamp, be(static_cast<std::uint64_t>(9'223'371'331'199'999'999LL), 8)),
+            "294276-12-31 23:59:59.999999");
+  EXPECT_EQ(text_of(oid::kTimestamp, be(static_cast<std::uint64_t>(-211'813'488'000'000'000LL), 8)),
+            "4714-11-24 00:00:00 BC");
   EXPECT_EQ(text_of(oid::kTime, be(7 * 3'600'000'000ULL + 500'000, 8)), "07:00:00.5");
   EXPECT_EQ(text_of(oid::kTime, be(static_cast<std::uint64_t>(kUsPerDay), 8)), "24:00:00");
   EXPECT_THROW(text_of(oid::kTime, be(static_cast<std::uint64_t>(kUsPerDay + 1), 8)), BinaryValueError);

@@ -342,6 +342,8 @@ TEST_F(PgoutputDecoderTest, MalformedMessages) {
   start_transaction();
   const std::vector<std::pair<std::string, std::string>> cases = {
       {Msg('Z'), "unknown message type"},
+      {begin_msg(1, 0x7FFFFFFFFFFFFFFF, 3), "commit timestamp 9223372036854775807 out of range"},
+      {commit_msg(1, 2, -0x7FFFFFFFFFFFFFFF), "out of range"},
       {Msg('I').i32(kCustomer).u8('X').i16(4), "expected the new tuple marker"},
       {Msg('I').i32(kCustomer).u8('N').i16(3).text(kUuid).text("a").text("1"), "tuple has 3 columns"},
       {Msg('I').i32(kCustomer).u8('N').i16(4).text(kUuid).u8('q'), "unknown kind"},

@@ -199,6 +199,7 @@ void append_timestamp(std::string_view bytes, bool with_zone, std::string& out) 
   const auto us = static_cast<std::int64_t>(big_endian(exact(bytes, 8, "timestamp")));
   if (us == std::numeric_limits<std::int64_t>::min()) return void(out += "-infinity");
   if (us == std::numeric_limits<std::int64_t>::max()) return void(out += "infinity");
+  if (us < kMinTimestamp || us >= kEndTimestamp) bad("binary timestamp out of range");
   const std::int64_t days = floor_div(us, kUsPerDay);
   const bool bc = append_date_part(days + kUnixDaysAt2000, out);
   out += ' ';

@@ -6,6 +6,11 @@
 
 namespace cdc::decode::pgoutput {
 
+/// PostgreSQL's timestamp range (timestamp_recv) in microseconds since
+/// 2000-01-01 00:00: from 4714-11-24 00:00 BC up to (not including) 294277-01-01.
+constexpr std::int64_t kMinTimestamp = -211'813'488'000'000'000;
+constexpr std::int64_t kEndTimestamp = 9'223'371'331'200'000'000;
+
 /// A binary value that is malformed or of a type without a conversion.
 class BinaryValueError : public std::runtime_error {
  public:

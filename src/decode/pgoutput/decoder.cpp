@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "cdc/decode/pgoutput/pgoutput.hpp"
+#include "binary_values.hpp"
 #include "relation_cache.hpp"
 #include "row_messages.hpp"
 #include "wire_reader.hpp"
@@ -21,6 +22,16 @@ namespace {
 
 /// PostgreSQL timestamps count microseconds from 2000-01-01 00:00 UTC.
 constexpr std::int64_t kUnixUsAt2000 = 946'684'800'000'000;
+
+/// A commit timestamp as microseconds since the Unix epoch; one outside
+/// PostgreSQL's timestamp range (4714 BC to 294276 AD) is malformed.
+std::int64_t read_commit_time(pgoutput::WireReader& reader) {
+  const std::int64_t pg_time = reader.i64("the commit timestamp");
+  if (pg_time < pgoutput::kMinTimestamp || pg_time >= pgoutput::kEndTimestamp) {
+    reader.fail("commit timestamp " + std::to_string(pg_time) + " out of range");
+  }
+  return pg_time + kUnixUsAt2000;
+}
 
 /// Truncate option bits (TRUNCATE_CASCADE, TRUNCATE_RESTART_SEQS).
 constexpr std::uint8_t kKnownTruncateOptions = 1 | 2;
@@ -109,10 +120,10 @@ void PgoutputDecoder::decode(std::string_view payload, Lsn wal_position, ChangeO
 // The Change: lsn = commit LSN; next_lsn 0 (told at Commit).
 void PgoutputDecoder::decode_begin(pgoutput::WireReader& reader, ChangeOutput& out) {
   const Lsn commit_lsn = reader.u64("the final LSN");
-  const std::int64_t commit_time = reader.i64("the commit timestamp");
+  const std::int64_t commit_time = read_commit_time(reader);
   const std::uint32_t xid = reader.u32("the xid");
   reader.expect_end("Begin");
-  transaction_ = {xid, commit_time + kUnixUsAt2000};
+  transaction_ = {xid, commit_time};
   Change& change = out.next_change(false);
   change.action = Action::Begin;
   change.xid = xid;
@@ -133,14 +144,14 @@ void PgoutputDecoder::decode_commit(pgoutput::WireReader& reader, ChangeOutput& 
   reader.u8("the flags");
   const Lsn commit_lsn = reader.u64("the commit LSN");
   const Lsn end_lsn = reader.u64("the end LSN");
-  const std::int64_t commit_time = reader.i64("the commit timestamp");
+  const std::int64_t commit_time = read_commit_time(reader);
   reader.expect_end("Commit");
   Change& change = out.next_change(false);
   change.action = Action::Commit;
   change.xid = transaction_.xid;
   change.lsn = commit_lsn;
   change.next_lsn = end_lsn;
-  change.timestamp_us = commit_time + kUnixUsAt2000;
+  change.timestamp_us = commit_time;
   reset_transaction_fields(change);
   transaction_ = {};
 }

@@ -14,6 +14,7 @@ enum class Typmod : std::uint8_t {
   Bits,       ///< "(n)" from typmod (bit, bit varying)
   Numeric,    ///< "(p,s)"
   Precision,  ///< "(p)" from typmod, inserted before " with(out) time zone"
+  Interval,   ///< "(p)" from the low 16 bits (0xFFFF: none); field restrictions are not printed
 };
 
 struct BuiltinType {
@@ -34,7 +35,7 @@ constexpr BuiltinType kTypes[] = {
     {869, "inet"}, {1042, "character", Typmod::Length}, {1043, "character varying", Typmod::Length},
     {1082, "date"}, {1083, "time without time zone", Typmod::Precision},
     {1114, "timestamp without time zone", Typmod::Precision},
-    {1184, "timestamp with time zone", Typmod::Precision}, {1186, "interval", Typmod::Bits},
+    {1184, "timestamp with time zone", Typmod::Precision}, {1186, "interval", Typmod::Interval},
     {1266, "time with time zone", Typmod::Precision}, {1560, "bit", Typmod::Bits},
     {1562, "bit varying", Typmod::Bits}, {1700, "numeric", Typmod::Numeric}, {1790, "refcursor"},
     {2202, "regprocedure"}, {2203, "regoper"}, {2204, "regoperator"}, {2205, "regclass"}, {2206, "regtype"},
@@ -80,14 +81,12 @@ std::string with_typmod(const BuiltinType& type, std::int32_t typmod) {
   switch (type.typmod) {
     case Typmod::None: return name;
     case Typmod::Length: return name + "(" + std::to_string(typmod - 4) + ")";
-    case Typmod::Bits:
-      if (type.oid == oid::kInterval) {
-        // intervaltypmodout: precision in the low 16 bits (0xFFFF: none); the
-        // field restriction (INTERVAL YEAR TO MONTH ...) is not printed here.
-        const int precision = typmod & 0xFFFF;
-        return precision == 0xFFFF ? name : name + "(" + std::to_string(precision) + ")";
-      }
-      return name + "(" + std::to_string(typmod) + ")";
+    case Typmod::Bits: return name + "(" + std::to_string(typmod) + ")";
+    case Typmod::Interval: {
+      // intervaltypmodout; INTERVAL YEAR TO MONTH and the like are not told apart.
+      const int precision = typmod & 0xFFFF;
+      return precision == 0xFFFF ? name : name + "(" + std::to_string(precision) + ")";
+    }
     case Typmod::Numeric: {
       const std::int32_t packed = typmod - 4;
       const int precision = (packed >> 16) & 0xFFFF;
