@@ -66,6 +66,12 @@ struct Change {
   }
 };
 
+/// Output plugins leave unchanged TOASTed columns out of an UPDATE's new
+/// tuple: takes them from the old tuple (`identity`), appended after the
+/// new tuple's columns, so that `columns` is the full row. Every decoder
+/// does it the same way, so sinks see the same column order.
+void fill_unchanged_toast(Change& change);
+
 /// A change as one JSON line in wal2json v2's layout (action, xid, timestamp,
 /// lsn, schema, table, columns, identity): how errors and dead letters show a
 /// change that decoded but could not be taken, whichever plugin sent it.

@@ -588,28 +588,6 @@ std::uint32_t required_fields(Action action) {
   return 0;
 }
 
-/// wal2json leaves unchanged TOASTed columns out of an UPDATE's new tuple;
-/// take them from the old tuple so `columns` is the full row.
-void fill_unchanged_toast(Change& change) {
-  auto& columns = change.columns;
-  const std::size_t original = columns.size();
-  if (change.identity.size() > original) columns.reserve(change.identity.size());
-  for (std::size_t i = 0; i < change.identity.size(); ++i) {
-    const Column& old = change.identity[i];
-    // Under REPLICA IDENTITY FULL both tuples list columns in table order, so
-    // the positional guess almost always hits.
-    if (i < original && columns[i].name == old.name) continue;
-    bool present = false;
-    for (std::size_t k = 0; k < original; ++k) {
-      if (columns[k].name == old.name) {
-        present = true;
-        break;
-      }
-    }
-    if (!present) columns.push_back(old);
-  }
-}
-
 }  // namespace
 
 Change decode_wal2json(std::string_view json, Lsn wal_position) {

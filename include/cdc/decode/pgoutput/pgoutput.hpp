@@ -1,0 +1,66 @@
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cdc/decode/decoder.hpp"
+
+namespace cdc::decode {
+
+namespace pgoutput {
+class RelationCache;
+class WireReader;
+}  // namespace pgoutput
+
+/// PostgreSQL's built-in pgoutput plugin, protocol version 1, in text or
+/// binary mode, with logical messages. Changes equal what Wal2jsonDecoder
+/// makes of the same WAL (type names, value kinds and text, unchanged TOAST
+/// columns, one Change per truncated table), except that pgoutput sends
+/// nothing for a transaction without published changes and tells the end LSN
+/// only at COMMIT (Begin's next_lsn is 0).
+class PgoutputDecoder : public Decoder {
+ public:
+  explicit PgoutputDecoder(const DecoderSettings& settings);
+  ~PgoutputDecoder() override;
+  PgoutputDecoder(const PgoutputDecoder&) = delete;
+  PgoutputDecoder& operator=(const PgoutputDecoder&) = delete;
+
+  std::string_view plugin() const override { return "pgoutput"; }
+  /// proto_version 1, publication_names (the publication decides the tables,
+  /// not `tables`), binary when configured, messages.
+  PluginOptions start_options(const std::vector<std::string>& tables) const override;
+  /// B and C give one Change each, I/U/D/M one, T one per table; R, Y and O none.
+  void decode(std::string_view payload, Lsn wal_position, ChangeOutput& out) override;
+  /// 'B' or 'C' as the first byte.
+  bool bounds_transaction(std::string_view payload) const override;
+  /// describe_change (wal2json v2's layout).
+  std::string describe(const Change& change) const override;
+  /// Forgets relations, types and the open transaction.
+  void reset() override;
+
+ private:
+  /// The transaction between B and C: rows, truncates and transactional
+  /// messages carry its xid and commit time, which pgoutput v1 sends only at B.
+  struct Transaction {
+    std::uint32_t xid = 0;
+    std::int64_t commit_time_us = 0;
+  };
+
+  void decode_begin(pgoutput::WireReader& reader, ChangeOutput& out);
+  void decode_commit(pgoutput::WireReader& reader, ChangeOutput& out);
+  void decode_message(pgoutput::WireReader& reader, ChangeOutput& out) const;
+  void decode_truncate(pgoutput::WireReader& reader, Lsn wal_position, ChangeOutput& out) const;
+
+  std::string publication_;
+  bool binary_;
+  std::unique_ptr<pgoutput::RelationCache> relations_;
+  Transaction transaction_;
+};
+
+/// The publication name as publication_names expects it: an identifier list
+/// item, double-quoted so that case and punctuation survive.
+std::string quote_publication(std::string_view publication);
+
+}  // namespace cdc::decode
