@@ -17,10 +17,12 @@
 //       (support/audit_shadow): nothing lost, nothing duplicated, same order;
 //   (b) analytics.* equal the test's recomputation (support/rollup_check);
 //   (c) Kafka: per key, the topic holds every change at least once, in commit
-//       order (see verify_key() for exactly what repeats are allowed). The
-//       expected per-key sequences come from a second wal2json slot that the
-//       test itself reads (peek + advance, in chunks, during the run), and for
-//       the audit topic from public.audit_logs once (a) has proven it.
+//       order (support/kafka_verify: verify_kafka() says exactly what
+//       repeats are allowed; its KafkaCollector reads the topics during the
+//       whole run, since the mock broker trims old messages). The expected
+//       per-key sequences come from a second wal2json slot that the test
+//       itself reads (peek + advance, in chunks, during the run), and for the
+//       audit topic from public.audit_logs once (a) has proven it.
 //
 // Environment: CDC_CHAOS_SECONDS (length of the fault loop, default 100),
 // CDC_CHAOS_SEED (default: random; always printed), CDC_CHAOS_KAFKA_INFLIGHT
@@ -34,7 +36,6 @@
 #include <gtest/gtest.h>
 
 #include <librdkafka/rdkafka.h>
-#include <rapidjson/document.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -50,24 +51,20 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
-#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
-#include <tuple>
-#include <unordered_map>
 #include <vector>
 
-#include "cdc/core/lsn.hpp"
 #include "support/audit_shadow.hpp"
 #include "support/daemon_config.hpp"
 #include "support/daemon_process.hpp"
 #include "support/kafka_mock.hpp"
+#include "support/kafka_verify.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/rollup_check.hpp"
 #include "support/slot_wait.hpp"
@@ -82,25 +79,15 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kSlot = "customer_cdc";
 constexpr const char* kOracleSlot = "test_chaos_oracle";
-constexpr const char* kCustomerTopic = "saas.public.customer";
-constexpr const char* kPlansTopic = "saas.public.plans";
-constexpr const char* kAuditTopic = "saas.audit";
 // The mock broker keeps at most 5 MiB per partition: the test consumes while
 // the run goes on, and more partitions give more headroom.
-constexpr int kPartitions = 6;
-constexpr std::size_t kMaxDetails = 20;
+const CdcTopics kTopics(6);
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 std::string env_or(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
   return v != nullptr && *v != '\0' ? std::string(v) : fallback;
-}
-
-Lsn lsn_of(const std::string& text) {
-  const auto lsn = parse_lsn(text);
-  if (!lsn) throw std::runtime_error("not an LSN: " + text);
-  return *lsn;
 }
 
 /// Connection-level failures (server restart, terminated backend, refused
@@ -111,331 +98,8 @@ bool is_connection_error(const PgError& e, const PgConn* conn) {
          s == "57P03";
 }
 
-/// Collected problem descriptions, bounded.
-struct Details {
-  std::vector<std::string> lines;
-  void add(const std::string& text) {
-    if (lines.size() < kMaxDetails) lines.push_back(text);
-  }
-  std::string str() const {
-    std::string out;
-    for (const auto& l : lines) out += "  " + l + "\n";
-    return out;
-  }
-};
-
 // ---------------------------------------------------------------------------
-// The oracle (support/wal_oracle): every change of public.customer /
-// public.plans, from a second wal2json slot created before the daemon's, read
-// in chunks during the run (peek, then advance past what was read).
-
-// ---------------------------------------------------------------------------
-// Kafka collector: a consumer thread reading every partition of the three
-// topics from the beginning for the whole run, keeping per key only what the
-// verification needs (the mock broker trims old messages, so reading at the
-// end is not enough for long runs).
-
-struct SeenMessage {
-  std::int32_t partition = -1;
-  std::int64_t offset = -1;
-  Lsn lsn = 0;
-  char op = '?';  // c u d r; 't' tombstone; 'a' audit entry
-};
-
-class KafkaCollector {
- public:
-  explicit KafkaCollector(const MockKafka& kafka) {
-    char error[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    auto set = [&](const char* k, const std::string& v) {
-      if (rd_kafka_conf_set(conf, k, v.c_str(), error, sizeof error) != RD_KAFKA_CONF_OK) {
-        throw std::runtime_error(std::string("consumer config ") + k + ": " + error);
-      }
-    };
-    set("bootstrap.servers", kafka.bootstraps());
-    set("group.id", "chaos-collector-" + std::to_string(::getpid()));
-    set("auto.offset.reset", "earliest");
-    set("enable.auto.commit", "false");
-    set("enable.auto.offset.store", "false");
-    set("log_level", "2");
-    consumer_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof error);
-    if (consumer_ == nullptr) throw std::runtime_error(std::string("cannot create the consumer: ") + error);
-    rd_kafka_poll_set_consumer(consumer_);
-    rd_kafka_topic_partition_list_t* assignment = rd_kafka_topic_partition_list_new(3 * kPartitions);
-    for (const char* topic : {kCustomerTopic, kPlansTopic, kAuditTopic}) {
-      for (std::int32_t p = 0; p < kPartitions; ++p) {
-        rd_kafka_topic_partition_list_add(assignment, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-        next_offset_[{topic, p}] = 0;
-      }
-    }
-    const rd_kafka_resp_err_t err = rd_kafka_assign(consumer_, assignment);
-    rd_kafka_topic_partition_list_destroy(assignment);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) throw std::runtime_error(std::string("assign: ") + rd_kafka_err2str(err));
-    thread_ = std::thread([this] { run(); });
-  }
-
-  ~KafkaCollector() {
-    stop_.store(true);
-    if (thread_.joinable()) thread_.join();
-    rd_kafka_consumer_close(consumer_);
-    rd_kafka_destroy(consumer_);
-  }
-  KafkaCollector(const KafkaCollector&) = delete;
-  KafkaCollector& operator=(const KafkaCollector&) = delete;
-
-  /// Waits until every partition is read up to its high watermark (as the
-  /// broker reports it now).
-  bool wait_caught_up(std::chrono::milliseconds timeout) {
-    std::map<std::pair<std::string, std::int32_t>, std::int64_t> high;
-    for (const char* topic : {kCustomerTopic, kPlansTopic, kAuditTopic}) {
-      for (std::int32_t p = 0; p < kPartitions; ++p) {
-        std::int64_t lo = 0, hi = 0;
-        const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(consumer_, topic, p, &lo, &hi, 10000);
-        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
-        high[{topic, p}] = hi;
-      }
-    }
-    return wait_until(
-        [&] {
-          std::lock_guard<std::mutex> lock(mutex_);
-          for (const auto& [tp, hi] : high) {
-            if (next_offset_[tp] < hi) return false;
-          }
-          return true;
-        },
-        timeout, 100ms);
-  }
-
-  /// Stops the consumer thread (the data stays).
-  void stop() {
-    stop_.store(true);
-    if (thread_.joinable()) thread_.join();
-  }
-
-  /// Self-test of the verification (CDC_CHAOS_TAMPER=1, after stop()): loses
-  /// every copy of one change of the busiest customer key, and swaps the first
-  /// deliveries of two changes of another key.
-  void tamper_for_self_test() {
-    std::vector<std::pair<std::size_t, std::string>> keys;
-    for (const auto& [key, v] : customers_) keys.push_back({v.size(), key});
-    std::sort(keys.rbegin(), keys.rend());
-    if (keys.size() < 2) return;
-    auto& lost = customers_[keys[0].second];
-    const auto victim = std::find_if(lost.begin(), lost.end(), [](const SeenMessage& m) { return m.op != 't'; });
-    if (victim != lost.end()) {
-      const Lsn lsn = victim->lsn;
-      lost.erase(std::remove_if(lost.begin(), lost.end(), [&](const SeenMessage& m) { return m.op != 't' && m.lsn == lsn; }),
-                 lost.end());
-    }
-    auto& swapped = customers_[keys[1].second];
-    std::sort(swapped.begin(), swapped.end(), [](const SeenMessage& a, const SeenMessage& b) { return a.offset < b.offset; });
-    for (std::size_t i = 1; i < swapped.size(); ++i) {
-      if (swapped[i].op != 't' && swapped[0].op != 't' && swapped[i].lsn != swapped[0].lsn) {
-        std::swap(swapped[0].offset, swapped[i].offset);
-        break;
-      }
-    }
-  }
-
-  // After stop():
-  const std::unordered_map<std::string, std::vector<SeenMessage>>& customers() const { return customers_; }
-  const std::unordered_map<std::string, std::vector<SeenMessage>>& plans() const { return plans_; }
-  const std::unordered_map<std::string, std::vector<SeenMessage>>& audits() const { return audits_; }
-  std::uint64_t messages() const { return messages_; }
-  std::uint64_t snapshot_reads() const { return snapshot_reads_; }
-  std::uint64_t offset_gaps() const { return offset_gaps_; }
-  const Details& bad_messages() const { return bad_; }
-  std::uint64_t bad_message_count() const { return bad_count_; }
-
- private:
-  void run() {
-    while (!stop_.load()) {
-      rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_, 100);
-      if (m == nullptr) continue;
-      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->rkt != nullptr) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        take(rd_kafka_topic_name(m->rkt), *m);
-      }
-      rd_kafka_message_destroy(m);
-    }
-  }
-
-  void bad(const std::string& why, const std::string& topic, const rd_kafka_message_t& m) {
-    ++bad_count_;
-    bad_.add(why + ": " + topic + "[" + std::to_string(m.partition) + "]@" + std::to_string(m.offset));
-  }
-
-  void take(const std::string& topic, const rd_kafka_message_t& m) {
-    std::int64_t& next = next_offset_[{topic, m.partition}];
-    if (m.offset < next) return;  // read twice (after a fetch error): already taken
-    if (m.offset > next) {
-      ++offset_gaps_;
-      bad_.add("consumer skipped offsets " + std::to_string(next) + ".." + std::to_string(m.offset - 1) + " of " +
-               topic + "[" + std::to_string(m.partition) + "] (mock broker retention?)");
-    }
-    next = m.offset + 1;
-    ++messages_;
-    const std::string key = m.key != nullptr ? std::string(static_cast<const char*>(m.key), m.key_len) : "";
-    SeenMessage seen;
-    seen.partition = m.partition;
-    seen.offset = m.offset;
-    if (topic == kAuditTopic) {
-      rapidjson::Document v;
-      if (m.payload != nullptr) v.Parse(static_cast<const char*>(m.payload), m.len);
-      if (m.payload == nullptr || v.HasParseError() || !v.IsObject() || !v.HasMember("source_lsn") ||
-          !v["source_lsn"].IsString()) {
-        return bad("audit message without source_lsn", topic, m);
-      }
-      const auto lsn = parse_lsn(v["source_lsn"].GetString());
-      if (!lsn) return bad("audit source_lsn not an LSN", topic, m);
-      seen.lsn = *lsn;
-      seen.op = 'a';
-      audits_[key].push_back(seen);
-      return;
-    }
-    const bool customer = topic == kCustomerTopic;
-    rapidjson::Document k;
-    k.Parse(key.c_str(), key.size());
-    const char* key_column = customer ? "uuid" : "id";
-    if (k.HasParseError() || !k.IsObject() || !k.HasMember(key_column)) return bad("bad key", topic, m);
-    const rapidjson::Value& kv = k[key_column];
-    const std::string key_text = kv.IsString() ? kv.GetString() : kv.IsInt64() ? std::to_string(kv.GetInt64()) : "";
-    auto& per_key = customer ? customers_ : plans_;
-    if (m.payload == nullptr) {
-      seen.op = 't';
-      per_key[key_text].push_back(seen);
-      return;
-    }
-    rapidjson::Document v;
-    v.Parse(static_cast<const char*>(m.payload), m.len);
-    if (v.HasParseError() || !v.IsObject() || !v.HasMember("op") || !v["op"].IsString() || !v.HasMember("source") ||
-        !v["source"].IsObject() || !v["source"].HasMember("lsn") || !v["source"]["lsn"].IsUint64()) {
-      return bad("not an envelope with op and source.lsn", topic, m);
-    }
-    seen.op = v["op"].GetString()[0];
-    seen.lsn = v["source"]["lsn"].GetUint64();
-    if (seen.op == 'r') {
-      ++snapshot_reads_;
-      return;
-    }
-    per_key[key_text].push_back(seen);
-  }
-
-  rd_kafka_t* consumer_ = nullptr;
-  std::atomic<bool> stop_{false};
-  std::mutex mutex_;
-  std::map<std::pair<std::string, std::int32_t>, std::int64_t> next_offset_;
-  std::unordered_map<std::string, std::vector<SeenMessage>> customers_, plans_, audits_;
-  std::uint64_t messages_ = 0;
-  std::uint64_t snapshot_reads_ = 0;
-  std::uint64_t offset_gaps_ = 0;
-  std::uint64_t bad_count_ = 0;
-  Details bad_;
-  std::thread thread_;  // last: starts after the other members exist
-};
-
-// ---------------------------------------------------------------------------
-// Per-key Kafka verification.
-//
-// `expected` is the key's changes in commit order (strictly increasing LSNs),
-// `got` what the topic holds for the key in offset order. Allowed, and only
-// this (at-least-once with restarts):
-//   * a message whose LSN was already delivered earlier for this key (a
-//     re-delivery after a restart; replays repeat a suffix of what was sent,
-//     possibly several times, possibly interleaved with new changes);
-// Then the first deliveries, in offset order, must be exactly `expected`:
-//   * an expected change never delivered is missing (kafka_missing);
-//   * a first delivery that comes after a later change of the key was already
-//     delivered, a message with an LSN that is not one of the key's changes or
-//     with the wrong op, messages of one key on several partitions are out of
-//     order (kafka_out_of_order): a consumer that drops repeats by remembering
-//     the highest source.lsn per key (README, Delivery) would lose them.
-// Customer topic: every delete is, at least once, directly followed by its
-// tombstone (else missing), and a tombstone directly follows a delete (else
-// out of order).
-
-struct KafkaCounts {
-  std::uint64_t missing = 0;
-  std::uint64_t out_of_order = 0;
-  std::uint64_t redelivered = 0;
-  std::uint64_t keys = 0;
-};
-
-void verify_key(const std::string& who, const std::vector<ExpectedChange>& expected, std::vector<SeenMessage> got,
-                bool tombstones, KafkaCounts& counts, Details& details) {
-  ++counts.keys;
-  const std::uint64_t problems_before = counts.missing + counts.out_of_order;
-  std::sort(got.begin(), got.end(), [](const SeenMessage& a, const SeenMessage& b) {
-    return std::tie(a.partition, a.offset) < std::tie(b.partition, b.offset);
-  });
-  if (!got.empty() && got.front().partition != got.back().partition) {
-    ++counts.out_of_order;
-    details.add(who + ": messages on partitions " + std::to_string(got.front().partition) + " and " +
-                std::to_string(got.back().partition));
-  }
-  std::unordered_map<Lsn, std::size_t> index;
-  for (std::size_t i = 0; i < expected.size(); ++i) index.emplace(expected[i].lsn, i);
-  std::vector<bool> delivered(expected.size(), false);
-  std::vector<bool> tombstoned(expected.size(), false);
-  long max_index = -1;
-  for (std::size_t j = 0; j < got.size(); ++j) {
-    const SeenMessage& m = got[j];
-    if (m.op == 't') {
-      if (j == 0 || got[j - 1].op != 'd') {
-        ++counts.out_of_order;
-        details.add(who + ": tombstone at offset " + std::to_string(m.offset) + " does not follow a delete");
-      } else if (const auto it = index.find(got[j - 1].lsn); it != index.end()) {
-        tombstoned[it->second] = true;
-      }
-      continue;
-    }
-    const auto it = index.find(m.lsn);
-    if (it == index.end()) {
-      ++counts.out_of_order;
-      details.add(who + ": message at offset " + std::to_string(m.offset) + " with lsn " + format_lsn(m.lsn) +
-                  " (op " + m.op + ") is no change of this key");
-      continue;
-    }
-    const std::size_t i = it->second;
-    if (m.op != 'a' && m.op != expected[i].op) {
-      ++counts.out_of_order;
-      details.add(who + ": op " + m.op + " at offset " + std::to_string(m.offset) + " for the change at " +
-                  format_lsn(m.lsn) + ", which is op " + expected[i].op);
-    }
-    if (delivered[i]) {
-      ++counts.redelivered;
-      continue;
-    }
-    delivered[i] = true;
-    if (static_cast<long>(i) < max_index) {
-      ++counts.out_of_order;
-      details.add(who + ": first delivery of " + format_lsn(m.lsn) + " (offset " + std::to_string(m.offset) +
-                  ") after the later change " + format_lsn(expected[static_cast<std::size_t>(max_index)].lsn));
-    }
-    max_index = std::max(max_index, static_cast<long>(i));
-  }
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    if (!delivered[i] || (tombstones && expected[i].op == 'd' && !tombstoned[i])) {
-      ++counts.missing;
-      details.add(who + ": missing " + (delivered[i] ? "tombstone after " : "change ") + expected[i].op + " at " +
-                  format_lsn(expected[i].lsn));
-    }
-  }
-  if (counts.missing + counts.out_of_order != problems_before) {
-    // The whole story of the key, for the report.
-    std::string text = who + ": expected";
-    for (const auto& e : expected) text += " " + format_lsn(e.lsn) + e.op;
-    text += "; got (offset:lsn op)";
-    for (std::size_t j = 0; j < got.size() && j < 60; ++j) {
-      text += " " + std::to_string(got[j].offset) + ":" + (got[j].op == 't' ? std::string("-") : format_lsn(got[j].lsn)) +
-              got[j].op;
-    }
-    details.add(text);
-  }
-}
-
-// ---------------------------------------------------------------------------
-// The end-of-run comparisons (b) and (c).
+// The end-of-run comparison (b); (a) is support/audit_shadow, (c) support/kafka_verify.
 
 /// analytics.* against the recomputation (support/rollup_check); returns the
 /// number of differing rows, with the first differences in `report`.
@@ -461,49 +125,6 @@ std::int64_t compare_rollups(PgCluster& pg, bool same_day, std::string& report) 
             without_day(kActualUsage, "customer_uuid, resource", "consumed"));
   }
   return diff;
-}
-
-/// Every key of the row topics against the oracle, every key of the audit
-/// topic against public.audit_logs; returns the number of audit rows.
-std::uint64_t verify_kafka(PgCluster& pg, const WalOracle& oracle, const KafkaCollector& collector,
-                           KafkaCounts& counts, Details& details) {
-  static const std::vector<SeenMessage> kNone;
-  for (const auto& [table_key, expected] : oracle.by_key()) {
-    const auto& topic = table_key.first == "customer" ? collector.customers() : collector.plans();
-    const auto found = topic.find(table_key.second);
-    verify_key(table_key.first + " " + table_key.second, expected, found == topic.end() ? kNone : found->second,
-               table_key.first == "customer", counts, details);
-  }
-  for (const auto* topic : {&collector.customers(), &collector.plans()}) {
-    for (const auto& [key, messages] : *topic) {
-      const std::string table = topic == &collector.customers() ? "customer" : "plans";
-      if (oracle.by_key().count({table, key}) == 0) {
-        verify_key(table + " " + key + " (no change in the WAL)", {}, messages, false, counts, details);
-      }
-    }
-  }
-  std::map<std::string, std::vector<ExpectedChange>> audit_expected;
-  std::uint64_t audit_rows = 0;
-  // (ORDER BY the pg_lsn column, not its text: "0/F..." sorts after "0/1...")
-  for (const Row& r : pg.query("SELECT customer_uuid::text, source_lsn::text AS lsn FROM public.audit_logs "
-                               "WHERE source_lsn IS NOT NULL ORDER BY source_lsn")) {
-    audit_expected[*r[0]].push_back(ExpectedChange{lsn_of(*r[1]), 'a'});
-    ++audit_rows;
-  }
-  for (const auto& [key, expected] : audit_expected) {
-    const auto found = collector.audits().find(key);
-    verify_key("audit " + key, expected, found == collector.audits().end() ? kNone : found->second, false, counts,
-               details);
-  }
-  for (const auto& [key, messages] : collector.audits()) {
-    if (audit_expected.count(key) == 0) {
-      verify_key("audit " + key + " (no audit row)", {}, messages, false, counts, details);
-    }
-  }
-  // Unreadable messages and consumer gaps count as out of order (the test
-  // cannot place them).
-  counts.out_of_order += collector.bad_message_count();
-  return audit_rows;
 }
 
 // ---------------------------------------------------------------------------
@@ -640,7 +261,7 @@ class ChaosWorkload {
 class ChaosRun {
  public:
   ChaosRun() : kafka_(1), pg_(cluster_options()) {
-    for (const char* topic : {kCustomerTopic, kPlansTopic, kAuditTopic}) kafka_.create_topic(topic, kPartitions);
+    kTopics.create(kafka_);
     install_audit_shadow(pg_);
     rollup_check::install_rollup_shadow(pg_);
     create_oracle_slot(pg_, kOracleSlot);
@@ -918,7 +539,7 @@ TEST(Chaos, RandomFaultsLoseAndDuplicateNothing) {
   std::cout << "[chaos] daemon logs: " << run.daemon_log() << ", cluster: " << pg.dir() << std::endl;
   run.start_daemon();
   ASSERT_TRUE(run.wait_streaming(60s)) << run.diagnostics();
-  KafkaCollector collector(run.kafka());
+  KafkaCollector collector(run.kafka(), kTopics);
   WalOracle oracle(kOracleSlot);
   PgConn oracle_conn = pg.connect();
 
@@ -1012,9 +633,8 @@ TEST(Chaos, RandomFaultsLoseAndDuplicateNothing) {
 
   // (c) Kafka: the row topics against the oracle, the audit topic against
   // public.audit_logs (proven equal to the shadow in (a)).
-  KafkaCounts kafka_counts;
-  Details kafka_details;
-  const std::uint64_t audit_rows = verify_kafka(pg, oracle, collector, kafka_counts, kafka_details);
+  const KafkaVerification kafka = verify_kafka(pg, oracle, collector);
+  const KafkaCounts& kafka_counts = kafka.counts;
 
   std::ostringstream summary;
   summary << "chaos: seed=" << seed << " duration=" << static_cast<int>(fault_seconds) << "s txns="
@@ -1036,8 +656,8 @@ TEST(Chaos, RandomFaultsLoseAndDuplicateNothing) {
   EXPECT_EQ(audit.null_lsn, 0);
   EXPECT_EQ(audit.distinct_lsn, audit.ours) << "source_lsn values are not unique";
   EXPECT_EQ(rollup_diff, 0) << rollup_report;
-  EXPECT_EQ(kafka_counts.missing, 0u) << kafka_details.str();
-  EXPECT_EQ(kafka_counts.out_of_order, 0u) << kafka_details.str() << collector.bad_messages().str();
+  EXPECT_EQ(kafka_counts.missing, 0u) << kafka.details.str();
+  EXPECT_EQ(kafka_counts.out_of_order, 0u) << kafka.details.str() << collector.bad_messages().str();
   EXPECT_EQ(collector.offset_gaps(), 0u) << collector.bad_messages().str();
   for (std::size_t f = 0; f < kFaultKinds; ++f) {
     EXPECT_GE(faults[f], 1) << "fault " << kFaults[f].name << " was never injected";
@@ -1050,7 +670,7 @@ TEST(Chaos, RandomFaultsLoseAndDuplicateNothing) {
   EXPECT_GE(oracle.txns().size(), 50u * static_cast<std::uint64_t>(std::min(seconds, 60)));
   EXPECT_GE(workload.big(), 2u);
   EXPECT_GE(audit.shadow, 1000);
-  EXPECT_GE(audit_rows, 1000u);
+  EXPECT_GE(kafka.audit_rows, 1000u);
   EXPECT_GT(kafka_counts.keys, 500u);
   EXPECT_GT(rollup_check::count_of(pg, "SELECT count(*) FROM analytics.usage_daily WHERE consumed > 0"), 10);
   EXPECT_GT(rollup_check::count_of(pg, "SELECT count(*) FROM analytics.plan_changes_daily"), 3);

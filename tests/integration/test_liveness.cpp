@@ -3,7 +3,10 @@
 // within postgres.stream_timeout_ms; a sink statement that waits on a lock
 // held by another session is reported (naming that session) and cancelled
 // after postgres.sink_timeout_ms. In both cases the daemon recovers by itself
-// once the cause is gone, with nothing lost or doubled.
+// once the cause is gone, with nothing lost or doubled: public.audit_logs
+// equals the seed trigger's shadow, and Kafka (librdkafka's mock cluster in
+// this process) holds every change of the WAL (a second wal2json slot read by
+// the test), per key in commit order (support/kafka_verify).
 #include <gtest/gtest.h>
 #include <httplib.h>
 
@@ -11,15 +14,20 @@
 
 #include <cctype>
 #include <chrono>
+#include <functional>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <thread>
 
 #include "support/audit_shadow.hpp"
 #include "support/daemon_config.hpp"
 #include "support/daemon_process.hpp"
+#include "support/kafka_mock.hpp"
+#include "support/kafka_verify.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/slot_wait.hpp"
+#include "support/wal_oracle.hpp"
 #include "support/workload.hpp"
 
 namespace cdc::testing {
@@ -29,6 +37,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kStreamTimeoutMs = 3000;
 constexpr int kSinkTimeoutMs = 4000;
+constexpr const char* kOracleSlot = "test_liveness_oracle";
+const CdcTopics kTopics(3);
 
 WorkloadKnobs knobs() {
   WorkloadKnobs knobs;
@@ -67,36 +77,85 @@ std::string get(httplib::Client& client, const char* path, int* status = nullptr
   return response->body;
 }
 
-/// Audit rows equal the seed trigger's shadow: nothing lost or doubled.
-void expect_audit_equals_shadow(PgCluster& pg, int at_least) {
-  const AuditShadowComparison c = compare_audit_with_shadow(pg);
-  EXPECT_GE(c.shadow, at_least) << "the workload produced fewer shadow rows than expected";
-  EXPECT_EQ(c.ours, c.shadow) << "row counts differ (lost or duplicated entries)";
-  EXPECT_EQ(c.differences, 0) << "first differences:\n" << c.first_differences;
-  EXPECT_EQ(c.missing, 0);
-  EXPECT_EQ(c.extra, 0);
-  EXPECT_EQ(c.distinct_lsn, c.ours);
-}
-
-TEST(Liveness, StalledWalsenderIsReportedAndTheDaemonRecovers) {
+PgClusterOptions cluster_options() {
   PgClusterOptions options;
   options.extra_conf = {"track_commit_timestamp = on"};
-  PgCluster pg(options);
-  install_audit_shadow(pg);
-  const int port = pick_free_port();
-  DaemonConfig config(pg.conninfo());
-  config.status_interval_ms = 500;
-  config.stream_timeout_ms = kStreamTimeoutMs;
-  config.metrics_listen = "127.0.0.1:" + std::to_string(port);
-  DaemonProcess daemon({"--config", write_daemon_config(config), "run"});
-  ASSERT_TRUE(daemon.wait_for_output("streaming slot", 30s)) << daemon.log_text();
-  httplib::Client client("127.0.0.1", port);
+  return options;
+}
 
+/// Both tests' scene: Kafka with the daemon's topics and a consumer reading
+/// them from the start, a cluster with the audit shadow and the oracle slot
+/// (created before the daemon's), then the daemon (audit + Kafka, metrics on
+/// a free port) streaming under a workload.
+class Liveness : public ::testing::Test {
+ protected:
+  Liveness() : pg_(cluster_options()), oracle_(kOracleSlot) {
+    kTopics.create(kafka_);
+    collector_ = std::make_unique<KafkaCollector>(kafka_, kTopics);
+    install_audit_shadow(pg_);
+    create_oracle_slot(pg_, kOracleSlot);
+  }
+
+  /// Starts the daemon with `tune` applied to its configuration; once it
+  /// streams, runs 100 transactions and waits until it has caught up.
+  void start_streaming(const std::function<void(DaemonConfig&)>& tune) {
+    const int port = pick_free_port();
+    DaemonConfig config(pg_.conninfo());
+    config.status_interval_ms = 500;
+    config.kafka = true;
+    config.brokers = kafka_.bootstraps();
+    config.topic_prefix = "saas";
+    config.metrics_listen = "127.0.0.1:" + std::to_string(port);
+    tune(config);
+    daemon_ = std::make_unique<DaemonProcess>(std::vector<std::string>{"--config", write_daemon_config(config), "run"});
+    ASSERT_TRUE(daemon_->wait_for_output("streaming slot", 30s)) << daemon_->log_text();
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", port);
+    workload_.load(pg_.conn());
+    workload_.run(pg_.conn(), 100);
+    ASSERT_TRUE(wait_slot_caught_up(pg_, daemon_.get(), 60s));
+  }
+
+  /// Audit rows equal the seed trigger's shadow, and Kafka holds every change
+  /// of the oracle slot (and every audit row), per key in commit order. Call
+  /// once the daemon has caught up.
+  void expect_nothing_lost_or_doubled(int at_least) {
+    const AuditShadowComparison c = compare_audit_with_shadow(pg_);
+    EXPECT_GE(c.shadow, at_least) << "the workload produced fewer shadow rows than expected";
+    EXPECT_EQ(c.ours, c.shadow) << "row counts differ (lost or duplicated entries)";
+    EXPECT_EQ(c.differences, 0) << "first differences:\n" << c.first_differences;
+    EXPECT_EQ(c.missing, 0);
+    EXPECT_EQ(c.extra, 0);
+    EXPECT_EQ(c.distinct_lsn, c.ours);
+
+    oracle_.peek(pg_.conn());
+    ASSERT_TRUE(collector_->wait_caught_up(30s)) << "the test's Kafka consumer did not reach the high watermarks";
+    collector_->stop();
+    const KafkaVerification kafka = verify_kafka(pg_, oracle_, *collector_);
+    std::cout << "[liveness] kafka: keys=" << kafka.counts.keys << " messages=" << collector_->messages()
+              << " redelivered=" << kafka.counts.redelivered << std::endl;
+    EXPECT_EQ(kafka.counts.missing, 0u) << kafka.details.str();
+    EXPECT_EQ(kafka.counts.out_of_order, 0u) << kafka.details.str() << collector_->bad_messages().str();
+    EXPECT_EQ(collector_->offset_gaps(), 0u) << collector_->bad_messages().str();
+    EXPECT_GE(kafka.counts.keys, 20u);
+    EXPECT_EQ(kafka.audit_rows, static_cast<std::uint64_t>(c.ours));
+  }
+
+  MockKafka kafka_;
+  PgCluster pg_;
+  std::unique_ptr<KafkaCollector> collector_;
+  WalOracle oracle_;
+  Workload workload_{knobs()};
+  std::unique_ptr<DaemonProcess> daemon_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+TEST_F(Liveness, StalledWalsenderIsReportedAndTheDaemonRecovers) {
+  ASSERT_NO_FATAL_FAILURE(start_streaming([](DaemonConfig& c) { c.stream_timeout_ms = kStreamTimeoutMs; }));
+  PgCluster& pg = pg_;
   PgConn& conn = pg.conn();
-  Workload workload(knobs());
-  workload.load(conn);
-  workload.run(conn, 100);
-  ASSERT_TRUE(wait_slot_caught_up(pg, &daemon, 60s));
+  DaemonProcess& daemon = *daemon_;
+  httplib::Client& client = *client_;
+  Workload& workload = workload_;
   const int walsender = walsender_pid(pg);
   ASSERT_GT(walsender, 0) << slot_diagnostics(pg, &daemon);
 
@@ -146,31 +205,19 @@ TEST(Liveness, StalledWalsenderIsReportedAndTheDaemonRecovers) {
       10s));
   EXPECT_NE(get(client, "/metrics").find("customer_cdc_stream_stalled 0\n"), std::string::npos);
 
-  expect_audit_equals_shadow(pg, 100);
+  expect_nothing_lost_or_doubled(100);
 
   daemon.terminate();
   EXPECT_EQ(daemon.wait_exit(30s), 0) << daemon.log_text();
 }
 
-TEST(Liveness, SinkStalledOnALockIsReportedThenRetriedAfterRelease) {
-  PgClusterOptions options;
-  options.extra_conf = {"track_commit_timestamp = on"};
-  PgCluster pg(options);
-  install_audit_shadow(pg);
-  const int port = pick_free_port();
-  DaemonConfig config(pg.conninfo());
-  config.status_interval_ms = 500;
-  config.sink_timeout_ms = kSinkTimeoutMs;
-  config.metrics_listen = "127.0.0.1:" + std::to_string(port);
-  DaemonProcess daemon({"--config", write_daemon_config(config), "run"});
-  ASSERT_TRUE(daemon.wait_for_output("streaming slot", 30s)) << daemon.log_text();
-  httplib::Client client("127.0.0.1", port);
-
+TEST_F(Liveness, SinkStalledOnALockIsReportedThenRetriedAfterRelease) {
+  ASSERT_NO_FATAL_FAILURE(start_streaming([](DaemonConfig& c) { c.sink_timeout_ms = kSinkTimeoutMs; }));
+  PgCluster& pg = pg_;
   PgConn& conn = pg.conn();
-  Workload workload(knobs());
-  workload.load(conn);
-  workload.run(conn, 100);
-  ASSERT_TRUE(wait_slot_caught_up(pg, &daemon, 60s));
+  DaemonProcess& daemon = *daemon_;
+  httplib::Client& client = *client_;
+  Workload& workload = workload_;
 
   PgConn locker = pg.connect();
   const std::string locker_pid = *locker.scalar("SELECT pg_backend_pid()::text");
@@ -224,7 +271,7 @@ TEST(Liveness, SinkStalledOnALockIsReportedThenRetriedAfterRelease) {
       },
       15s))
       << get(client, "/metrics");
-  expect_audit_equals_shadow(pg, 200);
+  expect_nothing_lost_or_doubled(200);
 
   daemon.terminate();
   EXPECT_EQ(daemon.wait_exit(30s), 0) << daemon.log_text();
