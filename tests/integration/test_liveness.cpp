@@ -27,6 +27,7 @@
 #include "support/kafka_verify.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/slot_wait.hpp"
+#include "support/stopped_process.hpp"
 #include "support/wal_oracle.hpp"
 #include "support/workload.hpp"
 
@@ -55,20 +56,6 @@ int walsender_pid(PgCluster& pg) {
   const Value pid = pg.scalar("SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'customer_cdc'");
   return pid ? std::stoi(*pid) : 0;
 }
-
-/// SIGSTOPs a process for its lifetime: it is continued even when the test fails.
-class StoppedProcess {
- public:
-  explicit StoppedProcess(int pid) : pid_(pid) { ::kill(pid_, SIGSTOP); }
-  ~StoppedProcess() { resume(); }
-  void resume() {
-    if (pid_ > 0) ::kill(pid_, SIGCONT);
-    pid_ = 0;
-  }
-
- private:
-  int pid_;
-};
 
 std::string get(httplib::Client& client, const char* path, int* status = nullptr) {
   auto response = client.Get(path);
