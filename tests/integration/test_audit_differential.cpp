@@ -367,7 +367,10 @@ void create_initial_customers(PgCluster& pg, int n) {
 // ---------------------------------------------------------------------------
 // Test 2: kill -9 at random moments while a workload runs.
 
-TEST(AuditDifferential, SurvivesKill9Restarts) {
+/// Under wal2json and pgoutput binary.
+class AuditDifferentialKill9 : public ::testing::TestWithParam<PluginVariant> {};
+
+TEST_P(AuditDifferentialKill9, SurvivesKill9Restarts) {
   constexpr std::uint32_t kSeed = 20240601;
   constexpr int kSteps = 3000;
   constexpr int kMinKills = 8;
@@ -375,7 +378,8 @@ TEST(AuditDifferential, SurvivesKill9Restarts) {
 
   PgCluster pg(cluster_options());
   install_shadow(pg);
-  const std::string config = daemon_config(pg);
+  prepare_source(pg, GetParam());
+  const std::string config = daemon_config(pg, GetParam());
   std::vector<std::unique_ptr<DaemonProcess>> previous;  // kept for their logs
   auto daemon = start_daemon(config);
   ASSERT_TRUE(daemon->wait_for_output("streaming slot", kStreamingTimeout)) << diagnostics(pg, daemon.get());
@@ -452,6 +456,9 @@ TEST(AuditDifferential, SurvivesKill9Restarts) {
   daemon->terminate();
   EXPECT_EQ(daemon->wait_exit(std::chrono::seconds(60)), 0) << diagnostics(pg, daemon.get());
 }
+
+INSTANTIATE_TEST_SUITE_P(Plugins, AuditDifferentialKill9,
+                         ::testing::Values(wal2json_variant(), pgoutput_variant(/*binary=*/true)), variant_name);
 
 // ---------------------------------------------------------------------------
 // Test 3: an orderly stop mid-stream, changes while the daemon is down, restart.

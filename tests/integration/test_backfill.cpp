@@ -53,6 +53,7 @@
 #include "support/daemon_process.hpp"
 #include "support/kafka_mock.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/plugin_variant.hpp"
 #include "support/rollup_check.hpp"
 #include "support/slot_wait.hpp"
 #include "support/workload.hpp"
@@ -527,9 +528,12 @@ PgClusterOptions cluster_options() {
 
 class Backfill : public ::testing::Test {
  protected:
-  explicit Backfill(PgClusterOptions options = cluster_options()) : kafka_(1), pg_(std::move(options)) {
+  explicit Backfill(PgClusterOptions options = cluster_options(), const PluginVariant& variant = wal2json_variant())
+      : kafka_(1), pg_(std::move(options)) {
     for (const char* topic : {kCustomerTopic, kPlansTopic, kAuditTopic}) kafka_.create_topic(topic, kPartitions);
+    prepare_source(pg_, variant);
     DaemonConfig config(pg_.conninfo());
+    apply_variant(config, variant);
     config.log_level = "info";
     config.slot = kSlot;
     config.status_interval_ms = 500;
@@ -592,7 +596,14 @@ class Backfill : public ::testing::Test {
 // ---------------------------------------------------------------------------
 // 1. First start on a populated database, writes during the snapshot.
 
-TEST_F(Backfill, InitialSnapshotWithConcurrentWrites) {
+/// The snapshot under every plugin (the slot's exported snapshot and the
+/// stream's hand-over point differ by plugin only in how the slot is made).
+class BackfillPlugins : public Backfill, public ::testing::WithParamInterface<PluginVariant> {
+ protected:
+  BackfillPlugins() : Backfill(cluster_options(), GetParam()) {}
+};
+
+TEST_P(BackfillPlugins, InitialSnapshotWithConcurrentWrites) {
   constexpr int kCustomers = 20000;
   Writer writer(pg_, 1234);
   std::unique_ptr<DaemonProcess> daemon;
@@ -659,6 +670,8 @@ TEST_F(Backfill, InitialSnapshotWithConcurrentWrites) {
   daemon->terminate();
   EXPECT_EQ(daemon->wait_exit(30s), 0) << daemon->log_text();
 }
+
+INSTANTIATE_TEST_SUITE_P(Plugins, BackfillPlugins, ::testing::ValuesIn(plugin_variants()), variant_name);
 
 // ---------------------------------------------------------------------------
 // 2. kill -9 in the middle of the initial snapshot, restart.
@@ -886,8 +899,9 @@ long proc_status_kb(pid_t pid, const std::string& field) {
   return -1;
 }
 
-/// A cluster tuned for one huge transaction (test-only: no crash safety needed).
-class BackfillMemory : public Backfill {
+/// A cluster tuned for one huge transaction (test-only: no crash safety needed),
+/// under wal2json and pgoutput binary.
+class BackfillMemory : public Backfill, public ::testing::WithParamInterface<PluginVariant> {
  protected:
   static PgClusterOptions big_transaction_options() {
     PgClusterOptions options;
@@ -895,10 +909,10 @@ class BackfillMemory : public Backfill {
                           "shared_buffers = '256MB'", "logical_decoding_work_mem = '1GB'"};
     return options;
   }
-  BackfillMemory() : Backfill(big_transaction_options()) {}
+  BackfillMemory() : Backfill(big_transaction_options(), GetParam()) {}
 };
 
-TEST_F(BackfillMemory, OneMillionRowTransaction) {
+TEST_P(BackfillMemory, OneMillionRowTransaction) {
   constexpr long kRows = 1000000;
   auto daemon = start_daemon();
   ASSERT_TRUE(daemon->wait_for_output(kLogStreaming, kStartTimeout)) << daemon->log_text();
@@ -940,6 +954,9 @@ TEST_F(BackfillMemory, OneMillionRowTransaction) {
   daemon->terminate();
   EXPECT_EQ(daemon->wait_exit(60s), 0) << tail_lines(daemon->log_text(), 30);
 }
+
+INSTANTIATE_TEST_SUITE_P(Plugins, BackfillMemory,
+                         ::testing::Values(wal2json_variant(), pgoutput_variant(/*binary=*/true)), variant_name);
 
 }  // namespace
 }  // namespace cdc::testing

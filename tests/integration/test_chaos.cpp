@@ -24,7 +24,8 @@
 //       itself reads (peek + advance, in chunks, during the run), and for the
 //       audit topic from public.audit_logs once (a) has proven it.
 //
-// Environment: CDC_CHAOS_SECONDS (length of the fault loop, default 100),
+// Runs once per plugin variant (wal2json, pgoutput binary).
+// Environment: CDC_CHAOS_SECONDS (length of the fault loop, default 70 per variant),
 // CDC_CHAOS_SEED (default: random; always printed), CDC_CHAOS_KAFKA_INFLIGHT
 // (the producer's max.in.flight.requests.per.connection, default 1: see
 // ChaosRun), CDC_CHAOS_TAMPER=1 (a
@@ -66,6 +67,7 @@
 #include "support/kafka_mock.hpp"
 #include "support/kafka_verify.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/plugin_variant.hpp"
 #include "support/rollup_check.hpp"
 #include "support/slot_wait.hpp"
 #include "support/wal_oracle.hpp"
@@ -260,12 +262,14 @@ class ChaosWorkload {
 
 class ChaosRun {
  public:
-  ChaosRun() : kafka_(1), pg_(cluster_options()) {
+  explicit ChaosRun(const PluginVariant& variant) : kafka_(1), pg_(cluster_options()) {
     kTopics.create(kafka_);
     install_audit_shadow(pg_);
     rollup_check::install_rollup_shadow(pg_);
+    prepare_source(pg_, variant);
     create_oracle_slot(pg_, kOracleSlot);
     DaemonConfig config(pg_.conninfo());
+    apply_variant(config, variant);
     config.log_level = "info";
     config.slot = kSlot;
     config.status_interval_ms = 1000;
@@ -526,15 +530,19 @@ class FaultSchedule {
   std::size_t next_in_order_ = 0;
 };
 
-TEST(Chaos, RandomFaultsLoseAndDuplicateNothing) {
-  const int seconds = std::stoi(env_or("CDC_CHAOS_SECONDS", "100"));
+/// wal2json, and pgoutput in binary mode (its text mode shares every code
+/// path but the value conversion, which the differential covers).
+class Chaos : public ::testing::TestWithParam<PluginVariant> {};
+
+TEST_P(Chaos, RandomFaultsLoseAndDuplicateNothing) {
+  const int seconds = std::stoi(env_or("CDC_CHAOS_SECONDS", "70"));
   const std::uint32_t seed = static_cast<std::uint32_t>(
       std::stoul(env_or("CDC_CHAOS_SEED", std::to_string(std::random_device{}()))));
   std::cout << "[chaos] seed=" << seed << " duration=" << seconds << "s (CDC_CHAOS_SEED=" << seed
             << " to repeat the workload and fault choices)" << std::endl;
   ASSERT_GT(seconds, 0);
 
-  ChaosRun run;
+  ChaosRun run(GetParam());
   PgCluster& pg = run.pg();
   std::cout << "[chaos] daemon logs: " << run.daemon_log() << ", cluster: " << pg.dir() << std::endl;
   run.start_daemon();
@@ -678,6 +686,9 @@ TEST(Chaos, RandomFaultsLoseAndDuplicateNothing) {
   run.daemon().terminate();
   EXPECT_EQ(run.daemon().wait_exit(60s), 0) << run.diagnostics();
 }
+
+INSTANTIATE_TEST_SUITE_P(Plugins, Chaos, ::testing::Values(wal2json_variant(), pgoutput_variant(/*binary=*/true)),
+                         variant_name);
 
 }  // namespace
 }  // namespace cdc::testing
