@@ -15,6 +15,7 @@
 #include "support/daemon_process.hpp"
 #include "support/kafka_mock.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/plugin_variant.hpp"
 
 namespace cdc::testing {
 namespace {
@@ -23,8 +24,9 @@ using namespace std::chrono_literals;
 
 constexpr const char* kDeadLetterTopic = "saas.dead_letter";
 
-std::string daemon_config(const PgCluster& pg, const MockKafka& kafka, bool dead_letter) {
+std::string daemon_config(const PgCluster& pg, const MockKafka& kafka, bool dead_letter, const PluginVariant& variant) {
   DaemonConfig config(pg.conninfo());
+  apply_variant(config, variant);
   config.status_interval_ms = 500;
   config.kafka = true;
   config.brokers = kafka.bootstraps();
@@ -67,10 +69,15 @@ void first_customer(PgCluster& pg) {
           "VALUES (gen_random_uuid(), 'first@example.com', 1, '{\"api_calls\": 10}')");
 }
 
-TEST(Poison, StopsNamingThePositionAndRestartStopsThereAgain) {
+/// Under every plugin and mode (the poison comes from a relation changed
+/// inside the transaction: pgoutput sends a new Relation message mid-stream).
+class Poison : public ::testing::TestWithParam<PluginVariant> {};
+
+TEST_P(Poison, StopsNamingThePositionAndRestartStopsThereAgain) {
   PgCluster pg;
+  prepare_source(pg, GetParam());
   MockKafka kafka;
-  const std::string config = daemon_config(pg, kafka, false);
+  const std::string config = daemon_config(pg, kafka, false, GetParam());
   {
     DaemonProcess daemon({"--config", config, "run"});
     ASSERT_TRUE(daemon.wait_for_output("streaming slot", 30s)) << daemon.log_text();
@@ -106,13 +113,14 @@ TEST(Poison, StopsNamingThePositionAndRestartStopsThereAgain) {
   EXPECT_EQ(count(pg, "SELECT count(*) FROM customer_cdc.dead_letter"), 0);
 }
 
-TEST(Poison, DeadLetterRecordsTheChangeAndTheStreamGoesOn) {
+TEST_P(Poison, DeadLetterRecordsTheChangeAndTheStreamGoesOn) {
   PgCluster pg;
+  prepare_source(pg, GetParam());
   MockKafka kafka;
   kafka.create_topic(kDeadLetterTopic, 1);
   {
     // Off: the daemon stops at the poison ...
-    DaemonProcess daemon({"--config", daemon_config(pg, kafka, false), "run"});
+    DaemonProcess daemon({"--config", daemon_config(pg, kafka, false, GetParam()), "run"});
     ASSERT_TRUE(daemon.wait_for_output("streaming slot", 30s)) << daemon.log_text();
     first_customer(pg);
     ASSERT_TRUE(caught_up(pg)) << daemon.log_text();
@@ -120,7 +128,7 @@ TEST(Poison, DeadLetterRecordsTheChangeAndTheStreamGoesOn) {
     ASSERT_TRUE(daemon.wait_exit(60s).has_value()) << daemon.log_text();
   }
   // ... on: the same change, still in the slot, becomes a dead letter.
-  DaemonProcess daemon({"--config", daemon_config(pg, kafka, true), "run"});
+  DaemonProcess daemon({"--config", daemon_config(pg, kafka, true, GetParam()), "run"});
   ASSERT_TRUE(daemon.wait_for_output("streaming slot", 30s)) << daemon.log_text();
   pg.exec("UPDATE public.customer SET remaining_resources = '{\"api_calls\": 8}' WHERE email = 'first@example.com'");
   ASSERT_TRUE(caught_up(pg)) << daemon.log_text();
@@ -157,6 +165,8 @@ TEST(Poison, DeadLetterRecordsTheChangeAndTheStreamGoesOn) {
   daemon.terminate();
   EXPECT_EQ(daemon.wait_exit(30s), 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(Plugins, Poison, ::testing::ValuesIn(plugin_variants()), variant_name);
 
 }  // namespace
 }  // namespace cdc::testing
