@@ -12,6 +12,15 @@ std::size_t retained_bytes(const decode::Change& change) {
   return bytes;
 }
 
+std::size_t decoded_weight(const decode::Change& change) {
+  std::size_t bytes = sizeof(decode::Change) + change.content.size();
+  for (const auto* columns : {&change.columns, &change.identity}) {
+    bytes += columns->size() * sizeof(decode::Column);
+    for (const decode::Column& column : *columns) bytes += column.text.size();
+  }
+  return bytes;
+}
+
 void BatchRecycler::give(EventBatch&& batch) {
   std::lock_guard lock(mutex_);
   if (free_.size() < kMaxFreeBatches) free_.push_back(std::move(batch));

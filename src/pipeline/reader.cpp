@@ -90,15 +90,17 @@ void Reader::on_message(const stream::XLogData& data) {
     undecodable(data, e, first_event);
     return;
   }
+  std::size_t decoded = 0;
   for (std::size_t i = first_event; i < pending_.size(); ++i) {
     const decode::Change& change = pending_[i].change;
+    decoded += decoded_weight(change);
     if (change.action == decode::Action::Begin) in_txn_ = true;
     if (change.action == decode::Action::Commit) {
       in_txn_ = false;
       last_enqueued_commit_end_ = std::max(data.wal_start, change.next_lsn);
     }
   }
-  pending_bytes_ += data.payload.size();
+  pending_bytes_ += std::max(data.payload.size(), decoded);
 }
 
 void Reader::undecodable(const stream::XLogData& data, const decode::DecodeError& error, std::size_t first_event) {

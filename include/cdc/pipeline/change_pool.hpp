@@ -66,4 +66,10 @@ class ChangePool {
 /// Heap bytes a Change keeps in its strings (capacity, not size).
 std::size_t retained_bytes(const decode::Change& change);
 
+/// What a decoded Change weighs in the reader-writer queue: its objects and
+/// texts. The queue is bounded by this (or the message, when that is larger),
+/// so its memory does not depend on how compact the plugin's wire format is
+/// (pgoutput's binary mode sends a third of wal2json's bytes for one row).
+std::size_t decoded_weight(const decode::Change& change);
+
 }  // namespace cdc::pipeline

@@ -64,7 +64,7 @@ class Reader : private decode::ChangeOutput {
   StatusPolicy status_;
   LivenessPolicy liveness_;
   EventBatch pending_;
-  std::size_t pending_bytes_ = 0;  ///< payload bytes of pending_, the queue's weight unit
+  std::size_t pending_bytes_ = 0;  ///< weight of pending_ in the queue (max of payload and decoded size per message)
   Lsn pending_position_ = 0;       ///< WAL position of the message being decoded
   bool in_txn_ = false;
   bool reply_requested_ = false;

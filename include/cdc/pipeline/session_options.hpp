@@ -14,8 +14,9 @@ struct SessionOptions {
   /// Nothing from the server for this long ends the session with
   /// StreamStalled (postgres.stream_timeout_ms).
   std::chrono::milliseconds stream_timeout{30000};
-  /// Payload bytes buffered between reader and writer (decoded changes take
-  /// about twice that): with the sinks' own bounds, this caps memory.
+  /// Bytes buffered between reader and writer, counted per message as the
+  /// larger of its payload and its decoded Changes (pipeline::decoded_weight):
+  /// with the sinks' own bounds, this caps memory for every plugin.
   std::size_t queue_bytes = 2 * 1024 * 1024;
   std::chrono::milliseconds progress_log_interval{5000};
   /// Record poison messages inside transactions as dead letters and go on,
