@@ -344,6 +344,7 @@ TEST_F(PgoutputDecoderTest, MalformedMessages) {
       {Msg('Z'), "unknown message type"},
       {begin_msg(1, 0x7FFFFFFFFFFFFFFF, 3), "commit timestamp 9223372036854775807 out of range"},
       {commit_msg(1, 2, -0x7FFFFFFFFFFFFFFF), "out of range"},
+      {commit_msg(1, 2, 9'223'371'018'930'750'440), "out of range"},  // valid in PostgreSQL, beyond Unix int64 µs
       {Msg('I').i32(kCustomer).u8('X').i16(4), "expected the new tuple marker"},
       {Msg('I').i32(kCustomer).u8('N').i16(3).text(kUuid).text("a").text("1"), "tuple has 3 columns"},
       {Msg('I').i32(kCustomer).u8('N').i16(4).text(kUuid).u8('q'), "unknown kind"},

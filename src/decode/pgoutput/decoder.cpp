@@ -9,6 +9,7 @@
 // they arrive between Stream Start and Stream Stop; the readers below take a
 // WireReader positioned after that prefix, so the dispatcher would read it
 // there and pass the xid on.
+#include <limits>
 #include <memory>
 
 #include "cdc/decode/pgoutput/pgoutput.hpp"
@@ -24,10 +25,12 @@ namespace {
 constexpr std::int64_t kUnixUsAt2000 = 946'684'800'000'000;
 
 /// A commit timestamp as microseconds since the Unix epoch; one outside
-/// PostgreSQL's timestamp range (4714 BC to 294276 AD) is malformed.
+/// PostgreSQL's timestamp range (4714 BC to 294276 AD), or too late for
+/// Change::timestamp_us (the last ~30 years of that range), is malformed.
 std::int64_t read_commit_time(pgoutput::WireReader& reader) {
   const std::int64_t pg_time = reader.i64("the commit timestamp");
-  if (pg_time < pgoutput::kMinTimestamp || pg_time >= pgoutput::kEndTimestamp) {
+  constexpr std::int64_t kLatest = std::numeric_limits<std::int64_t>::max() - kUnixUsAt2000;
+  if (pg_time < pgoutput::kMinTimestamp || pg_time >= pgoutput::kEndTimestamp || pg_time > kLatest) {
     reader.fail("commit timestamp " + std::to_string(pg_time) + " out of range");
   }
   return pg_time + kUnixUsAt2000;
