@@ -15,6 +15,7 @@
 #include "support/daemon_config.hpp"
 #include "support/daemon_process.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/plugin_variant.hpp"
 #include "support/slot_wait.hpp"
 
 namespace cdc::testing {
@@ -22,10 +23,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string daemon_config(const PgCluster& pg, const std::string& extra = "") {
+std::string daemon_config(const PgCluster& pg, const std::string& extra = "",
+                          const PluginVariant& variant = wal2json_variant()) {
   DaemonConfig config(pg.conninfo());
   config.status_interval_ms = 500;
   config.extra = extra;
+  apply_variant(config, variant);
   return write_daemon_config(config);
 }
 
@@ -67,9 +70,14 @@ int free_port() {
 
 long audit_rows(PgCluster& pg) { return std::stol(*pg.scalar("SELECT count(*) FROM public.audit_logs")); }
 
-TEST(Operations, ReconnectsAfterWalsenderKillAndPostgresRestart) {
+/// Under wal2json and pgoutput (which sends nothing at all for transactions
+/// that touch no published table: the slot must advance on keepalives).
+class OperationsPlugins : public ::testing::TestWithParam<PluginVariant> {};
+
+TEST_P(OperationsPlugins, ReconnectsAfterWalsenderKillAndPostgresRestart) {
   PgCluster pg;
-  DaemonProcess daemon({"--config", daemon_config(pg), "run"});
+  prepare_source(pg, GetParam());
+  DaemonProcess daemon({"--config", daemon_config(pg, "", GetParam()), "run"});
   ASSERT_TRUE(daemon.wait_for_output("streaming slot", 30s)) << daemon.log_text();
   create_customers(pg, 50);
 
@@ -96,9 +104,10 @@ TEST(Operations, ReconnectsAfterWalsenderKillAndPostgresRestart) {
   EXPECT_EQ(daemon.wait_exit(30s), 0);
 }
 
-TEST(Operations, QuietTablesStillAdvanceTheSlot) {
+TEST_P(OperationsPlugins, QuietTablesStillAdvanceTheSlot) {
   PgCluster pg;
-  DaemonProcess daemon({"--config", daemon_config(pg), "run"});
+  prepare_source(pg, GetParam());
+  DaemonProcess daemon({"--config", daemon_config(pg, "", GetParam()), "run"});
   ASSERT_TRUE(daemon.wait_for_output("streaming slot", 30s)) << daemon.log_text();
   pg.exec("CREATE TABLE public.unrelated (id bigserial PRIMARY KEY, payload text)");
   // About 1 GB of WAL on a table the daemon does not capture, in 64 transactions.
@@ -122,6 +131,9 @@ TEST(Operations, QuietTablesStillAdvanceTheSlot) {
                      << *pg.scalar("SELECT pg_current_wal_lsn() - restart_lsn FROM pg_replication_slots");
   EXPECT_EQ(audit_rows(pg), 0);  // nothing captured, nothing written
 }
+
+INSTANTIATE_TEST_SUITE_P(Plugins, OperationsPlugins, ::testing::Values(wal2json_variant(), pgoutput_variant()),
+                         variant_name);
 
 TEST(Operations, MetricsAndHealth) {
   PgCluster pg;
