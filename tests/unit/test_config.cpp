@@ -513,47 +513,42 @@ TEST(ConfigTest, UnterminatedStringIsASyntaxError) {
 // ---------------------------------------------------------------------------
 // The output plugin's keys (pgoutput)
 
-namespace {
-
-/// plugin = "pgoutput" is accepted once the pgoutput decoder is in
-/// decode::supported_plugins() (its own branch); until then these tests skip.
-bool pgoutput_supported() {
-  const auto plugins = cdc::decode::supported_plugins();
-  return std::find(plugins.begin(), plugins.end(), "pgoutput") != plugins.end();
-}
-
-}  // namespace
 
 TEST(ConfigTest, PgoutputKeysFromFile) {
-  if (!pgoutput_supported()) GTEST_SKIP() << "the pgoutput decoder is not built in yet";
   const auto c = parse(
-      "[postgres]\nplugin = \"pgoutput\"\npublication = \"cdc_pub_2\"\nbinary = true\nstreaming = true\n"
+      "[postgres]\nplugin = \"pgoutput\"\npublication = \"cdc_pub_2\"\nbinary = true\nstreaming = false\n"
       "spool_dir = \"/var/spool/cdc\"\n");
   EXPECT_EQ(c.postgres.plugin, "pgoutput");
   EXPECT_EQ(c.postgres.publication, "cdc_pub_2");
   EXPECT_TRUE(c.postgres.binary);
-  EXPECT_TRUE(c.postgres.streaming);
+  EXPECT_FALSE(c.postgres.streaming);
   EXPECT_EQ(c.postgres.spool_dir, "/var/spool/cdc");
 }
 
 TEST(ConfigTest, PgoutputKeysFromEnvironment) {
-  if (!pgoutput_supported()) GTEST_SKIP() << "the pgoutput decoder is not built in yet";
   const auto c = parse("[postgres]\npublication = \"from_file\"\n",
                        {{"CUSTOMER_CDC_POSTGRES_PLUGIN", "pgoutput"},
                         {"CUSTOMER_CDC_POSTGRES_PUBLICATION", "from_env"},
                         {"CUSTOMER_CDC_POSTGRES_BINARY", "yes"},
-                        {"CUSTOMER_CDC_POSTGRES_STREAMING", "1"},
+                        {"CUSTOMER_CDC_POSTGRES_STREAMING", "0"},
                         {"CUSTOMER_CDC_POSTGRES_SPOOL_DIR", "/srv/spool"}});
   EXPECT_EQ(c.postgres.plugin, "pgoutput");
   EXPECT_EQ(c.postgres.publication, "from_env");
   EXPECT_TRUE(c.postgres.binary);
-  EXPECT_TRUE(c.postgres.streaming);
+  EXPECT_FALSE(c.postgres.streaming);
   EXPECT_EQ(c.postgres.spool_dir, "/srv/spool");
   // The environment turns them off again.
   const auto off = parse("[postgres]\nplugin = \"pgoutput\"\nbinary = true\nstreaming = true\n",
                          {{"CUSTOMER_CDC_POSTGRES_BINARY", "false"}, {"CUSTOMER_CDC_POSTGRES_STREAMING", "no"}});
   EXPECT_FALSE(off.postgres.binary);
   EXPECT_FALSE(off.postgres.streaming);
+}
+
+TEST(ConfigTest, StreamingIsRefusedUntilItIsImplemented) {
+  EXPECT_THAT(parse_error("[postgres]\nplugin = \"pgoutput\"\nstreaming = true\n"),
+              HasSubstr("postgres.streaming = true (in "));
+  EXPECT_THAT(parse_error("[postgres]\nplugin = \"pgoutput\"\n", {{"CUSTOMER_CDC_POSTGRES_STREAMING", "yes"}}),
+              HasSubstr("not implemented in this release yet; set postgres.streaming = false"));
 }
 
 TEST(ConfigTest, PublicationKeyWorksWithEitherPlugin) {
