@@ -29,8 +29,13 @@ struct CheckOptions {
   std::string kafka_properties;  ///< lines of the [kafka.properties] table
   bool create_slot = true;
   std::string plugin = "wal2json";
+  bool binary = false;
 
   explicit CheckOptions(std::string dsn_) : dsn(std::move(dsn_)) {}
+  CheckOptions& with_binary() {
+    binary = true;
+    return *this;
+  }
   CheckOptions& with_plugin(std::string plugin_) {
     plugin = std::move(plugin_);
     return *this;
@@ -53,6 +58,7 @@ std::string config_for(const CheckOptions& o) {
   config.slot = "customer_cdc";
   config.create_slot = o.create_slot;
   if (o.plugin != "wal2json") config.plugin = o.plugin;
+  if (o.binary) config.postgres_extra += "binary = true\n";
   config.kafka = o.kafka;
   config.brokers = o.brokers;
   config.kafka_properties = o.kafka_properties;
@@ -73,11 +79,6 @@ RunResult run_check(const CheckOptions& options, std::chrono::milliseconds timeo
 
 /// plugin = "pgoutput" parses once the pgoutput decoder is in
 /// decode::supported_plugins() (its own branch); until then its tests skip.
-bool plugin_supported(const std::string& plugin) {
-  const auto plugins = decode::supported_plugins();
-  return std::find(plugins.begin(), plugins.end(), plugin) != plugins.end();
-}
-
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
   std::istringstream in(text);
@@ -113,9 +114,6 @@ std::string dsn_of(const PgCluster& pg, const std::string& user) {
 /// plugin fails on it.
 class CheckPlugin : public ::testing::TestWithParam<std::string> {
  protected:
-  void SetUp() override {
-    if (!plugin_supported(GetParam())) GTEST_SKIP() << GetParam() << " is not a supported plugin yet";
-  }
   CheckOptions options(const PgCluster& pg) const { return CheckOptions(pg.conninfo()).with_plugin(GetParam()); }
   std::string other_plugin() const { return GetParam() == "wal2json" ? "pgoutput" : "wal2json"; }
 };
@@ -158,7 +156,6 @@ TEST_P(CheckPlugin, AllOkOnFreshClusterWithSchema) {
   EXPECT_NE(slot.find("retains"), std::string::npos) << slot;
 
   // A configuration naming the other plugin does not match the slot.
-  if (!plugin_supported(other_plugin())) return;
   if (other_plugin() == "pgoutput") {
     ASSERT_EQ(run_command(CheckOptions(pg.conninfo()).with_plugin("pgoutput"), {"migrate"}).exit_code, 0);
   }
@@ -422,8 +419,26 @@ TEST(Check, KafkaMockBrokerOk) {
 /// The publication item (plugin = "pgoutput"): missing, then created by
 /// migrate, then each way it can differ from postgres.tables and the
 /// operations, with the SQL that fixes it.
+TEST(CheckPgoutput, BinaryModeNamesTheColumnsItCannotConvert) {
+  PgCluster pg;
+  const CheckOptions text = CheckOptions(pg.conninfo()).with_plugin("pgoutput");
+  ASSERT_EQ(run_command(text, {"migrate"}).exit_code, 0);
+  const CheckOptions binary = CheckOptions(pg.conninfo()).with_plugin("pgoutput").with_binary();
+  const RunResult ok = run_check(binary);
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+
+  pg.exec("ALTER TABLE public.plans ADD COLUMN trial_period interval");
+  const RunResult bad = run_check(binary);
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_EQ(line_of(bad.output, "publication"),
+            "FAIL publication: \"customer_cdc\" carries columns that binary mode (postgres.binary = true) cannot "
+            "convert: public.plans.trial_period (interval) -> fix: set postgres.binary = false (text mode converts "
+            "every type)")
+      << bad.output;
+  EXPECT_EQ(run_check(text).exit_code, 0);
+}
+
 TEST(CheckPgoutput, PublicationMissingCreatedByMigrateAndEachDifference) {
-  if (!plugin_supported("pgoutput")) GTEST_SKIP() << "pgoutput is not a supported plugin yet";
   PgCluster pg;
   const CheckOptions pgoutput = CheckOptions(pg.conninfo()).with_plugin("pgoutput");
   const std::string create =

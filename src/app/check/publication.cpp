@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 
 #include "cdc/app/publication.hpp"
+#include "cdc/core/pg.hpp"
+#include "cdc/decode/pgoutput/pgoutput.hpp"
 #include "checker.hpp"
 #include "items.hpp"
 
@@ -59,6 +61,26 @@ std::vector<std::string> partial_tables(Checker& c, const std::string& name) {
     if (r.value(row, 2) == "t") partial.push_back(table + " (only some columns)");
   }
   return partial;
+}
+
+/// "public.t.col (interval)" for each column of the captured tables whose
+/// type binary mode cannot convert.
+std::vector<std::string> columns_without_binary_conversion(Checker& c) {
+  const pg::Result r = c.query(
+      "SELECT n.nspname || '.' || cl.relname || '.' || a.attname, a.atttypid::bigint, "
+      "       format_type(a.atttypid, a.atttypmod) "
+      "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class cl ON cl.oid = a.attrelid "
+      "JOIN pg_catalog.pg_namespace n ON n.oid = cl.relnamespace "
+      "WHERE n.nspname || '.' || cl.relname = ANY($1::text[]) AND a.attnum > 0 AND NOT a.attisdropped "
+      "ORDER BY 1",
+      {pg::array_literal(c.config().postgres.tables)});
+  std::vector<std::string> columns;
+  for (int row = 0; row < r.rows(); ++row) {
+    if (!decode::pgoutput_binary_converts(static_cast<std::uint32_t>(std::stoul(std::string(r.value(row, 1)))))) {
+      columns.push_back(fmt::format("{} ({})", r.value(row, 0), r.value(row, 2)));
+    }
+  }
+  return columns;
 }
 
 }  // namespace
@@ -120,6 +142,16 @@ void publication(Checker& c) {
   if (!partial.empty()) problems.push_back("publishes only part of " + join(partial, ", "));
   if (!missing.empty() || !extra.empty() || !partial.empty()) {
     fixes.push_back(fmt::format("`ALTER PUBLICATION {} SET TABLE {};`", name, tables));
+  }
+
+  if (config.postgres.binary && problems.empty()) {
+    if (const auto columns = columns_without_binary_conversion(c); !columns.empty()) {
+      c.fail("publication",
+             fmt::format("\"{}\" carries columns that binary mode (postgres.binary = true) cannot convert: {}",
+                         name, join(columns, ", ")),
+             "set postgres.binary = false (text mode converts every type)");
+      return;
+    }
   }
 
   if (problems.empty()) {

@@ -223,4 +223,6 @@ void PgoutputDecoder::decode_message(pgoutput::WireReader& reader, ChangeOutput&
   change.content = content;
 }
 
+bool pgoutput_binary_converts(std::uint32_t type_oid) { return pgoutput::has_binary_conversion(type_oid); }
+
 }  // namespace cdc::decode

@@ -14,6 +14,10 @@ class RelationCache;
 class WireReader;
 }  // namespace pgoutput
 
+/// Whether binary mode converts values of type `type_oid` to text (a column
+/// of another type is a DecodeError with binary = true; `check` lists them).
+bool pgoutput_binary_converts(std::uint32_t type_oid);
+
 /// PostgreSQL's built-in pgoutput plugin, protocol version 1, in text or
 /// binary mode, with logical messages. Changes equal what Wal2jsonDecoder
 /// makes of the same WAL (type names, value kinds and text, unchanged TOAST
