@@ -64,6 +64,17 @@ std::string get(httplib::Client& client, const char* path, int* status = nullptr
   return response->body;
 }
 
+/// /healthz answers 200 within `timeout`.
+bool becomes_healthy(httplib::Client& client, std::chrono::milliseconds timeout) {
+  return wait_until(
+      [&] {
+        int status = 0;
+        get(client, "/healthz", &status);
+        return status == 200;
+      },
+      timeout);
+}
+
 PgClusterOptions cluster_options() {
   PgClusterOptions options;
   options.extra_conf = {"track_commit_timestamp = on"};
@@ -183,13 +194,7 @@ TEST_F(Liveness, StalledWalsenderIsReportedAndTheDaemonRecovers) {
       << slot_diagnostics(pg, &daemon);
   workload.run(conn, 100);
   ASSERT_TRUE(wait_slot_caught_up(pg, &daemon, 60s));
-  EXPECT_TRUE(wait_until(
-      [&] {
-        int status = 0;
-        get(client, "/healthz", &status);
-        return status == 200;
-      },
-      10s));
+  EXPECT_TRUE(becomes_healthy(client, 10s));
   EXPECT_NE(get(client, "/metrics").find("customer_cdc_stream_stalled 0\n"), std::string::npos);
 
   expect_nothing_lost_or_doubled(100);
@@ -238,13 +243,7 @@ TEST_F(Liveness, SinkStalledOnALockIsReportedThenRetriedAfterRelease) {
 
   workload.run(conn, 100);
   ASSERT_TRUE(wait_slot_caught_up(pg, &daemon, 90s));
-  EXPECT_TRUE(wait_until(
-      [&] {
-        int now_status = 0;
-        get(client, "/healthz", &now_status);
-        return now_status == 200;
-      },
-      10s));
+  EXPECT_TRUE(becomes_healthy(client, 10s));
   EXPECT_NE(get(client, "/metrics").find("customer_cdc_sink_stalled 0\n"), std::string::npos);
   int ready_status = 0;
   const std::string ready = get(client, "/readyz", &ready_status);
