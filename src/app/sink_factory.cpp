@@ -46,7 +46,7 @@ std::vector<std::unique_ptr<sinks::Sink>> make_sinks(const Config& config, pipel
     sinks::PostgresSinkOptions options;
     options.dsn = config.postgres.dsn;
     options.slot = config.postgres.slot;
-    options.statement_timeout = std::chrono::milliseconds(config.postgres.sink_timeout_ms);
+    options.lock_timeout = std::chrono::milliseconds(config.postgres.sink_timeout_ms);
     if (progress) options.watch = &progress->sink_connection;
     auto sink = std::make_unique<sinks::PostgresSink>(std::move(options), std::move(parts));
     if (progress) progress->sink_backend_pid.store(sink->backend_pid());

@@ -14,8 +14,9 @@ struct PostgresConfig {
   int status_interval_ms = 10000;
   /// Nothing from the server for this long: the stream is stalled (reconnect).
   int stream_timeout_ms = 30000;
-  /// A sink statement running longer is cancelled and its batch retried;
-  /// after half of it the sink is reported stalled.
+  /// A sink statement waiting this long for a lock is cancelled (a call that
+  /// hangs 5 s longer ends the connection) and its batch retried; after half
+  /// of it the sink is reported stalled.
   int sink_timeout_ms = 60000;
   std::string snapshot_mode = "initial";  ///< initial | never | always
   std::string plugin = "wal2json";        ///< the output plugin (decode::supported_plugins())

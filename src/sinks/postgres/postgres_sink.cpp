@@ -8,7 +8,8 @@
 namespace cdc::sinks {
 namespace {
 
-constexpr const char* kQueryCanceled = "57014";
+constexpr const char* kLockNotAvailable = "55P03";  // lock_timeout
+constexpr const char* kQueryCanceled = "57014";     // a cancel (the monitor's, or an operator's)
 
 }  // namespace
 
@@ -24,8 +25,12 @@ PostgresSink::PostgresSink(PostgresSinkOptions options, std::vector<std::unique_
     throw SinkLocked(fmt::format("another customer-cdc process (daemon or snapshot) writes for slot \"{}\"",
                                  options_.slot));
   }
-  if (options_.statement_timeout.count() > 0) {
-    conn_.exec(fmt::format("SET statement_timeout = {}", options_.statement_timeout.count()));
+  // lock_timeout, not statement_timeout: the audit COPY of a big source
+  // transaction legitimately stays open while the stream is decoded (the
+  // server waits for its data), so only lock waits are bounded on the server;
+  // a call that does not return at all is the monitor's (ConnectionWatch).
+  if (options_.lock_timeout.count() > 0) {
+    conn_.exec(fmt::format("SET lock_timeout = {}", options_.lock_timeout.count()));
   }
   const Checkpoint checkpoint = read_checkpoint(conn_, options_.slot);
   checkpoint_ = checkpoint.lsn;
@@ -43,10 +48,10 @@ void PostgresSink::guarded(Step&& step) {
   try {
     step();
   } catch (const pg::Error& e) {
-    if (e.sqlstate() != kQueryCanceled) throw;
-    throw SinkTimedOut(fmt::format("sink statement cancelled after {} ms (postgres.sink_timeout_ms), its batch is "
-                                   "rolled back and retried: {}",
-                                   options_.statement_timeout.count(), e.what()));
+    if (e.sqlstate() != kLockNotAvailable && e.sqlstate() != kQueryCanceled) throw;
+    throw SinkTimedOut(fmt::format("sink statement cancelled after waiting {} ms (postgres.sink_timeout_ms), its "
+                                   "batch is rolled back and retried: {}",
+                                   options_.lock_timeout.count(), e.what()));
   }
 }
 

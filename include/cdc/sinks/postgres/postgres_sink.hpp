@@ -19,9 +19,9 @@ struct PostgresSinkOptions {
   std::string slot;                 ///< checkpoint key
   std::size_t flush_rows = 50000;   ///< flush a batch once it holds this many row changes
   std::chrono::milliseconds flush_age{250};  ///< ... or once its first transaction is this old
-  /// A statement running longer is cancelled by the server (statement_timeout)
-  /// and the batch retried (SinkTimedOut); 0: no limit.
-  std::chrono::milliseconds statement_timeout{0};
+  /// A statement waiting longer for a lock is cancelled by the server
+  /// (lock_timeout) and the batch retried (SinkTimedOut); 0: no limit.
+  std::chrono::milliseconds lock_timeout{0};
   /// Armed with the sink's connection while the sink exists; every round trip
   /// to the server is marked in it (the monitor ends a connection stuck in one).
   ConnectionWatch* watch = nullptr;
