@@ -24,6 +24,12 @@ void metric(std::string& out, std::string_view name, std::string_view type, std:
                      type, name, value);
 }
 
+/// Seconds from `since_us` (Unix microseconds) to now; 0 when `since_us` is unset.
+double seconds_since(std::int64_t since_us, std::int64_t now_unix_us) {
+  if (since_us <= 0) return 0.0;
+  return static_cast<double>(std::max<std::int64_t>(0, now_unix_us - since_us)) / 1e6;
+}
+
 }  // namespace
 
 std::string render_metrics(const pipeline::Progress& progress, std::int64_t now_unix_us,
@@ -90,11 +96,10 @@ std::string render_metrics(const pipeline::Progress& progress, std::int64_t now_
 double lag_seconds(const pipeline::Progress& progress, std::int64_t now_unix_us) {
   const Lsn ack = progress.acknowledged_lsn.load();
   const Lsn wal_end = progress.server_wal_end.load();
-  const std::int64_t last_commit = progress.last_commit_time_us.load();
   // An idle source is not lag: only the age of the last written commit while
   // there is a backlog.
-  if (wal_end <= ack || last_commit <= 0) return 0.0;
-  return static_cast<double>(std::max<std::int64_t>(0, now_unix_us - last_commit)) / 1e6;
+  if (wal_end <= ack) return 0.0;
+  return seconds_since(progress.last_commit_time_us.load(), now_unix_us);
 }
 
 std::string render_build_info(const BuildInfo& build) {
@@ -105,15 +110,11 @@ std::string render_build_info(const BuildInfo& build) {
 }
 
 double sink_busy_seconds(const pipeline::Progress& progress, std::int64_t now_unix_us) {
-  const std::int64_t since = progress.sink_busy_since_us.load();
-  if (since == 0) return 0.0;
-  return static_cast<double>(std::max<std::int64_t>(0, now_unix_us - since)) / 1e6;
+  return seconds_since(progress.sink_busy_since_us.load(), now_unix_us);
 }
 
 double seconds_since_server_message(const pipeline::Progress& progress, std::int64_t now_unix_us) {
-  const std::int64_t last = progress.last_server_message_us.load();
-  if (last == 0) return 0.0;
-  return static_cast<double>(std::max<std::int64_t>(0, now_unix_us - last)) / 1e6;
+  return seconds_since(progress.last_server_message_us.load(), now_unix_us);
 }
 
 Health health(const pipeline::Progress& progress, std::int64_t now_unix_us) {

@@ -11,8 +11,8 @@ namespace cdc::app {
 namespace {
 
 constexpr std::chrono::milliseconds kQueryTimeout{5000};
-/// A statement timeout that has not ended the call after this much more:
-/// the server process does not answer.
+/// One call to the sink's server still running this long after the sink
+/// timeout (which ends lock waits): the server process does not answer.
 constexpr std::chrono::milliseconds kHungGrace{5000};
 
 }  // namespace
@@ -69,8 +69,8 @@ void Monitor::watch_sink(std::int64_t now_us) {
       connection_failed(e);
     }
   }
-  spdlog::warn("sink stalled: the writer has waited {:.0f} s on {}; a sink statement is cancelled after "
-               "postgres.sink_timeout_ms = {} and its batch retried",
+  spdlog::warn("sink stalled: the writer has waited {:.0f} s on {}; a lock wait is cancelled after "
+               "postgres.sink_timeout_ms = {} (a call that hangs is ended 5 s later) and its batch retried",
                static_cast<double>(now_us - since) / 1e6, waits_on, options_.sink_timeout.count());
 }
 
