@@ -64,6 +64,17 @@ struct Change {
   bool is_row_change() const {
     return action == Action::Insert || action == Action::Update || action == Action::Delete;
   }
+
+  /// Empties what a recycled Change carries besides its action, positions
+  /// and column vectors (which decoders reuse for their strings' capacity):
+  /// the relation names and the logical message fields.
+  void clear_relation_and_message() {
+    schema.clear();
+    table.clear();
+    transactional = false;
+    prefix.clear();
+    content.clear();
+  }
 };
 
 /// Output plugins leave unchanged TOASTed columns out of an UPDATE's new

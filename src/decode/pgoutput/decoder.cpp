@@ -43,13 +43,9 @@ constexpr std::uint8_t kKnownTruncateOptions = 1 | 2;
 constexpr std::uint8_t kTransactionalFlag = 1;
 
 void reset_transaction_fields(Change& change) {
-  change.schema.clear();
-  change.table.clear();
+  change.clear_relation_and_message();
   change.columns.clear();
   change.identity.clear();
-  change.transactional = false;
-  change.prefix.clear();
-  change.content.clear();
 }
 
 }  // namespace

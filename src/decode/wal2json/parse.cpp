@@ -606,11 +606,7 @@ void reset_keeping_capacity(Change& change) {
   change.lsn = 0;
   change.next_lsn = 0;
   change.timestamp_us = 0;
-  change.schema.clear();
-  change.table.clear();
-  change.transactional = false;
-  change.prefix.clear();
-  change.content.clear();
+  change.clear_relation_and_message();
 }
 
 }  // namespace
