@@ -23,7 +23,15 @@ BEGIN
 END;
 $$;
 
-CREATE SCHEMA IF NOT EXISTS customer_cdc;
+-- Where the schema exists, re-applying needs no CREATE on the database (which
+-- CREATE SCHEMA IF NOT EXISTS checks first).
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'customer_cdc') THEN
+    CREATE SCHEMA customer_cdc;
+  END IF;
+END;
+$$;
 
 -- The position up to which the Postgres sinks (audit, rollups) hold every
 -- change of a slot: the end LSN of the last source transaction they committed.

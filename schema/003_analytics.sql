@@ -1,9 +1,17 @@
 -- customer-cdc schema, part 3: analytics rollups maintained by the daemon in the
-
-SET client_min_messages = warning;
 -- same transaction as the audit entries (see README, "Rollups").
 
-CREATE SCHEMA IF NOT EXISTS analytics;
+SET client_min_messages = warning;
+
+-- Where the schema exists, re-applying needs no CREATE on the database (which
+-- CREATE SCHEMA IF NOT EXISTS checks first).
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'analytics') THEN
+    CREATE SCHEMA analytics;
+  END IF;
+END;
+$$;
 
 -- customers on each plan and their monthly recurring revenue (customers * price).
 CREATE TABLE IF NOT EXISTS analytics.plan_rollup (
