@@ -30,15 +30,16 @@ bool run_items(check::Checker& c) {
     c.step("schema", [&] { check::schema(c); });
     if (pgoutput) c.step("publication", [&] { check::publication(c); });
     if (c.config().audit.enabled) c.step("audit trigger", [&] { check::audit_trigger(c); });
+    c.step("sign-up triggers", [&] { check::sign_up_triggers(c); });
     c.step("replica identity", [&] { check::replica_identity(c); });
     c.step("privileges", [&] { check::privileges(c); });
     c.step("row level security", [&] { check::row_level_security(c); });
     c.step("slot", [&] { check::slot(c); });
   } else {
-    std::vector<std::string> items = {"server version", "wal_level",        "max_replication_slots",
-                                      "max_wal_senders", "replication privilege", plugin,
-                                      "schema",          "replica identity",      "privileges",
-                                      "slot"};
+    std::vector<std::string> items = {"server version",   "wal_level",        "max_replication_slots",
+                                      "max_wal_senders",  "replication privilege", plugin,
+                                      "schema",           "sign-up triggers",  "replica identity",
+                                      "privileges",       "slot"};
     if (pgoutput) items.insert(items.begin() + 7, "publication");
     for (const auto& item : items) {
       c.fail(item, "skipped: no connection to PostgreSQL", "fix the connect item first, " + std::string(kRerun));
