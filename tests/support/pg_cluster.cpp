@@ -377,7 +377,7 @@ void PgCluster::init() {
   }
   ::chmod(dir_.c_str(), 0700);
 
-  run_as_postgres({bin("initdb"), "-D", data_dir(), "-A", "trust", "-U", "postgres", "--no-sync",
+  run_as_postgres({bin("initdb"), "-D", data_dir(), "-A", "trust", "-U", options_.superuser, "--no-sync",
                    "-E", "UTF8", "--locale=C"},
                   kInitdbTimeout);
   base_conf_ = read_text_file(data_dir() + "/postgresql.conf");
@@ -517,10 +517,12 @@ PgCluster::~PgCluster() {
 
 std::string PgCluster::log_text() const { return read_text_file(log_path()); }
 
-std::string PgCluster::conninfo(std::string db) const {
+std::string PgCluster::conninfo(std::string db) const { return conninfo_as(options_.superuser, std::move(db)); }
+
+std::string PgCluster::conninfo_as(const std::string& user, std::string db) const {
   if (db.empty()) db = options_.database.empty() ? "postgres" : options_.database;
-  return "host=127.0.0.1 port=" + std::to_string(port_) +
-         " user=postgres dbname=" + conninfo_quote(db);
+  return "host=127.0.0.1 port=" + std::to_string(port_) + " user=" + conninfo_quote(user) +
+         " dbname=" + conninfo_quote(db);
 }
 
 PgConn PgCluster::connect(std::string db) const { return PgConn(conninfo(std::move(db))); }
@@ -537,7 +539,7 @@ void PgCluster::psql_file(const std::string& path, std::string db) const {
   if (db.empty()) db = options_.database.empty() ? "postgres" : options_.database;
   auto r = DaemonProcess::run_to_completion(
       {"-X", "-v", "ON_ERROR_STOP=1", "-q", "-h", "127.0.0.1", "-p", std::to_string(port_), "-U",
-       "postgres", "-d", db, "-f", path},
+       options_.superuser, "-d", db, "-f", path},
       {}, kPsqlTimeout, bin("psql"),
 #ifdef CDC_SOURCE_DIR
       CDC_SOURCE_DIR
@@ -558,7 +560,7 @@ std::string PgCluster::psql(const std::string& sql, std::string db) const {
   const std::string out = write_temp_file("", ".out");
   auto r = DaemonProcess::run_to_completion(
       {"-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p",
-       std::to_string(port_), "-U", "postgres", "-d", db, "-f", script, "-o", out},
+       std::to_string(port_), "-U", options_.superuser, "-d", db, "-f", script, "-o", out},
       {}, kPsqlTimeout, bin("psql"));
   std::string output = read_text_file(out);
   std::error_code ec;

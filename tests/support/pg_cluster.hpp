@@ -9,7 +9,8 @@
 //   DaemonProcess d({"run"}, {{"CUSTOMER_CDC_POSTGRES_DSN", pg.conninfo()}});
 //
 // The server runs as the `postgres` OS user (PostgreSQL refuses root) on a
-// free 127.0.0.1 port with wal_level=logical; superuser `postgres`, trust auth.
+// free 127.0.0.1 port with wal_level=logical; superuser `postgres` (or
+// Options::superuser), trust auth.
 
 #include <libpq-fe.h>
 
@@ -86,6 +87,9 @@ struct PgClusterOptions {
   std::string schema_dir;        ///< "" = CDC_SOURCE_DIR "/schema"
   std::vector<std::string> extra_conf;  ///< appended to postgresql.conf (last wins)
   std::string bin_dir = "/usr/lib/postgresql/15/bin";
+  /// The bootstrap superuser (initdb -U) that conninfo(), conn() and psql use.
+  /// Another name leaves `postgres` free to be an ordinary role, as on Supabase.
+  std::string superuser = "postgres";
 };
 
 class PgCluster {
@@ -104,8 +108,10 @@ class PgCluster {
 
   int port() const { return port_; }
   const std::string& database() const { return options_.database; }
-  /// "host=127.0.0.1 port=N user=postgres dbname=<db or default db>"
+  /// "host=127.0.0.1 port=N user=<superuser> dbname=<db or default db>"
   std::string conninfo(std::string db = "") const;
+  /// The same as another role (trust authentication: no password).
+  std::string conninfo_as(const std::string& user, std::string db = "") const;
   std::string dir() const { return dir_; }
   std::string data_dir() const { return dir_ + "/data"; }
   std::string log_path() const { return dir_ + "/log"; }
