@@ -4,7 +4,8 @@
 // auth.users, which it owns; the application (service_role) changes customers
 // and plans. Audit rows must equal the seed trigger's shadow, rollups their
 // recomputation, and `check` must pass for postgres and name exactly what to
-// grant when something is missing.
+// grant when something is missing. And, without Supabase, a non-superuser
+// migrates a blank database.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -266,6 +267,27 @@ TEST(OnSupabaseCheck, NamesExactlyWhatToGrant) {
       << no_replication.output;
   pg.exec("ALTER ROLE postgres REPLICATION");
   expect_check_all_ok_for_postgres(run(config, "check"), "wal2json");
+}
+
+/// Without Supabase: a non-superuser owning the database migrates a blank one
+/// (the minimal auth.users is made, and is its own) and re-applies.
+TEST(NonSuperuserMigrate, CreatesTheMinimalAuthUsersItOwnsAndReapplies) {
+  PgClusterOptions options;
+  options.apply_schema = false;
+  PgCluster pg(options);
+  pg.exec("CREATE ROLE app_owner LOGIN; ALTER DATABASE app OWNER TO app_owner");
+  DaemonConfig daemon_config(pg.conninfo_as("app_owner"));
+  const std::string config = write_daemon_config(daemon_config);
+  for (int i = 0; i < 2; ++i) {
+    const RunResult migrated = run(config, "migrate");
+    ASSERT_EQ(migrated.exit_code, 0) << migrated.output;
+  }
+  EXPECT_EQ(pg.query("SELECT pg_get_userbyid(relowner)::text, relnatts::text FROM pg_class "
+                     "WHERE oid = 'auth.users'::regclass"),
+            (Rows{{"app_owner", "3"}}));
+  PgConn owner(pg.conninfo_as("app_owner"));
+  owner.exec("INSERT INTO auth.users (email) VALUES ('first@example.test')");
+  EXPECT_EQ(pg.scalar("SELECT count(*) FROM public.customer WHERE email = 'first@example.test'"), Value("1"));
 }
 
 }  // namespace
