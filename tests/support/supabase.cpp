@@ -1,5 +1,6 @@
 #include "support/supabase.hpp"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -106,9 +107,9 @@ SupabaseClients::SupabaseClients(const SupabaseLike& sb)
 }
 
 void SupabaseClients::execute(Workload& workload, const WorkloadTransaction& tx) {
-  bool any_auth = false;
-  for (const auto& statement : tx.statements) any_auth = any_auth || touches_auth_users(statement);
-  if (!tx.commit || !any_auth) return workload.execute(application_, tx);
+  if (!tx.commit || std::none_of(tx.statements.begin(), tx.statements.end(), touches_auth_users)) {
+    return workload.execute(application_, tx);
+  }
   // Consecutive statements with the same client, in order.
   std::vector<std::pair<bool, WorkloadTransaction>> parts;
   for (const auto& statement : tx.statements) {
