@@ -1,12 +1,12 @@
 #include "cdc/app/slot_switch.hpp"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <iostream>
 #include <optional>
 #include <stdexcept>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "cdc/app/publication.hpp"
 #include "cdc/app/snapshot.hpp"
@@ -23,6 +23,9 @@ class SwitchRefused : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+/// One line of what the switch did, shown at once (the daemon's log lines interleave on stderr).
+void say(const std::string& line) { std::cout << line << std::endl; }
 
 std::string rerun(const std::string& from) {
   return fmt::format("run `customer-cdc slot switch --from {}` again to resume", from);
@@ -42,19 +45,20 @@ Config old_side(const Config& config, const stream::SlotState& old) {
 
 void refuse_if_in_use(const std::optional<stream::SlotState>& state) {
   if (!state || !state->active) return;
-  throw SwitchRefused(fmt::format("slot \"{}\" is in use{}: stop the daemon (e.g. `systemctl stop customer-cdc`) "
-                                  "and run `slot switch` again",
-                                  state->name,
-                                  state->active_pid ? fmt::format(" by server process {}", *state->active_pid) : ""));
+  throw SwitchRefused(
+      fmt::format("slot \"{}\" is in use{}: stop the daemon (e.g. `systemctl stop customer-cdc`) "
+                  "and run `slot switch` again",
+                  state->name, state->active_pid ? fmt::format(" by server process {}", *state->active_pid) : ""));
 }
 
 /// A daemon writing for `slot` holds its writer lock (the Postgres sink's).
 void refuse_if_written(const std::string& dsn, const std::string& slot) {
   pg::Connection probe(dsn);
   if (sinks::try_lock_slot_writer(probe, slot)) return;  // released as the connection closes
-  throw SwitchRefused(fmt::format("a customer-cdc process writes for slot \"{}\": stop the daemon (e.g. "
-                                  "`systemctl stop customer-cdc`) and run `slot switch` again",
-                                  slot));
+  throw SwitchRefused(
+      fmt::format("a customer-cdc process writes for slot \"{}\": stop the daemon (e.g. "
+                  "`systemctl stop customer-cdc`) and run `slot switch` again",
+                  slot));
 }
 
 /// Step 1: the configured slot, created at a consistent point P where
@@ -65,28 +69,31 @@ Lsn ensure_new_slot(stream::ReplicationStream& repl, pg::Connection& conn, const
   const std::string& slot = config.postgres.slot;
   if (existing) {
     if (existing->plugin != config.postgres.plugin) {
-      throw SwitchRefused(fmt::format("slot \"{}\" exists with plugin {}, postgres.plugin is {}: set postgres.slot "
-                                      "to a new name (or drop that slot with `customer-cdc slot drop`)",
-                                      slot, existing->plugin, config.postgres.plugin));
+      throw SwitchRefused(
+          fmt::format("slot \"{}\" exists with plugin {}, postgres.plugin is {}: set postgres.slot "
+                      "to a new name (or drop that slot with `customer-cdc slot drop`)",
+                      slot, existing->plugin, config.postgres.plugin));
     }
-    std::cout << fmt::format("1. slot \"{}\" ({}) exists at {} (created by an earlier `slot switch`)\n", slot,
-                             existing->plugin, format_lsn(existing->confirmed_flush_lsn));
+    say(fmt::format("1. slot \"{}\" ({}) exists at {} (created by an earlier `slot switch`)", slot, existing->plugin,
+                    format_lsn(existing->confirmed_flush_lsn)));
     return existing->confirmed_flush_lsn;
   }
   if (config.postgres.plugin == "pgoutput") {
     try {
-      std::cout << "1. " << ensure_publication(conn, config) << "\n";
+      say("1. " + ensure_publication(conn, config));
     } catch (const pg::Error& e) {
-      throw SwitchRefused(fmt::format("publication \"{}\": {} (run `customer-cdc migrate` as the owner of the "
-                                      "captured tables, then `slot switch` again)",
-                                      config.postgres.publication, e.what()));
+      throw SwitchRefused(
+          fmt::format("publication \"{}\": {} (run `customer-cdc migrate` as the owner of the "
+                      "captured tables, then `slot switch` again)",
+                      config.postgres.publication, e.what()));
     }
   }
   require_server_support(repl, config);
   const Lsn position = repl.create_slot(slot, config.postgres.plugin).consistent_point;
-  std::cout << fmt::format("1. created slot \"{}\" ({}) at {}: it streams every transaction committing from "
-                           "there on\n",
-                           slot, config.postgres.plugin, format_lsn(position));
+  say(
+      fmt::format("1. created slot \"{}\" ({}) at {}: it streams every transaction committing from "
+                  "there on",
+                  slot, config.postgres.plugin, format_lsn(position)));
   return position;
 }
 
@@ -95,25 +102,27 @@ Lsn ensure_new_slot(stream::ReplicationStream& repl, pg::Connection& conn, const
 void deliver_before(const Config& config, const stream::SlotState& old, Lsn position, Signals& signals,
                     stream::ReplicationStream& repl) {
   if (old.confirmed_flush_lsn >= position) {
-    std::cout << fmt::format("2. slot \"{}\" has delivered everything committed before {} already\n", old.name,
-                             format_lsn(position));
+    say(fmt::format("2. slot \"{}\" has delivered everything committed before {} already", old.name,
+                    format_lsn(position)));
     return;
   }
   pipeline::Progress progress;
   if (run_daemon(old_side(config, old), signals, progress, {}, position) != 0) {
-    throw SwitchRefused(fmt::format("delivering from slot \"{}\" failed (the error is above); nothing is lost: fix "
-                                    "the cause, then {}",
-                                    old.name, rerun(old.name)));
+    throw SwitchRefused(
+        fmt::format("delivering from slot \"{}\" failed (the error is above); nothing is lost: fix "
+                    "the cause, then {}",
+                    old.name, rerun(old.name)));
   }
   const std::optional<stream::SlotState> after = repl.slot_state(old.name);
   if (!after || after->confirmed_flush_lsn < position) {
     throw SwitchRefused(fmt::format("stopped before slot \"{}\" reached {}; nothing is lost: {}", old.name,
                                     format_lsn(position), rerun(old.name)));
   }
-  std::cout << fmt::format("2. delivered {} transactions ({} changes) committed before {} from slot \"{}\" ({}); "
-                           "it is acknowledged up to {}\n",
-                           progress.transactions.load(), progress.changes.load(), format_lsn(position), old.name,
-                           old.plugin, format_lsn(after->confirmed_flush_lsn));
+  say(
+      fmt::format("2. delivered {} transactions ({} changes) committed before {} from slot \"{}\" ({}); "
+                  "it is acknowledged up to {}",
+                  progress.transactions.load(), progress.changes.load(), format_lsn(position), old.name, old.plugin,
+                  format_lsn(after->confirmed_flush_lsn)));
 }
 
 int switch_slots(const Config& config, const std::string& from, Signals& signals) {
@@ -121,9 +130,10 @@ int switch_slots(const Config& config, const std::string& from, Signals& signals
   pg::Connection conn(config.postgres.dsn);
   // Held until the end: no daemon with the new configuration starts writing meanwhile.
   if (!sinks::try_lock_slot_writer(conn, to)) {
-    throw SwitchRefused(fmt::format("a customer-cdc process writes for slot \"{}\": stop it and run `slot switch` "
-                                    "again",
-                                    to));
+    throw SwitchRefused(
+        fmt::format("a customer-cdc process writes for slot \"{}\": stop it and run `slot switch` "
+                    "again",
+                    to));
   }
   refuse_if_written(config.postgres.dsn, from);
   stream::ReplicationStream repl(config.postgres.dsn);
@@ -143,8 +153,8 @@ int switch_slots(const Config& config, const std::string& from, Signals& signals
           from, format_lsn(old_checkpoint.lsn)));
     }
     if (!current) throw SwitchRefused(fmt::format("slot \"{}\" does not exist", from));
-    std::cout << fmt::format("slot \"{}\" does not exist and slot \"{}\" ({}) does: the switch is complete\n", from,
-                             to, current->plugin);
+    say(fmt::format("slot \"{}\" does not exist and slot \"{}\" ({}) does: the switch is complete", from, to,
+                    current->plugin));
   } else {
     if (current && new_checkpoint && old_checkpoint.exists) {
       throw SwitchRefused(fmt::format(
@@ -153,30 +163,32 @@ int switch_slots(const Config& config, const std::string& from, Signals& signals
           "slot: `customer-cdc slot drop` with the other configuration",
           from, to, to));
     }
-    std::cout << fmt::format("switching from slot \"{}\" ({}) to slot \"{}\" ({})\n", from, old->plugin, to,
-                             config.postgres.plugin);
+    say(fmt::format("switching from slot \"{}\" ({}) to slot \"{}\" ({})", from, old->plugin, to,
+                    config.postgres.plugin));
     const Lsn position = ensure_new_slot(repl, conn, config, current);
     if (current && new_checkpoint && !old_checkpoint.exists) {
       // Step 3 committed: the old slot delivered everything before the new one's start.
-      std::cout << fmt::format("2. slot \"{}\" delivered everything before slot \"{}\" starts (an earlier "
-                               "`slot switch`)\n",
-                               from, to);
+      say(
+          fmt::format("2. slot \"{}\" delivered everything before slot \"{}\" starts (an earlier "
+                      "`slot switch`)",
+                      from, to));
     } else {
       deliver_before(config, *old, position, signals, repl);
     }
     const Lsn delivered = sinks::read_checkpoint(conn, from).lsn;
     if (sinks::move_checkpoint(conn, from, to, position)) {
-      std::cout << fmt::format("3. moved the checkpoint of slot \"{}\" ({}) to slot \"{}\" ({})\n", from,
-                               format_lsn(delivered), to, format_lsn(std::max(delivered, position)));
+      say(fmt::format("3. moved the checkpoint of slot \"{}\" ({}) to slot \"{}\" ({})", from, format_lsn(delivered),
+                      to, format_lsn(std::max(delivered, position))));
     } else {
-      std::cout << fmt::format("3. no checkpoint of slot \"{}\" to move (moved already, or no Postgres sink)\n", from);
+      say(fmt::format("3. no checkpoint of slot \"{}\" to move (moved already, or no Postgres sink)", from));
     }
     repl.drop_slot(from);
-    std::cout << fmt::format("4. dropped slot \"{}\"\n", from);
+    say(fmt::format("4. dropped slot \"{}\"", from));
   }
-  std::cout << fmt::format("switch complete. Next: start the daemon with this configuration (postgres.slot = "
-                           "\"{}\", postgres.plugin = \"{}\"), e.g. `systemctl start customer-cdc`\n",
-                           to, config.postgres.plugin);
+  say(
+      fmt::format("switch complete. Next: start the daemon with this configuration (postgres.slot = "
+                  "\"{}\", postgres.plugin = \"{}\"), e.g. `systemctl start customer-cdc`",
+                  to, config.postgres.plugin));
   return 0;
 }
 
@@ -184,9 +196,10 @@ int switch_slots(const Config& config, const std::string& from, Signals& signals
 
 int cmd_slot_switch(const Config& config, const std::string& from, Signals& signals) {
   if (from == config.postgres.slot) {
-    throw ConfigError(fmt::format("slot switch --from {}: that is postgres.slot; set postgres.slot (and "
-                                  "postgres.plugin) to the slot to switch to",
-                                  from));
+    throw ConfigError(
+        fmt::format("slot switch --from {}: that is postgres.slot; set postgres.slot (and "
+                    "postgres.plugin) to the slot to switch to",
+                    from));
   }
   try {
     return switch_slots(config, from, signals);

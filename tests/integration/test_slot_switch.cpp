@@ -16,6 +16,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <iostream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <regex>
@@ -223,6 +225,7 @@ TEST(SlotSwitch, Wal2jsonToPgoutputUnderWritesLosesAndRepeatsNothing) {
   ASSERT_TRUE(wait_until([&] { return workload.committed() >= 500; }, 60s)) << workload.error();
 
   const RunResult switched = env.run_switch();
+  std::cout << "[slot switch]\n" << switched.output << std::endl;
   ASSERT_EQ(switched.exit_code, 0) << switched.output;
   const Lsn position = switch_position(switched.output);
   ASSERT_NE(position, 0u) << switched.output;
@@ -271,17 +274,25 @@ TEST(SlotSwitch, RefusedWhileTheDaemonRunsAndSafeToRunAgainAfterAKill) {
     PgConn conn = pg.connect();
     Workload workload(switch_knobs(8));
     workload.load(conn);
-    for (int i = 0; i < 5; ++i) workload.execute(conn, workload.big(Big::Decrement, 6000));
-    workload.run(conn, 200);
+    workload.run(conn, 100);
+    workload.execute(conn, workload.big(Big::Fill, 30000));
+    workload.run(conn, 100);
   }
   {
+    // Killed once part of the backlog is committed.
+    const std::string audit_rows = "SELECT count(*)::text FROM public.audit_logs";
+    const Value before = pg.scalar(audit_rows);
     auto interrupted = env.start_switch();
-    ASSERT_TRUE(interrupted->wait_for_output("streaming slot \"customer_cdc\"", 60s)) << interrupted->log_text();
+    ASSERT_TRUE(wait_until([&] { return pg.scalar(audit_rows) != before; }, 60s, 10ms)) << interrupted->log_text();
     interrupted->kill9();
     interrupted->wait_exit(10s);
-    EXPECT_EQ(interrupted->log_text().find("switch complete"), std::string::npos)
-        << "the backlog was delivered before the kill: the test did not interrupt anything";
   }
+  // Killed in step 2: the new slot exists, the old one has not delivered everything before it.
+  EXPECT_EQ(pg.scalar("SELECT (o.confirmed_flush_lsn < n.confirmed_flush_lsn)::text FROM pg_replication_slots o, "
+                      "pg_replication_slots n WHERE o.slot_name = $1 AND n.slot_name = $2",
+                      {kOldSlot, kNewSlot}),
+            "true")
+      << "the test did not interrupt the delivery";
   // The killed process's server processes let go of the slot and the writer
   // lock once they see its connections gone.
   ASSERT_TRUE(wait_until(
@@ -292,6 +303,7 @@ TEST(SlotSwitch, RefusedWhileTheDaemonRunsAndSafeToRunAgainAfterAKill) {
       },
       30s));
   const RunResult resumed = env.run_switch();
+  std::cout << "[slot switch, again after kill -9]\n" << resumed.output << std::endl;
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_NE(resumed.output.find("created by an earlier `slot switch`"), std::string::npos) << resumed.output;
   EXPECT_NE(resumed.output.find("switch complete"), std::string::npos) << resumed.output;
@@ -309,6 +321,18 @@ TEST(SlotSwitch, RefusedWhileTheDaemonRunsAndSafeToRunAgainAfterAKill) {
   // kill -9 may repeat on Kafka what was delivered but not yet acknowledged
   // (as after any crash); audit rows and rollups are exact.
   verify_everything(env, collector, oracle, /*exactly_once=*/false);
+}
+
+TEST(SlotSwitch, UsageErrorsExitTwo) {
+  const std::map<std::string, std::string> env = {{"CUSTOMER_CDC_POSTGRES_SLOT", "cdc_new"}};
+  const RunResult same = DaemonProcess::run_to_completion({"slot", "switch", "--from", "cdc_new"}, env, 30s);
+  EXPECT_EQ(same.exit_code, 2) << same.output;
+  EXPECT_NE(same.output.find("that is postgres.slot"), std::string::npos) << same.output;
+  const RunResult missing = DaemonProcess::run_to_completion({"slot", "switch"}, env, 30s);
+  EXPECT_EQ(missing.exit_code, 2) << missing.output;
+  const RunResult bad_lsn = DaemonProcess::run_to_completion({"run", "--end-lsn", "16B3748"}, env, 30s);
+  EXPECT_EQ(bad_lsn.exit_code, 2) << bad_lsn.output;
+  EXPECT_NE(bad_lsn.output.find("--end-lsn 16B3748: not a WAL position"), std::string::npos) << bad_lsn.output;
 }
 
 }  // namespace
