@@ -210,13 +210,18 @@ void verify_everything(SwitchEnv& env, KafkaCollector& collector, WalOracle& ora
   EXPECT_GT(kafka.counts.keys, 100u);
 }
 
-TEST(SlotSwitch, Wal2jsonToPgoutputUnderWritesLosesAndRepeatsNothing) {
+/// Each test starts with the daemon streaming the old (wal2json) slot, and the
+/// references reading along.
+class SlotSwitch : public ::testing::Test {
+ protected:
   SwitchEnv env;
   PgCluster& pg = env.pg();
-  auto old_daemon = env.start_daemon(false);
-  KafkaCollector collector(env.kafka(), kTopics);
-  WalOracle oracle(kOracleSlot);
+  std::unique_ptr<DaemonProcess> old_daemon = env.start_daemon(false);
+  KafkaCollector collector{env.kafka(), kTopics};
+  WalOracle oracle{kOracleSlot};
+};
 
+TEST_F(SlotSwitch, Wal2jsonToPgoutputUnderWritesLosesAndRepeatsNothing) {
   BackgroundWorkload workload(pg, 20261202);
   ASSERT_TRUE(wait_until([&] { return workload.committed() >= 300; }, 60s)) << workload.error();
   stop_daemon(*old_daemon);
@@ -252,12 +257,7 @@ TEST(SlotSwitch, Wal2jsonToPgoutputUnderWritesLosesAndRepeatsNothing) {
   EXPECT_EQ(switched.output.find("delivered 0 transactions"), std::string::npos) << switched.output;
 }
 
-TEST(SlotSwitch, RefusedWhileTheDaemonRunsAndSafeToRunAgainAfterAKill) {
-  SwitchEnv env;
-  PgCluster& pg = env.pg();
-  auto old_daemon = env.start_daemon(false);
-  KafkaCollector collector(env.kafka(), kTopics);
-  WalOracle oracle(kOracleSlot);
+TEST_F(SlotSwitch, RefusedWhileTheDaemonRunsAndSafeToRunAgainAfterAKill) {
   {
     BackgroundWorkload workload(pg, 7);
     ASSERT_TRUE(wait_until([&] { return workload.committed() >= 200; }, 60s)) << workload.error();
@@ -323,7 +323,7 @@ TEST(SlotSwitch, RefusedWhileTheDaemonRunsAndSafeToRunAgainAfterAKill) {
   verify_everything(env, collector, oracle, /*exactly_once=*/false);
 }
 
-TEST(SlotSwitch, UsageErrorsExitTwo) {
+TEST(SlotSwitchUsage, ErrorsExitTwo) {
   const std::map<std::string, std::string> env = {{"CUSTOMER_CDC_POSTGRES_SLOT", "cdc_new"}};
   const RunResult same = DaemonProcess::run_to_completion({"slot", "switch", "--from", "cdc_new"}, env, 30s);
   EXPECT_EQ(same.exit_code, 2) << same.output;
