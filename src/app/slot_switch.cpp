@@ -4,9 +4,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <stdexcept>
+#include <thread>
 
 #include "cdc/app/publication.hpp"
 #include "cdc/app/snapshot.hpp"
@@ -27,6 +30,8 @@ class SwitchRefused : public std::runtime_error {
 /// One line of what the switch did, shown at once (the daemon's log lines interleave on stderr).
 void say(const std::string& line) { std::cout << line << std::endl; }
 
+constexpr auto kReleaseWait = std::chrono::seconds(5);
+
 std::string rerun(const std::string& from) {
   return fmt::format("run `customer-cdc slot switch --from {}` again to resume", from);
 }
@@ -43,18 +48,38 @@ Config old_side(const Config& config, const stream::SlotState& old) {
   return side;
 }
 
-void refuse_if_in_use(const std::optional<stream::SlotState>& state) {
-  if (!state || !state->active) return;
+/// A daemon that just stopped may still hold what it used for a moment (its
+/// server processes end once they see the connection gone): `released` is
+/// asked again for a few seconds before refusing.
+bool released_soon(const std::function<bool()>& released) {
+  const auto until = std::chrono::steady_clock::now() + kReleaseWait;
+  while (!released()) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return true;
+}
+
+/// The slot as it is once no process streams from it; refuses while one does.
+std::optional<stream::SlotState> idle_slot(stream::ReplicationStream& repl, const std::string& slot) {
+  std::optional<stream::SlotState> state;
+  if (released_soon([&] {
+        state = repl.slot_state(slot);
+        return !state || !state->active;
+      })) {
+    return state;
+  }
   throw SwitchRefused(
       fmt::format("slot \"{}\" is in use{}: stop the daemon (e.g. `systemctl stop customer-cdc`) "
                   "and run `slot switch` again",
-                  state->name, state->active_pid ? fmt::format(" by server process {}", *state->active_pid) : ""));
+                  slot, state->active_pid ? fmt::format(" by server process {}", *state->active_pid) : ""));
 }
 
 /// A daemon writing for `slot` holds its writer lock (the Postgres sink's).
 void refuse_if_written(const std::string& dsn, const std::string& slot) {
   pg::Connection probe(dsn);
-  if (sinks::try_lock_slot_writer(probe, slot)) return;  // released as the connection closes
+  // Taken only to see that it is free: released as the connection closes.
+  if (released_soon([&] { return sinks::try_lock_slot_writer(probe, slot); })) return;
   throw SwitchRefused(
       fmt::format("a customer-cdc process writes for slot \"{}\": stop the daemon (e.g. "
                   "`systemctl stop customer-cdc`) and run `slot switch` again",
@@ -137,10 +162,8 @@ int switch_slots(const Config& config, const std::string& from, Signals& signals
   }
   refuse_if_written(config.postgres.dsn, from);
   stream::ReplicationStream repl(config.postgres.dsn);
-  const std::optional<stream::SlotState> old = repl.slot_state(from);
-  const std::optional<stream::SlotState> current = repl.slot_state(to);
-  refuse_if_in_use(old);
-  refuse_if_in_use(current);
+  const std::optional<stream::SlotState> old = idle_slot(repl, from);
+  const std::optional<stream::SlotState> current = idle_slot(repl, to);
   const sinks::Checkpoint old_checkpoint = sinks::read_checkpoint(conn, from);
   const bool new_checkpoint = sinks::read_checkpoint(conn, to).exists;
 
