@@ -99,8 +99,9 @@ Lsn ensure_new_slot(stream::ReplicationStream& repl, pg::Connection& conn, const
                       "to a new name (or drop that slot with `customer-cdc slot drop`)",
                       slot, existing->plugin, config.postgres.plugin));
     }
-    say(fmt::format("1. slot \"{}\" ({}) exists at {} (created by an earlier `slot switch`)", slot, existing->plugin,
-                    format_lsn(existing->confirmed_flush_lsn)));
+    say(fmt::format("1. slot \"{}\" ({}) exists at {} (made earlier): it streams every transaction committing "
+                    "from there on",
+                    slot, existing->plugin, format_lsn(existing->confirmed_flush_lsn)));
     return existing->confirmed_flush_lsn;
   }
   if (config.postgres.plugin == "pgoutput") {
@@ -189,7 +190,16 @@ int switch_slots(const Config& config, const std::string& from, Signals& signals
     say(fmt::format("switching from slot \"{}\" ({}) to slot \"{}\" ({})", from, old->plugin, to,
                     config.postgres.plugin));
     const Lsn position = ensure_new_slot(repl, conn, config, current);
-    if (current && new_checkpoint && !old_checkpoint.exists) {
+    const bool moved = current && new_checkpoint && !old_checkpoint.exists;
+    if (!moved && old->confirmed_flush_lsn > position) {
+      // Step 2 stops exactly at the new slot's start: the old slot went past
+      // it otherwise (a daemon streamed it, or the new slot is older).
+      throw SwitchRefused(fmt::format(
+          "slot \"{}\" is at {}, past the start of slot \"{}\" ({}): the changes between would be delivered twice. "
+          "Drop slot \"{}\" (`customer-cdc slot drop` with this configuration) and run `slot switch` again",
+          from, format_lsn(old->confirmed_flush_lsn), to, format_lsn(position), to));
+    }
+    if (moved) {
       // Step 3 committed: the old slot delivered everything before the new one's start.
       say(
           fmt::format("2. slot \"{}\" delivered everything before slot \"{}\" starts (an earlier "

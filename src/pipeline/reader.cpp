@@ -165,8 +165,10 @@ void Reader::push_pending() {
 Lsn Reader::acknowledgeable() const {
   const bool idle = !in_txn_ && pending_.empty() && queue_.empty();
   // Past the end position nothing else commits below it: once the sinks hold
-  // what was handed over, they hold everything up to it.
-  const Lsn quiet_end = past_end() ? std::max(keepalive_end_, options_.end_lsn) : keepalive_end_;
+  // what was handed over, they hold everything up to it. Never beyond it: a
+  // slot created there streams the rest.
+  Lsn quiet_end = keepalive_end_;
+  if (options_.end_lsn != 0) quiet_end = past_end() ? options_.end_lsn : std::min(keepalive_end_, options_.end_lsn);
   return pipeline::acknowledgeable(writer_.acknowledged(), idle, last_enqueued_commit_end_, quiet_end, sent_flush_);
 }
 

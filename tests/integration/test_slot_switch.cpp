@@ -132,9 +132,11 @@ class SwitchEnv {
     return std::make_unique<DaemonProcess>(
         std::vector<std::string>{"--config", new_config_, "slot", "switch", "--from", kOldSlot});
   }
-  RunResult run_switch() {
-    return DaemonProcess::run_to_completion({"--config", new_config_, "slot", "switch", "--from", kOldSlot}, {},
-                                            180s);
+  RunResult run_switch() { return run_new({"slot", "switch", "--from", kOldSlot}); }
+  /// A command with the new configuration.
+  RunResult run_new(std::vector<std::string> command) {
+    command.insert(command.begin(), {"--config", new_config_});
+    return DaemonProcess::run_to_completion(command, {}, 180s);
   }
 
  private:
@@ -257,19 +259,27 @@ TEST_F(SlotSwitch, Wal2jsonToPgoutputUnderWritesLosesAndRepeatsNothing) {
   EXPECT_EQ(switched.output.find("delivered 0 transactions"), std::string::npos) << switched.output;
 }
 
-TEST_F(SlotSwitch, RefusedWhileTheDaemonRunsAndSafeToRunAgainAfterAKill) {
+TEST_F(SlotSwitch, RefusedWhileUnsafeAndSafeToRunAgainAfterAKill) {
+  // The new slot made ahead of time, while the old daemon goes on past it.
+  ASSERT_EQ(env.run_new({"migrate"}).exit_code, 0);
+  const RunResult created = env.run_new({"slot", "create"});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
   {
     BackgroundWorkload workload(pg, 7);
     ASSERT_TRUE(wait_until([&] { return workload.committed() >= 200; }, 60s)) << workload.error();
   }
-
-  const RunResult refused = env.run_switch();
-  EXPECT_EQ(refused.exit_code, 1) << refused.output;
-  EXPECT_NE(refused.output.find("stop the daemon"), std::string::npos) << refused.output;
-  EXPECT_EQ(pg.scalar("SELECT count(*)::text FROM pg_replication_slots WHERE slot_name = $1", {kNewSlot}), "0");
+  const RunResult running = env.run_switch();
+  EXPECT_EQ(running.exit_code, 1) << running.output;
+  EXPECT_NE(running.output.find("stop the daemon"), std::string::npos) << running.output;
+  ASSERT_TRUE(wait_slot_caught_up(pg, old_daemon.get(), 60s, kOldSlot));
+  stop_daemon(*old_daemon);
+  const RunResult behind = env.run_switch();
+  EXPECT_EQ(behind.exit_code, 1) << behind.output;
+  EXPECT_NE(behind.output.find("would be delivered twice"), std::string::npos) << behind.output;
+  EXPECT_EQ(pg.scalar("SELECT count(*)::text FROM pg_replication_slots WHERE slot_name = $1", {kOldSlot}), "1");
+  ASSERT_EQ(env.run_new({"slot", "drop"}).exit_code, 0);
 
   // A backlog for the old slot, so that the switch is killed while it delivers it.
-  stop_daemon(*old_daemon);
   {
     PgConn conn = pg.connect();
     Workload workload(switch_knobs(8));
@@ -305,7 +315,7 @@ TEST_F(SlotSwitch, RefusedWhileTheDaemonRunsAndSafeToRunAgainAfterAKill) {
   const RunResult resumed = env.run_switch();
   std::cout << "[slot switch, again after kill -9]\n" << resumed.output << std::endl;
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
-  EXPECT_NE(resumed.output.find("created by an earlier `slot switch`"), std::string::npos) << resumed.output;
+  EXPECT_NE(resumed.output.find("exists at 0/"), std::string::npos) << resumed.output;
   EXPECT_NE(resumed.output.find("switch complete"), std::string::npos) << resumed.output;
   const RunResult again = env.run_switch();
   EXPECT_EQ(again.exit_code, 0) << again.output;

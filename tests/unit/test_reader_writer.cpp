@@ -174,7 +174,7 @@ TEST(ReaderWriter, EndPositionIsReachedByAKeepaliveOnlyBetweenTransactions) {
 
   EXPECT_EQ(s.sink.committed_xids(), (std::vector<std::uint32_t>{1}));
   ASSERT_FALSE(s.stream.statuses.empty());
-  EXPECT_EQ(s.stream.statuses.back().second, 0x500u);  // the keepalive: nothing committed before it is left
+  EXPECT_EQ(s.stream.statuses.back().second, 0x300u);  // not beyond: a slot created there streams the rest
 }
 
 TEST(ReaderWriter, EndPositionIsNotAcknowledgedBeforeTheSinkHoldsWhatPrecedesIt) {
@@ -189,6 +189,14 @@ TEST(ReaderWriter, EndPositionIsNotAcknowledgedBeforeTheSinkHoldsWhatPrecedesIt)
 
   EXPECT_EQ(s.sink.committed_xids(), (std::vector<std::uint32_t>{1}));
   for (const auto& [written, flushed] : s.stream.statuses) EXPECT_LE(flushed, 0x80u);
+}
+
+TEST(ReaderWriter, EndPositionCapsTheAcknowledgementOfAQuietStream) {
+  Session s;
+  s.stream.keepalive(0x9000);
+  run_to_end(s, 0x80, 0x300);
+  ASSERT_FALSE(s.stream.statuses.empty());
+  EXPECT_EQ(s.stream.statuses.back().second, 0x300u);
 }
 
 TEST(ReaderWriter, UndecodableMessageStopsTheSessionUnacknowledged) {

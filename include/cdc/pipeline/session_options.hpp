@@ -28,8 +28,8 @@ struct SessionOptions {
   /// every transaction committing below this position has been read (at the
   /// first transaction committing at or after it, which is not taken, or a
   /// keepalive at or past it) and is held by the sinks, and acknowledges up
-  /// to it: a slot created with this consistent point decodes exactly the
-  /// rest (`slot switch`, `run --end-lsn`).
+  /// to it, never beyond: a slot created with this consistent point decodes
+  /// exactly the rest (`slot switch`, `run --end-lsn`).
   Lsn end_lsn = 0;
   /// Called from the stream loop at least every 100 ms while streaming
   /// (systemd watchdog and status).
