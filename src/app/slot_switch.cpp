@@ -182,10 +182,11 @@ int switch_slots(const Config& config, const std::string& from, Signals& signals
   } else {
     if (current && new_checkpoint && old_checkpoint.exists) {
       throw SwitchRefused(fmt::format(
-          "slots \"{}\" and \"{}\" both have a checkpoint: a daemon already streamed \"{}\" before the switch "
-          "completed, so the changes between them are not where `slot switch` can deliver them from. Keep one "
-          "slot: `customer-cdc slot drop` with the other configuration",
-          from, to, to));
+          "slots \"{}\" and \"{}\" both have a checkpoint: a daemon streamed \"{}\" before the switch completed "
+          "(and took its own snapshot), so what \"{}\" still holds from {} on cannot be delivered without repeating "
+          "changes. Keep \"{}\" and drop \"{}\" (`customer-cdc slot drop` with the old configuration); the audit "
+          "entries of the transactions it held are lost, as after a vanished slot",
+          from, to, to, from, format_lsn(old_checkpoint.lsn), to, from));
     }
     say(fmt::format("switching from slot \"{}\" ({}) to slot \"{}\" ({})", from, old->plugin, to,
                     config.postgres.plugin));
