@@ -333,6 +333,31 @@ TEST_F(SlotSwitch, RefusedWhileUnsafeAndSafeToRunAgainAfterAKill) {
   verify_everything(env, collector, oracle, /*exactly_once=*/false);
 }
 
+TEST(EndLsn, RunStopsWithEverythingCommittedBeforeItDelivered) {
+  PgCluster pg;
+  install_audit_shadow(pg);
+  DaemonConfig config(pg.conninfo());
+  config.slot = kOldSlot;
+  config.rollups = false;
+  const std::string path = write_daemon_config(config);
+  ASSERT_EQ(DaemonProcess::run_to_completion({"--config", path, "slot", "create"}).exit_code, 0);
+  PgConn conn = pg.connect();
+  Workload workload(switch_knobs(11));
+  workload.load(conn);
+  workload.run(conn, 150);
+  // The workload is sequential: the shadow holds exactly the rows of what committed before `end`.
+  const std::string end = *pg.scalar("SELECT pg_current_wal_lsn()::text");
+  const Value expected = pg.scalar("SELECT count(*)::text FROM test_shadow.audit_logs");
+  workload.run(conn, 100);
+
+  const RunResult run = DaemonProcess::run_to_completion({"--config", path, "run", "--end-lsn", end}, {}, 120s);
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("end position " + end + " reached"), std::string::npos) << run.output;
+  EXPECT_EQ(pg.scalar("SELECT count(*)::text FROM public.audit_logs"), expected);
+  EXPECT_GT(std::stoi(expected.value_or("0")), 100);
+  EXPECT_EQ(slot_confirmed_lsn(pg, kOldSlot), end);
+}
+
 TEST(SlotSwitchUsage, ErrorsExitTwo) {
   const std::map<std::string, std::string> env = {{"CUSTOMER_CDC_POSTGRES_SLOT", "cdc_new"}};
   const RunResult same = DaemonProcess::run_to_completion({"slot", "switch", "--from", "cdc_new"}, env, 30s);
