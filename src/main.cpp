@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
@@ -15,7 +16,9 @@
 #include "cdc/app/daemon.hpp"
 #include "cdc/app/logging.hpp"
 #include "cdc/app/metrics.hpp"
+#include "cdc/app/slot_switch.hpp"
 #include "cdc/core/conninfo.hpp"
+#include "cdc/core/lsn.hpp"
 #include "cdc/core/version.hpp"
 
 namespace {
@@ -42,6 +45,10 @@ int main(int argc, char** argv) {
 
   auto* run = app.add_subcommand("run", "the daemon: stream, write audit entries and rollups, publish to Kafka, "
                                         "until SIGTERM/SIGINT");
+  std::string end_lsn_text;
+  run->add_option("--end-lsn", end_lsn_text,
+                  "stop once every transaction committing before this WAL position (e.g. 0/16B3748) is delivered "
+                  "and acknowledged (the slot is then confirmed up to it), and exit 0");
   auto* check = app.add_subcommand(
       "check", "preflight: connection, server version, wal_level, free replication slots and WAL senders, "
                "the output plugin loadable, REPLICATION privilege, schema, replica identity FULL on public.customer, "
@@ -57,6 +64,13 @@ int main(int argc, char** argv) {
   auto* slot_drop = slot->add_subcommand("drop", "drop the slot");
   auto* slot_status = slot->add_subcommand("status", "print slot name, plugin, active, confirmed_flush_lsn, "
                                                      "retained WAL bytes");
+  auto* slot_switch = slot->add_subcommand(
+      "switch", "move from the slot given by --from (e.g. a wal2json slot) to postgres.slot and postgres.plugin of "
+                "this configuration without losing or repeating a change: creates the new slot at a position P, "
+                "delivers what the old slot holds before P, moves the checkpoint, drops the old slot; stop the "
+                "daemon first; safe to run again after an interruption");
+  std::string switch_from;
+  slot_switch->add_option("--from", switch_from, "the slot the daemon streamed from until now")->required();
   auto* snapshot = app.add_subcommand("snapshot", "backfill: publish every existing row of the captured tables (op r) and rebuild the rollups, consistent with the slot; stop the daemon first");
   auto* rebuild = app.add_subcommand("rebuild-rollups", "recompute the rollup tables from the source tables and the audit history, in one transaction");
 
@@ -75,6 +89,12 @@ int main(int argc, char** argv) {
     } else {
       config_path = kDefaultConfig;
     }
+  }
+
+  std::optional<cdc::Lsn> end_lsn;
+  if (!end_lsn_text.empty() && !(end_lsn = cdc::parse_lsn(end_lsn_text))) {
+    std::cerr << "error: --end-lsn " << end_lsn_text << ": not a WAL position (e.g. 0/16B3748)\n";
+    return kExitUsage;
   }
 
   Config config;
@@ -100,12 +120,17 @@ int main(int argc, char** argv) {
                                                      config.metrics.ready_max_lag_seconds);
       return run_daemon(config, signals, progress, [&] {
         return load_config(config_path, process_environment(), /*allow_missing=*/!explicit_config);
-      });
+      }, end_lsn.value_or(0));
     }
     if (*migrate) return cmd_migrate(config, schema_dir.empty() ? std::nullopt : std::optional(schema_dir));
     if (*slot_create) return cmd_slot_create(config);
     if (*slot_drop) return cmd_slot_drop(config);
     if (*slot_status) return cmd_slot_status(config);
+    if (*slot_switch) {
+      Signals signals;
+      install_signal_handlers(signals);
+      return cmd_slot_switch(config, switch_from, signals);
+    }
     if (*rebuild) return cmd_rebuild_rollups(config);
     if (*check) return cmd_check(config);
     if (*snapshot) {

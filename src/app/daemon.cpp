@@ -111,6 +111,14 @@ class OwnWalsenderExiting : public CategorizedError<ErrorCategory::Retryable> {
   using CategorizedError::CategorizedError;
 };
 
+/// The session passed the end position (`run --end-lsn`) but the sinks did
+/// not confirm everything before it in time (e.g. Kafka); the next session
+/// delivers the rest.
+class EndNotAcknowledged : public CategorizedError<ErrorCategory::Retryable> {
+ public:
+  using CategorizedError::CategorizedError;
+};
+
 /// After a stall, this daemon's own walsender may still hold the slot (a hung
 /// server process, or a connection the server has not yet seen go away): end
 /// it, and only it; a slot held by any other process is waited for as usual
@@ -153,19 +161,25 @@ void install_signal_handlers(Signals& signals) {
   std::signal(SIGPIPE, SIG_IGN);
 }
 
-int run_daemon(const Config& config, Signals& signals, pipeline::Progress& progress,
-               std::function<Config()> reload_config) {
-  Notifier notifier(progress);
-  const Monitor monitor({.dsn = config.postgres.dsn,
-                         .slot = config.postgres.slot,
-                         .sink_timeout = std::chrono::milliseconds(config.postgres.sink_timeout_ms)},
-                        progress);
+pipeline::SessionOptions session_options(const Config& config) {
   pipeline::SessionOptions options;
   options.slot = config.postgres.slot;
   options.tables = config.postgres.tables;
   options.status_interval = std::chrono::milliseconds(config.postgres.status_interval_ms);
   options.stream_timeout = std::chrono::milliseconds(config.postgres.stream_timeout_ms);
   options.dead_letters = config.dead_letter.enabled;
+  return options;
+}
+
+int run_daemon(const Config& config, Signals& signals, pipeline::Progress& progress,
+               std::function<Config()> reload_config, Lsn end_lsn) {
+  Notifier notifier(progress);
+  const Monitor monitor({.dsn = config.postgres.dsn,
+                         .slot = config.postgres.slot,
+                         .sink_timeout = std::chrono::milliseconds(config.postgres.sink_timeout_ms)},
+                        progress);
+  pipeline::SessionOptions options = session_options(config);
+  options.end_lsn = end_lsn;
   options.on_tick = [&] {
     notifier.tick();
     if (signals.reload.exchange(false)) {
@@ -201,6 +215,16 @@ int run_daemon(const Config& config, Signals& signals, pipeline::Progress& progr
       } catch (const pipeline::StreamStalled&) {
         stalled_walsender = walsender;
         throw;
+      }
+      if (end_lsn != 0 && !signals.stop.load()) {
+        const Lsn acknowledged = progress.acknowledged_lsn.load();
+        if (acknowledged < end_lsn) {
+          throw EndNotAcknowledged(fmt::format("end position {} passed, but the sinks confirmed only up to {}",
+                                               format_lsn(end_lsn), format_lsn(acknowledged)));
+        }
+        spdlog::info("end position {} reached: every transaction committing before it is delivered, slot "
+                     "\"{}\" acknowledged up to {}",
+                     format_lsn(end_lsn), config.postgres.slot, format_lsn(acknowledged));
       }
       sd_notify(0, "STOPPING=1");
       return 0;

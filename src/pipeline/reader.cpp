@@ -35,7 +35,7 @@ Reader::Reader(const SessionOptions& options, stream::MessageStream& stream, dec
 void Reader::run() {
   last_progress_log_ = Clock::now();
   heard_from_server(last_progress_log_);  // START_REPLICATION was the server's last word
-  while (!stop_.load() && !writer_.failed()) {
+  while (!stop_.load() && !writer_.failed() && !past_end()) {
     const auto timeout = pending_.empty() ? kPollInterval : std::chrono::milliseconds(0);
     std::optional<stream::Received> received = stream_.next(timeout);
     const auto now = Clock::now();
@@ -66,6 +66,10 @@ void Reader::run() {
   // What lingered in the batch when stop came is handed over as before the
   // linger: the writer still completes the transactions it holds in full.
   if (!writer_.failed()) push_pending();
+  if (past_end()) {
+    spdlog::info("reached the end position {}: every transaction committing before it was read",
+                 format_lsn(options_.end_lsn));
+  }
 }
 
 void Reader::send_final_status() {
@@ -93,6 +97,11 @@ void Reader::on_message(const stream::XLogData& data) {
   std::size_t decoded = 0;
   for (std::size_t i = first_event; i < pending_.size(); ++i) {
     const decode::Change& change = pending_[i].change;
+    if (change.action == decode::Action::Begin && options_.end_lsn != 0 && change.lsn >= options_.end_lsn) {
+      begin_past_end_ = true;  // left to whoever streams from the end position on
+      drop_pending_from(i);
+      return;
+    }
     decoded += decoded_weight(change);
     if (change.action == decode::Action::Begin) in_txn_ = true;
     if (change.action == decode::Action::Commit) {
@@ -104,11 +113,7 @@ void Reader::on_message(const stream::XLogData& data) {
 }
 
 void Reader::undecodable(const stream::XLogData& data, const decode::DecodeError& error, std::size_t first_event) {
-  // What the message yielded before the error is not a change.
-  while (pending_.size() > first_event) {
-    pool_.give(std::move(pending_.back().change));
-    pending_.pop_back();
-  }
+  drop_pending_from(first_event);  // what the message yielded before the error is not a change
   if (options_.dead_letters && in_txn_ && !decoder_.bounds_transaction(data.payload)) {
     pending_.push_back(StreamEvent{pool_.take(false), data.wal_start,
                                    std::make_unique<sinks::DeadLetter>(sinks::DeadLetter{
@@ -122,6 +127,20 @@ void Reader::undecodable(const stream::XLogData& data, const decode::DecodeError
                            "restart stops at the same message; see README, 'Poison messages')"
                          : " (not acknowledged: a restart stops at the same message; see README, 'Poison "
                            "messages')"));
+}
+
+void Reader::drop_pending_from(std::size_t first) {
+  while (pending_.size() > first) {
+    pool_.give(std::move(pending_.back().change));
+    pending_.pop_back();
+  }
+}
+
+bool Reader::past_end() const {
+  if (options_.end_lsn == 0) return false;
+  // The server sends transactions in commit order, and a keepalive's position
+  // only once everything before it was sent.
+  return begin_past_end_ || (!in_txn_ && keepalive_end_ >= options_.end_lsn);
 }
 
 void Reader::on_message(const stream::Keepalive& keepalive) {
@@ -145,8 +164,12 @@ void Reader::push_pending() {
 
 Lsn Reader::acknowledgeable() const {
   const bool idle = !in_txn_ && pending_.empty() && queue_.empty();
-  return pipeline::acknowledgeable(writer_.acknowledged(), idle, last_enqueued_commit_end_, keepalive_end_,
-                                   sent_flush_);
+  // Past the end position nothing else commits below it: once the sinks hold
+  // what was handed over, they hold everything up to it. Never beyond it: a
+  // slot created there streams the rest.
+  Lsn quiet_end = keepalive_end_;
+  if (options_.end_lsn != 0) quiet_end = past_end() ? options_.end_lsn : std::min(keepalive_end_, options_.end_lsn);
+  return pipeline::acknowledgeable(writer_.acknowledged(), idle, last_enqueued_commit_end_, quiet_end, sent_flush_);
 }
 
 void Reader::maybe_send_status() {

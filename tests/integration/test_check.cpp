@@ -167,6 +167,7 @@ TEST_P(CheckPlugin, AllOkOnFreshClusterWithSchema) {
       << mismatch.output;
   EXPECT_NE(wrong.find("customer-cdc slot drop"), std::string::npos) << wrong;
   EXPECT_NE(wrong.find("set postgres.plugin = \"" + plugin + "\""), std::string::npos) << wrong;
+  EXPECT_NE(wrong.find("slot switch --from customer_cdc"), std::string::npos) << wrong;
   const RunResult create_other =
       run_command(CheckOptions(pg.conninfo()).with_plugin(other_plugin()), {"slot", "create"});
   EXPECT_EQ(create_other.exit_code, 1) << create_other.output;

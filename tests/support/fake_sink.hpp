@@ -62,7 +62,7 @@ class FakeSink : public sinks::Sink {
   void flush() override {
     EXPECT_FALSE(open_) << name_ << ": flush inside a transaction";
     calls.push_back({"flush", {}});
-    durable_ = std::max(durable_, pending_);
+    if (!confirms_nothing) durable_ = std::max(durable_, pending_);
   }
   void abort() override {
     calls.push_back({"abort", {}});
@@ -92,6 +92,7 @@ class FakeSink : public sinks::Sink {
   std::optional<Action> reject_action;  ///< rejects() refuses changes of this action
   bool want_flush = false;
   bool durable_on_commit = false;
+  bool confirms_nothing = false;  ///< flush() makes nothing durable (a broker that never confirms)
 
  private:
   std::string name_;

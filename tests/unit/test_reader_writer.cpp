@@ -139,6 +139,66 @@ TEST(ReaderWriter, KeepaliveDoesNotMoveTheAcknowledgementPastAnUnheldTransaction
   EXPECT_TRUE(s.sink.committed_xids().empty());
 }
 
+/// A session with an end position, on a script: it must end by itself.
+void run_to_end(Session& s, Lsn start, Lsn end) {
+  s.sink.durable_on_commit = true;
+  s.options.status_interval = std::chrono::milliseconds(100000);
+  s.options.end_lsn = end;
+  run_pipeline(s.options, s.stream, s.decoder, start, {&s.sink}, s.stop, s.progress);
+}
+
+TEST(ReaderWriter, EndPositionTakesWhatCommitsBelowItAndAcknowledgesUpToIt) {
+  Session s;
+  s.stream.xlog(0x100, begin_json(1, "0/200", "0/238"));
+  s.stream.xlog(0x150, insert_json(1, "0/150", 1));
+  s.stream.xlog(0x238, commit_json(1, "0/200", "0/238"));
+  // Began before the end position but commits at it: the new slot's first.
+  s.stream.xlog(0x240, begin_json(2, "0/300", "0/338"));
+  s.stream.xlog(0x250, insert_json(2, "0/250", 2));
+  s.stream.xlog(0x338, commit_json(2, "0/300", "0/338"));
+  run_to_end(s, 0x80, 0x300);
+
+  EXPECT_EQ(s.sink.committed_xids(), (std::vector<std::uint32_t>{1}));
+  EXPECT_EQ(s.sink.count("begin"), 1u);
+  ASSERT_FALSE(s.stream.statuses.empty());
+  EXPECT_EQ(s.stream.statuses.back().second, 0x300u);  // nothing else commits below it
+}
+
+TEST(ReaderWriter, EndPositionIsReachedByAKeepaliveOnlyBetweenTransactions) {
+  Session s;
+  s.stream.xlog(0x100, begin_json(1, "0/200", "0/238"));
+  s.stream.keepalive(0x500);  // in the middle of transaction 1: its commit still comes
+  s.stream.xlog(0x150, insert_json(1, "0/150", 1));
+  s.stream.xlog(0x238, commit_json(1, "0/200", "0/238"));
+  run_to_end(s, 0x80, 0x300);
+
+  EXPECT_EQ(s.sink.committed_xids(), (std::vector<std::uint32_t>{1}));
+  ASSERT_FALSE(s.stream.statuses.empty());
+  EXPECT_EQ(s.stream.statuses.back().second, 0x300u);  // not beyond: a slot created there streams the rest
+}
+
+TEST(ReaderWriter, EndPositionIsNotAcknowledgedBeforeTheSinkHoldsWhatPrecedesIt) {
+  Session s;
+  s.stream.xlog(0x100, begin_json(1, "0/200", "0/238"));
+  s.stream.xlog(0x238, commit_json(1, "0/200", "0/238"));
+  s.stream.xlog(0x240, begin_json(2, "0/300", "0/338"));
+  s.options.status_interval = std::chrono::milliseconds(100000);
+  s.options.end_lsn = 0x300;
+  s.sink.confirms_nothing = true;  // e.g. Kafka has not confirmed transaction 1
+  run_pipeline(s.options, s.stream, s.decoder, 0x80, {&s.sink}, s.stop, s.progress);
+
+  EXPECT_EQ(s.sink.committed_xids(), (std::vector<std::uint32_t>{1}));
+  for (const auto& [written, flushed] : s.stream.statuses) EXPECT_LE(flushed, 0x80u);
+}
+
+TEST(ReaderWriter, EndPositionCapsTheAcknowledgementOfAQuietStream) {
+  Session s;
+  s.stream.keepalive(0x9000);
+  run_to_end(s, 0x80, 0x300);
+  ASSERT_FALSE(s.stream.statuses.empty());
+  EXPECT_EQ(s.stream.statuses.back().second, 0x300u);
+}
+
 TEST(ReaderWriter, UndecodableMessageStopsTheSessionUnacknowledged) {
   Session s;
   s.stream.xlog(0x100, begin_json(1, "0/200", "0/238"));

@@ -28,7 +28,7 @@ class Reader : private decode::ChangeOutput {
   Reader(const SessionOptions& options, stream::MessageStream& stream, decode::Decoder& decoder, EventQueue& queue,
          BatchRecycler& recycler, Writer& writer, const std::atomic<bool>& stop, Progress& progress, Lsn start);
 
-  /// Until `stop` is set or the writer fails. Throws PoisonError for a
+  /// Until `stop` is set, the writer fails or the end position is passed. Throws PoisonError for a
   /// message that does not decode (unless it is dead-lettered), StreamStalled
   /// when the server stays silent past the stream timeout, and the stream's
   /// errors.
@@ -42,6 +42,10 @@ class Reader : private decode::ChangeOutput {
   /// ChangeOutput: a pooled Change appended to the pending batch.
   decode::Change& next_change(bool row_change) override;
   void undecodable(const stream::XLogData& data, const decode::DecodeError& error, std::size_t first_event);
+  /// Hands the pending events from `first` on back to the pool.
+  void drop_pending_from(std::size_t first);
+  /// Every transaction committing below options_.end_lsn has been read.
+  bool past_end() const;
   void push_pending();
   Lsn acknowledgeable() const;
   void maybe_send_status();
@@ -68,6 +72,7 @@ class Reader : private decode::ChangeOutput {
   Lsn pending_position_ = 0;       ///< WAL position of the message being decoded
   bool in_txn_ = false;
   bool reply_requested_ = false;
+  bool begin_past_end_ = false;  ///< a transaction committing at or after options_.end_lsn began (not taken)
   Lsn last_enqueued_commit_end_;
   Lsn keepalive_end_;
   Lsn received_;

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "cdc/core/lsn.hpp"
+
 namespace cdc::pipeline {
 
 struct SessionOptions {
@@ -22,6 +24,13 @@ struct SessionOptions {
   /// Record poison messages inside transactions as dead letters and go on,
   /// instead of stopping ([dead_letter] enabled).
   bool dead_letters = false;
+  /// 0: stream until stopped. Otherwise the session ends by itself once
+  /// every transaction committing below this position has been read (at the
+  /// first transaction committing at or after it, which is not taken, or a
+  /// keepalive at or past it) and is held by the sinks, and acknowledges up
+  /// to it, never beyond: a slot created with this consistent point decodes
+  /// exactly the rest (`slot switch`, `run --end-lsn`).
+  Lsn end_lsn = 0;
   /// Called from the stream loop at least every 100 ms while streaming
   /// (systemd watchdog and status).
   std::function<void()> on_tick;

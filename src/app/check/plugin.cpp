@@ -195,11 +195,15 @@ void slot(Checker& c) {
            fmt::format("\"{}\" is a {} slot with plugin '{}', not a logical {} slot (postgres.plugin)", name, type,
                        plugin, wanted),
            fmt::format("drop it (`customer-cdc slot drop`; it is recreated with {} on start, and changes it holds "
-                       "that were not streamed yet are lost){} or set postgres.slot to another name",
+                       "that were not streamed yet are lost){} or set postgres.slot to another name{}",
                        wanted,
                        other_supported
                            ? fmt::format(", set postgres.plugin = \"{}\" to keep streaming from it,", plugin)
-                           : ""));
+                           : "",
+                       other_supported ? fmt::format(" and move to it with `customer-cdc slot switch --from {}` "
+                                                     "(nothing lost or repeated; docs/plugins.md)",
+                                                     name)
+                                       : ""));
     return;
   }
   if (temporary) {

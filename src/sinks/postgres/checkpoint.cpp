@@ -36,6 +36,18 @@ void write_checkpoint(pg::Connection& conn, const std::string& slot, Lsn lsn, st
   conn.exec(checkpoint_upsert(conn, slot, lsn, snapshot_lsn, std::nullopt));
 }
 
+bool move_checkpoint(pg::Connection& conn, const std::string& from, const std::string& to, Lsn lsn) {
+  const pg::Result moved = conn.exec_params(
+      "WITH old AS (DELETE FROM customer_cdc.checkpoint WHERE slot_name = $1 RETURNING *) "
+      "INSERT INTO customer_cdc.checkpoint AS c (slot_name, lsn, snapshot_lsn, source_xid, source_commit_time, "
+      "updated_at) SELECT $2, greatest(lsn, $3::pg_lsn), snapshot_lsn, source_xid, source_commit_time, now() FROM old "
+      "ON CONFLICT (slot_name) DO UPDATE SET lsn = excluded.lsn, snapshot_lsn = excluded.snapshot_lsn, "
+      "source_xid = excluded.source_xid, source_commit_time = excluded.source_commit_time, updated_at = now() "
+      "RETURNING 1",
+      {from, to, format_lsn(lsn)});
+  return moved.rows() > 0;
+}
+
 bool forget_checkpoint(pg::Connection& conn, const std::string& slot) {
   if (conn.exec("SELECT to_regclass('customer_cdc.checkpoint') IS NOT NULL").value(0, 0) != "t") return false;
   conn.exec_params("DELETE FROM customer_cdc.checkpoint WHERE slot_name = $1", {slot});

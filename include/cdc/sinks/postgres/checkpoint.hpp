@@ -34,6 +34,12 @@ std::string checkpoint_upsert(const pg::Connection& conn, const std::string& slo
 /// make it skip anything). snapshot_lsn is set when given, else kept.
 void write_checkpoint(pg::Connection& conn, const std::string& slot, Lsn lsn, std::optional<Lsn> snapshot_lsn);
 
+/// In one statement: the checkpoint of `from` becomes the checkpoint of `to`
+/// at `lsn` (or its own position if later), keeping its snapshot position and
+/// source transaction, and `from` has none any more. False when `from` has
+/// no checkpoint (nothing changes).
+bool move_checkpoint(pg::Connection& conn, const std::string& from, const std::string& to, Lsn lsn);
+
 /// Deletes the checkpoint of `slot` (a deliberately dropped slot); false when
 /// there is no checkpoint table to delete from (the schema is not applied).
 bool forget_checkpoint(pg::Connection& conn, const std::string& slot);
