@@ -1,6 +1,7 @@
 #include "cdc/app/daemon.hpp"
 
 #include <csignal>
+#include <cstdlib>
 #include <optional>
 #include <random>
 #include <thread>
@@ -166,6 +167,7 @@ int run_daemon(const Config& config, Signals& signals, pipeline::Progress& progr
   options.status_interval = std::chrono::milliseconds(config.postgres.status_interval_ms);
   options.stream_timeout = std::chrono::milliseconds(config.postgres.stream_timeout_ms);
   options.dead_letters = config.dead_letter.enabled;
+  if (config.postgres.streaming) options.spool_dir = spool_directory(config.postgres, std::getenv("STATE_DIRECTORY"));
   options.on_tick = [&] {
     notifier.tick();
     if (signals.reload.exchange(false)) {

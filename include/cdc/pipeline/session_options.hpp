@@ -22,6 +22,9 @@ struct SessionOptions {
   /// Record poison messages inside transactions as dead letters and go on,
   /// instead of stopping ([dead_letter] enabled).
   bool dead_letters = false;
+  /// Where transactions streamed before their commit wait for it (emptied at
+  /// the session's start); "" when the decoder asks for no streaming.
+  std::string spool_dir;
   /// Called from the stream loop at least every 100 ms while streaming
   /// (systemd watchdog and status).
   std::function<void()> on_tick;

@@ -33,6 +33,9 @@ void row_level_security(Checker& c);
 // publication.cpp (plugin = "pgoutput")
 void publication(Checker& c);
 
+// streaming.cpp (plugin = "pgoutput"; needs no connection)
+void streaming(Checker& c);
+
 // kafka.cpp
 void kafka(Checker& c);
 
