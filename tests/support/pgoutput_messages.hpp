@@ -7,6 +7,10 @@
 
 namespace cdc::testing {
 
+/// The WAL position the tests decode their messages at.
+inline constexpr std::uint64_t kPosition = 0x16B374D848;
+/// PostgreSQL timestamps count microseconds from 2000-01-01 00:00 UTC.
+inline constexpr std::int64_t kUnixUsAt2000 = 946'684'800'000'000;
 inline constexpr std::uint32_t kCustomer = 16411;
 inline constexpr std::uint32_t kPlans = 16400;
 inline constexpr const char* kUuid = "6f1c1d3e-2b4a-4c8e-9f10-3a5b7c9d1e2f";

@@ -15,12 +15,12 @@ namespace {
 using testing::CollectedChanges;
 using testing::customer_relation;
 using testing::kCustomer;
+using testing::kPosition;
+using testing::kUnixUsAt2000;
 using testing::kPlans;
 using testing::kUuid;
 using testing::Msg;
 
-constexpr Lsn kPosition = 0x16B374D848;
-constexpr std::int64_t kUnixUsAt2000 = 946'684'800'000'000;
 std::string begin_msg(Lsn final_lsn, std::int64_t pg_time, std::uint32_t xid) {
   return Msg('B').i64(static_cast<std::int64_t>(final_lsn)).i64(pg_time).i32(static_cast<std::int32_t>(xid));
 }

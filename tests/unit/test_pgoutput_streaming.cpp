@@ -16,11 +16,11 @@ namespace {
 
 using testing::customer_relation;
 using testing::kCustomer;
+using testing::kPosition;
+using testing::kUnixUsAt2000;
 using testing::kUuid;
 using testing::Msg;
 
-constexpr Lsn kPosition = 0x16B374D848;
-constexpr std::int64_t kUnixUsAt2000 = 946'684'800'000'000;
 
 /// Records what the decoder hands over, streamed or not.
 class StreamRecorder : public testing::CollectedChanges {
