@@ -113,11 +113,12 @@ void PgoutputDecoder::decode_streamed(std::string_view payload, Lsn wal_position
   pgoutput::WireReader reader(payload, wal_position);
   const char type = static_cast<char>(reader.u8("the message type"));
   reader.u32("the xid");  // the subtransaction's: Changes carry the top-level xid, as between B and C
-  transaction_ = {commit.xid, commit.commit_time_us};
-  struct EndTransaction {
+  struct RestoreTransaction {
     Transaction& transaction;
-    ~EndTransaction() { transaction = {}; }
-  } end_transaction{transaction_};
+    const Transaction previous;
+    ~RestoreTransaction() { transaction = previous; }
+  } restore{transaction_, transaction_};
+  transaction_ = {commit.xid, commit.commit_time_us};
   if (!decode_transaction_message(type, reader, wal_position, out)) fail_unknown(type, reader);
 }
 
