@@ -18,7 +18,12 @@ namespace cdc::pipeline {
 /// names the path and the fix.
 class SpoolError : public FatalError {
  public:
-  using FatalError::FatalError;
+  SpoolError(const std::string& problem, const std::string& fix) : FatalError(problem + "; " + fix), problem_(problem) {}
+  /// what() without the fix.
+  const std::string& problem() const { return problem_; }
+
+ private:
+  std::string problem_;
 };
 
 /// One message of a streamed transaction, as it was kept.

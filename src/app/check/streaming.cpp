@@ -21,9 +21,9 @@ void streaming(Checker& c) {
   try {
     pipeline::prepare_spool_directory(directory);
   } catch (const pipeline::SpoolError& e) {
-    c.fail("streaming", fmt::format("on, but the spool directory is not usable: {}", e.what()),
-           fmt::format("create {} writable by the daemon's user, set postgres.spool_dir to such a directory, or set "
-                       "postgres.streaming = false",
+    c.fail("streaming", fmt::format("on, but {}", e.problem()),
+           fmt::format("create {} writable by the daemon's user (in-progress transactions wait there until they "
+                       "commit), set postgres.spool_dir to such a directory, or set postgres.streaming = false",
                        directory));
     return;
   }

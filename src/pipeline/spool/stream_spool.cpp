@@ -36,17 +36,18 @@ void prepare_spool_directory(const std::filesystem::path& directory) {
     std::filesystem::create_directories(directory, ec);
     if (!ec) std::filesystem::permissions(directory, std::filesystem::perms::owner_all, ec);
     if (ec) {
-      throw SpoolError(fmt::format("cannot create the spool directory {}: {}; {}", directory.string(), ec.message(),
-                                   fix_for(directory)));
+      throw SpoolError(fmt::format("cannot create the spool directory {}: {}", directory.string(), ec.message()),
+                       fix_for(directory));
     }
   }
   if (!std::filesystem::is_directory(directory, ec)) {
-    throw SpoolError(fmt::format("the spool directory {} is not a directory; {}", directory.string(),
-                                 fix_for(directory)));
+    throw SpoolError(fmt::format("the spool directory {} is not a directory", directory.string()),
+                     fix_for(directory));
   }
   if (::access(directory.c_str(), W_OK | X_OK) != 0) {
-    throw SpoolError(fmt::format("cannot write in the spool directory {}: {}; {}", directory.string(),
-                                 std::strerror(errno), fix_for(directory)));
+    throw SpoolError(fmt::format("cannot write in the spool directory {}: {}", directory.string(),
+                                 std::strerror(errno)),
+                     fix_for(directory));
   }
 }
 
@@ -132,8 +133,9 @@ void StreamSpool::close_and_delete(OpenTransaction& txn) {
 }
 
 void StreamSpool::fail(const std::string& doing, const std::filesystem::path& path, int error) const {
-  throw SpoolError(fmt::format("cannot {} the spool file {}: {}; {}", doing, path.string(),
-                               error != 0 ? std::strerror(error) : "it ends early", fix_for(directory_)));
+  throw SpoolError(fmt::format("cannot {} the spool file {}: {}", doing, path.string(),
+                               error != 0 ? std::strerror(error) : "it ends early"),
+                   fix_for(directory_));
 }
 
 }  // namespace cdc::pipeline
