@@ -102,6 +102,9 @@ void Reader::on_message(const stream::XLogData& data) {
 }
 
 void Reader::took_changes(std::size_t first_event, std::size_t payload_size, Lsn position) {
+  // A message without Changes (a relation, a streamed message the spool
+  // took) weighs nothing in the queue.
+  if (pending_.size() == first_event) return;
   std::size_t decoded = 0;
   for (std::size_t i = first_event; i < pending_.size(); ++i) {
     const decode::Change& change = pending_[i].change;
