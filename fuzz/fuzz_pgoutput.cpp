@@ -1,6 +1,9 @@
-// libFuzzer target: pgoutput protocol version 1 messages as the replication
-// stream hands them to PgoutputDecoder (any bytes: the server, or anything
-// between it and the daemon, chooses them).
+// libFuzzer target: pgoutput messages (protocol version 1, and version 2's
+// streamed transactions: the decoder runs with streaming on, which decodes
+// version 1 messages the same) as the replication stream hands them to
+// PgoutputDecoder (any bytes: the server, or anything between it and the
+// daemon, chooses them). Streamed messages are kept as the pipeline's spool
+// keeps them and decoded again (decode_streamed) at their Stream Commit.
 //
 // The decoder starts each input as in a session that already saw the
 // Relation and Type messages of the golden fixtures
@@ -66,15 +69,34 @@ const std::vector<std::string>& session_prefix() {
   return prefix;
 }
 
-/// Hands out the same Changes again and again, as the daemon's pools recycle them.
+/// Hands out the same Changes again and again, as the daemon's pools recycle
+/// them; keeps streamed messages in memory, as the spool keeps them on disk.
 class Output : public cdc::decode::ChangeOutput {
  public:
+  struct Kept {
+    std::uint32_t xid;
+    std::uint32_t subxid;
+    std::string payload;
+    cdc::Lsn position;
+  };
+
   explicit Output(std::vector<Change>& pool, bool recycle) : pool_(pool), recycle_(recycle) {}
   Change& next_change(bool) override {
     if (!recycle_ || used_ == pool_.size()) pool_.emplace_back();
     return pool_[used_++];
   }
+  void streamed_message(std::uint32_t xid, std::uint32_t subxid, std::string_view payload,
+                        cdc::Lsn position) override {
+    kept.push_back({xid, subxid, std::string(payload), position});
+  }
+  void streamed_abort(std::uint32_t xid, std::uint32_t subxid) override {
+    std::erase_if(kept, [&](const Kept& k) { return k.xid == xid && (k.subxid == subxid || subxid == xid); });
+  }
+  void streamed_commit(const cdc::decode::StreamedCommit& commit) override { commits.push_back(commit); }
   std::size_t used() const { return used_; }
+
+  std::vector<Kept> kept;
+  std::vector<cdc::decode::StreamedCommit> commits;  ///< to replay after the decode() that told them
 
  private:
   std::vector<Change>& pool_;
@@ -92,7 +114,8 @@ bool same(const Change& a, const Change& b) {
 /// Decodes every message of `input`; false when one was rejected (then
 /// `out` holds the Changes of the messages before it plus unspecified ones).
 bool run(std::string_view input, bool binary, Output& out) {
-  cdc::decode::PgoutputDecoder decoder(cdc::decode::DecoderSettings{.plugin = "pgoutput", .binary = binary});
+  cdc::decode::PgoutputDecoder decoder(
+      cdc::decode::DecoderSettings{.plugin = "pgoutput", .binary = binary, .streaming = true});
   std::vector<Change> prefix_changes;
   Output prefix_out(prefix_changes, false);
   for (const std::string& message : session_prefix()) decoder.decode(message, kPosition, prefix_out);
@@ -101,6 +124,13 @@ bool run(std::string_view input, bool binary, Output& out) {
     const std::string_view message = input.substr(0, end);
     try {
       decoder.decode(message, kPosition, out);
+      for (const cdc::decode::StreamedCommit& commit : out.commits) {
+        for (const Output::Kept& kept : out.kept) {
+          if (kept.xid == commit.xid) decoder.decode_streamed(kept.payload, kept.position, commit, out);
+        }
+        std::erase_if(out.kept, [&](const Output::Kept& k) { return k.xid == commit.xid; });
+      }
+      out.commits.clear();
     } catch (const DecodeError& e) {
       if (e.wal_position() != kPosition) fail("DecodeError names another WAL position");
       if (std::string_view(e.what()).rfind("cannot decode pgoutput message at WAL 16/B374D848: ", 0) != 0) {

@@ -610,13 +610,6 @@ void validate_combinations(const Config& config, const std::string& source_name)
           key, pg.plugin, source_name, key));
     }
   }
-  if (pg.streaming) {
-    throw ConfigError(fmt::format(
-        "postgres.streaming = true (in {} or the environment): streaming of in-progress transactions is not "
-        "implemented in this release yet; set postgres.streaming = false (large transactions are decoded at "
-        "commit, as with wal2json)",
-        source_name));
-  }
 }
 
 }  // namespace

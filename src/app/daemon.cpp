@@ -1,6 +1,7 @@
 #include "cdc/app/daemon.hpp"
 
 #include <csignal>
+#include <cstdlib>
 #include <optional>
 #include <random>
 #include <thread>
@@ -168,6 +169,7 @@ pipeline::SessionOptions session_options(const Config& config) {
   options.status_interval = std::chrono::milliseconds(config.postgres.status_interval_ms);
   options.stream_timeout = std::chrono::milliseconds(config.postgres.stream_timeout_ms);
   options.dead_letters = config.dead_letter.enabled;
+  if (config.postgres.streaming) options.spool_dir = spool_directory(config.postgres, std::getenv("STATE_DIRECTORY"));
   return options;
 }
 

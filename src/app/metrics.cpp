@@ -50,6 +50,10 @@ std::string render_metrics(const pipeline::Progress& progress, std::int64_t now_
   }
   metric(out, "transactions_total", "counter", "Source transactions taken from the stream.",
          std::to_string(progress.transactions.load()));
+  metric(out, "streamed_transactions_total", "counter",
+         "Source transactions the server streamed before their commit (postgres.streaming), spooled and taken "
+         "at their commit.",
+         std::to_string(progress.streamed_transactions.load()));
   metric(out, "confirmed_lsn", "gauge", "LSN acknowledged to the server (flush position), as a number.",
          std::to_string(ack));
   metric(out, "received_lsn", "gauge", "Last WAL position received, as a number.",

@@ -30,7 +30,9 @@ Reader::Reader(const SessionOptions& options, stream::MessageStream& stream, dec
       keepalive_end_(start),
       received_(start),
       sent_flush_(start),
-      changes_at_last_log_(progress.changes.load()) {}
+      changes_at_last_log_(progress.changes.load()) {
+  if (!options.spool_dir.empty()) spool_.emplace(options.spool_dir);
+}
 
 void Reader::run() {
   last_progress_log_ = Clock::now();
@@ -91,9 +93,22 @@ void Reader::on_message(const stream::XLogData& data) {
   try {
     decoder_.decode(data.payload, data.wal_start, *this);
   } catch (const decode::DecodeError& e) {
-    undecodable(data, e, first_event);
+    commit_to_replay_.reset();
+    undecodable(data.payload, data.wal_start, e, first_event);
     return;
   }
+  took_changes(first_event, data.payload.size(), data.wal_start);
+  if (commit_to_replay_) {
+    const decode::StreamedCommit commit = *commit_to_replay_;
+    commit_to_replay_.reset();
+    replay_streamed(commit, data.wal_start);
+  }
+}
+
+void Reader::took_changes(std::size_t first_event, std::size_t payload_size, Lsn position) {
+  // A message without Changes (a relation, a streamed message the spool
+  // took) weighs nothing in the queue.
+  if (pending_.size() == first_event) return;
   std::size_t decoded = 0;
   for (std::size_t i = first_event; i < pending_.size(); ++i) {
     const decode::Change& change = pending_[i].change;
@@ -106,19 +121,80 @@ void Reader::on_message(const stream::XLogData& data) {
     if (change.action == decode::Action::Begin) in_txn_ = true;
     if (change.action == decode::Action::Commit) {
       in_txn_ = false;
-      last_enqueued_commit_end_ = std::max(data.wal_start, change.next_lsn);
+      last_enqueued_commit_end_ = std::max(position, change.next_lsn);
     }
   }
-  pending_bytes_ += std::max(data.payload.size(), decoded);
+  pending_bytes_ += std::max(payload_size, decoded);
 }
 
-void Reader::undecodable(const stream::XLogData& data, const decode::DecodeError& error, std::size_t first_event) {
+StreamSpool& Reader::spool() {
+  if (!spool_) {
+    throw FatalError("the server streams an in-progress transaction, but the session has no spool directory "
+                     "(postgres.streaming is off?)");
+  }
+  return *spool_;
+}
+
+void Reader::streamed_message(std::uint32_t xid, std::uint32_t subxid, std::string_view payload,
+                              Lsn wal_position) {
+  spool().append(xid, subxid, wal_position, payload);
+}
+
+void Reader::streamed_abort(std::uint32_t xid, std::uint32_t subxid) { spool().abort(xid, subxid); }
+
+void Reader::streamed_commit(const decode::StreamedCommit& commit) { commit_to_replay_ = commit; }
+
+void Reader::replay_streamed(const decode::StreamedCommit& commit, Lsn position) {
+  if (options_.end_lsn != 0 && commit.commit_lsn >= options_.end_lsn) {
+    begin_past_end_ = true;  // as took_changes does for a Begin: left to whoever streams from the end on
+    return;
+  }
+  // Begin first, dropped again if no message yields a Change: pgoutput sends
+  // nothing for such a transaction when it is not streamed.
+  decode::set_begin(next_change(false), commit.xid, commit.commit_lsn, commit.commit_time_us);
+  in_txn_ = true;
+  bool took_any = false;
+  bool stopped = false;
+  spool().replay(commit.xid, [&](const SpooledMessage& message) {
+    const std::size_t first_event = pending_.size();
+    pending_position_ = message.wal_position;
+    try {
+      decoder_.decode_streamed(message.payload, message.wal_position, commit, *this);
+      took_changes(first_event, message.payload.size(), message.wal_position);
+    } catch (const decode::DecodeError& e) {
+      undecodable(message.payload, message.wal_position, e, first_event);
+    }
+    if (pending_.size() == first_event) return true;
+    took_any = true;
+    if (pending_.size() >= kBatchEvents || pending_bytes_ >= kBatchBytes) {
+      push_pending();
+      if (options_.on_tick) options_.on_tick();
+    }
+    stopped = stop_.load() || writer_.failed() || queue_.closed();
+    return !stopped;
+  });
+  if (stopped) return;  // the writer drops the incomplete transaction; a new session receives it again
+  if (!took_any) {
+    pool_.give(std::move(pending_.back().change));
+    pending_.pop_back();
+    in_txn_ = false;
+    return;
+  }
+  pending_position_ = position;
+  const std::size_t first_event = pending_.size();
+  decode::set_commit(next_change(false), commit.xid, commit.commit_lsn, commit.end_lsn, commit.commit_time_us);
+  took_changes(first_event, 0, position);
+  progress_.streamed_transactions.fetch_add(1);
+}
+
+void Reader::undecodable(std::string_view payload, Lsn position, const decode::DecodeError& error,
+                         std::size_t first_event) {
   drop_pending_from(first_event);  // what the message yielded before the error is not a change
-  if (options_.dead_letters && in_txn_ && !decoder_.bounds_transaction(data.payload)) {
-    pending_.push_back(StreamEvent{pool_.take(false), data.wal_start,
+  if (options_.dead_letters && in_txn_ && !decoder_.bounds_transaction(payload)) {
+    pending_.push_back(StreamEvent{pool_.take(false), position,
                                    std::make_unique<sinks::DeadLetter>(sinks::DeadLetter{
-                                       data.wal_start, error.reason(), std::string(data.payload)})});
-    pending_bytes_ += data.payload.size();
+                                       position, error.reason(), std::string(payload)})});
+    pending_bytes_ += payload.size();
     return;
   }
   throw PoisonError(std::string(error.what()) +

@@ -224,6 +224,25 @@ void run_mixed_workload(PgConn& c) {
   c.exec(decrement_where("true"));
   c.exec("ROLLBACK");
 
+  // Large transactions (the streaming variant's server streams them while
+  // they run): one rolls back to a savepoint after thousands of rows of it
+  // were streamed, and commits; one aborts whole. Neither leaves a
+  // rolled-back row.
+  c.exec("BEGIN");
+  c.exec("INSERT INTO auth.users (email, raw_user_meta_data) "
+         "SELECT 'kept' || g || '@example.com', jsonb_build_object('n', g) FROM generate_series(1, 2000) g");
+  c.exec("SAVEPOINT before_more");
+  c.exec("INSERT INTO auth.users (email, raw_user_meta_data) "
+         "SELECT 'undone' || g || '@example.com', jsonb_build_object('n', g) FROM generate_series(1, 2000) g");
+  c.exec(decrement_where("email LIKE 'kept%'"));
+  c.exec("ROLLBACK TO SAVEPOINT before_more");
+  c.exec(decrement_where("email LIKE 'kept1%'"));
+  c.exec("COMMIT");
+  c.exec("BEGIN");
+  c.exec("INSERT INTO auth.users (email, raw_user_meta_data) "
+         "SELECT 'aborted' || g || '@example.com', jsonb_build_object('n', g) FROM generate_series(1, 3000) g");
+  c.exec("ROLLBACK");
+
   // Unrelated table, alone and together with a customer change.
   c.exec("INSERT INTO public.unrelated_things (note, payload) SELECT 'n' || g, jsonb_build_object('g', g) "
          "FROM generate_series(1, 200) g");
@@ -265,14 +284,18 @@ TEST_P(AuditDifferentialPlugins, MixedWorkloadEqualsTrigger) {
 
   expect_equal_to_shadow(pg, 100000);
   // Guards against a vacuous comparison (a shadow or workload that does less than intended).
-  EXPECT_EQ(pg.scalar("SELECT count(*) FROM test_shadow.audit_logs WHERE action = 'customer_created'"), "50009");
+  EXPECT_EQ(pg.scalar("SELECT count(*) FROM test_shadow.audit_logs WHERE action = 'customer_created'"), "52009");
+  EXPECT_EQ(pg.scalar("SELECT count(*) FROM public.customer WHERE email LIKE 'undone%' OR email LIKE 'aborted%'"),
+            "0");
+  expect_streaming_happened(pg, GetParam());
   EXPECT_EQ(pg.scalar("SELECT count(*) FROM public.audit_logs WHERE action = 'customer_deleted'"), "5");
 
   daemon->terminate();
   EXPECT_EQ(daemon->wait_exit(std::chrono::seconds(60)), 0) << diagnostics(pg, daemon.get());
 }
 
-INSTANTIATE_TEST_SUITE_P(Plugins, AuditDifferentialPlugins, ::testing::ValuesIn(plugin_variants()), variant_name);
+INSTANTIATE_TEST_SUITE_P(Plugins, AuditDifferentialPlugins, ::testing::ValuesIn(plugin_variants(/*with_streaming=*/true)),
+                         variant_name);
 
 // ---------------------------------------------------------------------------
 // Random workload for the restart tests: each operation its own transaction.

@@ -30,6 +30,7 @@ struct CheckOptions {
   bool create_slot = true;
   std::string plugin = "wal2json";
   bool binary = false;
+  std::string postgres_extra;  ///< raw [postgres] lines
 
   explicit CheckOptions(std::string dsn_) : dsn(std::move(dsn_)) {}
   CheckOptions& with_binary() {
@@ -59,6 +60,7 @@ std::string config_for(const CheckOptions& o) {
   config.create_slot = o.create_slot;
   if (o.plugin != "wal2json") config.plugin = o.plugin;
   if (o.binary) config.postgres_extra += "binary = true\n";
+  config.postgres_extra += o.postgres_extra;
   config.kafka = o.kafka;
   config.brokers = o.brokers;
   config.kafka_properties = o.kafka_properties;
@@ -134,7 +136,7 @@ TEST_P(CheckPlugin, AllOkOnFreshClusterWithSchema) {
   std::vector<std::string> items = {"connect", "server version", "wal_level", "max_replication_slots",
                                     "max_wal_senders", "replication privilege", plugin, "schema",
                                     "replica identity", "privileges", "slot", "kafka", "metrics"};
-  if (plugin == "pgoutput") items.push_back("publication");
+  if (plugin == "pgoutput") items.insert(items.end(), {"publication", "streaming"});
   for (const auto& item : items) EXPECT_TRUE(has_ok(r.output, item)) << item << "\n" << r.output;
   EXPECT_EQ(line_of(r.output, other_plugin()), "") << "only the configured plugin is loaded\n" << r.output;
   EXPECT_NE(line_of(r.output, "server version").find("PostgreSQL 15"), std::string::npos) << r.output;
@@ -174,6 +176,31 @@ TEST_P(CheckPlugin, AllOkOnFreshClusterWithSchema) {
   EXPECT_NE(create_other.output.find("uses plugin " + plugin + ", postgres.plugin is " + other_plugin()),
             std::string::npos)
       << create_other.output;
+}
+
+/// pgoutput streaming: the item says where streamed transactions wait, and
+/// fails with the fix when that directory cannot be made.
+TEST(Check, StreamingReportsItsSpoolDirectory) {
+  PgCluster pg;
+  CheckOptions options = CheckOptions(pg.conninfo()).with_plugin("pgoutput");
+  ASSERT_EQ(run_command(options, {"migrate"}).exit_code, 0);
+  const std::string usable = write_temp_file("", ".spool-test") + ".d/spool";
+  options.postgres_extra = "streaming = true\nspool_dir = \"" + usable + "\"\n";
+  const RunResult ok = run_check(options);
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_EQ(line_of(ok.output, "streaming"),
+            "OK   streaming: on: in-progress transactions wait in " + usable + " (writable) until they commit");
+
+  const std::string below_a_file = write_temp_file("x", ".not-a-dir") + "/spool";
+  options.postgres_extra = "streaming = true\nspool_dir = \"" + below_a_file + "\"\n";
+  const RunResult bad = run_check(options);
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  const std::string line = line_of(bad.output, "streaming");
+  EXPECT_TRUE(line.starts_with("FAIL streaming: on, but cannot create the spool directory " + below_a_file))
+      << bad.output;
+  EXPECT_NE(line.find("set postgres.spool_dir to such a directory, or set postgres.streaming = false"),
+            std::string::npos)
+      << line;
 }
 
 INSTANTIATE_TEST_SUITE_P(Plugins, CheckPlugin, ::testing::Values("wal2json", "pgoutput"),

@@ -1,5 +1,10 @@
 #include "support/plugin_variant.hpp"
 
+#include <stdlib.h>
+
+#include <iostream>
+#include <stdexcept>
+
 #include "cdc/app/publication.hpp"
 #include "cdc/domain/captured_schema.hpp"
 
@@ -16,9 +21,11 @@ PluginVariant pgoutput_variant(bool binary, bool streaming) {
 
 std::vector<PluginVariant> plugin_variants(bool with_streaming) {
   std::vector<PluginVariant> variants{wal2json_variant(), pgoutput_variant(), pgoutput_variant(/*binary=*/true)};
-  if (with_streaming) variants.push_back(pgoutput_variant(/*binary=*/false, /*streaming=*/true));
+  if (with_streaming) variants.push_back(streaming_variant());
   return variants;
 }
+
+PluginVariant streaming_variant() { return pgoutput_variant(/*binary=*/true, /*streaming=*/true); }
 
 std::string variant_name(const ::testing::TestParamInfo<PluginVariant>& info) { return info.param.name; }
 
@@ -26,12 +33,34 @@ void prepare_source(PgCluster& pg, const PluginVariant& variant) {
   if (variant.plugin != "pgoutput") return;
   pg.conn().exec(app::create_publication_sql(
       "customer_cdc", {std::string(domain::kCustomer.qualified), std::string(domain::kPlans.qualified)}));
+  if (variant.streaming) {
+    pg.conn().exec("ALTER SYSTEM SET logical_decoding_work_mem = '64kB'");
+    pg.conn().exec("SELECT pg_reload_conf()");
+  }
 }
 
 void apply_variant(DaemonConfig& config, const PluginVariant& variant) {
   config.plugin = variant.plugin;
   if (variant.binary) config.postgres_extra += "binary = true\n";
-  if (variant.streaming) config.postgres_extra += "streaming = true\n";
+  if (variant.streaming) {
+    char dir[] = "/tmp/cdc-test-spool-XXXXXX";
+    if (::mkdtemp(dir) == nullptr) throw std::runtime_error("mkdtemp failed");
+    config.postgres_extra += "streaming = true\nspool_dir = \"" + std::string(dir) + "\"\n";
+  }
+}
+
+long streamed_transactions(PgCluster& pg) {
+  return std::stol(pg.scalar("SELECT coalesce(sum(stream_txns), 0) FROM pg_stat_replication_slots").value_or("0"));
+}
+
+void expect_streaming_happened(PgCluster& pg, const PluginVariant& variant) {
+  if (!variant.streaming) return;
+  const long streamed = streamed_transactions(pg);
+  std::cout << "[streaming] the server streamed " << streamed << " transactions ("
+            << pg.scalar("SELECT coalesce(sum(stream_count), 0) FROM pg_stat_replication_slots").value_or("?") << " chunks, "
+            << pg.scalar("SELECT coalesce(sum(stream_bytes), 0) FROM pg_stat_replication_slots").value_or("?") << " bytes)"
+            << std::endl;
+  EXPECT_GT(streamed, 0) << "no transaction was streamed: the variant did not test streaming";
 }
 
 }  // namespace cdc::testing

@@ -544,11 +544,10 @@ TEST(ConfigTest, PgoutputKeysFromEnvironment) {
   EXPECT_FALSE(off.postgres.streaming);
 }
 
-TEST(ConfigTest, StreamingIsRefusedUntilItIsImplemented) {
-  EXPECT_THAT(parse_error("[postgres]\nplugin = \"pgoutput\"\nstreaming = true\n"),
-              HasSubstr("postgres.streaming = true (in "));
-  EXPECT_THAT(parse_error("[postgres]\nplugin = \"pgoutput\"\n", {{"CUSTOMER_CDC_POSTGRES_STREAMING", "yes"}}),
-              HasSubstr("not implemented in this release yet; set postgres.streaming = false"));
+TEST(ConfigTest, StreamingIsAcceptedWithPgoutput) {
+  EXPECT_TRUE(parse("[postgres]\nplugin = \"pgoutput\"\nstreaming = true\n").postgres.streaming);
+  EXPECT_TRUE(parse("[postgres]\nplugin = \"pgoutput\"\n", {{"CUSTOMER_CDC_POSTGRES_STREAMING", "yes"}})
+                  .postgres.streaming);
 }
 
 TEST(ConfigTest, PublicationKeyWorksWithEitherPlugin) {

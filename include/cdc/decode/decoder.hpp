@@ -1,4 +1,5 @@
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -14,6 +15,15 @@ namespace cdc::decode {
 /// Output plugin options for START_REPLICATION, in order.
 using PluginOptions = std::vector<std::pair<std::string, std::string>>;
 
+/// A transaction the server streamed before it committed (pgoutput protocol
+/// 2), as its Stream Commit tells it.
+struct StreamedCommit {
+  std::uint32_t xid = 0;  ///< the top-level transaction
+  Lsn commit_lsn = 0;     ///< start of the commit record
+  Lsn end_lsn = 0;        ///< end of the commit record, the position to acknowledge
+  std::int64_t commit_time_us = 0;
+};
+
 /// Where a decoder puts the Changes of one message. The pipeline hands out
 /// recycled Changes so that decoding allocates (almost) nothing.
 class ChangeOutput {
@@ -23,7 +33,30 @@ class ChangeOutput {
   /// decoder expects an insert, update or delete, so a recycled row change
   /// (whose column strings have capacity) fits best.
   virtual Change& next_change(bool row_change) = 0;
+
+  // Streamed transactions (only decoders whose start options ask for them
+  // call these; the default implementations throw std::logic_error).
+
+  /// A message of the in-progress transaction `xid`, made in its
+  /// subtransaction `subxid` (`xid` itself for the top level): to keep, in
+  /// order, until the transaction's fate is known, then to hand back to
+  /// Decoder::decode_streamed.
+  virtual void streamed_message(std::uint32_t xid, std::uint32_t subxid, std::string_view payload,
+                                Lsn wal_position);
+  /// Subtransaction `subxid` of `xid` rolled back (`subxid == xid`: the
+  /// whole transaction): its kept messages are void.
+  virtual void streamed_abort(std::uint32_t xid, std::uint32_t subxid);
+  /// The transaction committed: its kept messages, less those of aborted
+  /// subtransactions, are now its changes, between the Begin and Commit that
+  /// set_begin/set_commit make of `commit`.
+  virtual void streamed_commit(const StreamedCommit& commit);
 };
+
+/// A transaction's Begin Change, as every decoder makes it when the plugin
+/// tells the commit LSN at BEGIN: lsn = commit LSN, next_lsn 0.
+void set_begin(Change& change, std::uint32_t xid, Lsn commit_lsn, std::int64_t commit_time_us);
+/// A transaction's Commit Change: lsn = commit LSN, next_lsn = end LSN.
+void set_commit(Change& change, std::uint32_t xid, Lsn commit_lsn, Lsn end_lsn, std::int64_t commit_time_us);
 
 /// One output plugin's side of the stream: its name and options, and the
 /// decoding of its messages into plugin-neutral Changes. One instance per
@@ -44,6 +77,13 @@ class Decoder {
   /// multi-table truncate several). Throws DecodeError naming the position;
   /// Changes taken before the error hold unspecified values.
   virtual void decode(std::string_view payload, Lsn wal_position, ChangeOutput& out) = 0;
+
+  /// Decodes one message that ChangeOutput::streamed_message kept, now that
+  /// its transaction committed: the Changes decode() would have made of it
+  /// between that transaction's Begin and Commit. Throws DecodeError naming
+  /// `wal_position`. The default throws std::logic_error (no streaming).
+  virtual void decode_streamed(std::string_view payload, Lsn wal_position, const StreamedCommit& commit,
+                               ChangeOutput& out);
 
   /// Whether a payload that did not decode is a transaction's begin or
   /// commit: those bound the transaction and are never dead-lettered.

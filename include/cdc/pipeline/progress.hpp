@@ -23,6 +23,9 @@ struct Progress {
   std::atomic<std::uint64_t> reconnects{0};
   std::atomic<std::uint64_t> sink_errors{0};
   std::atomic<std::uint64_t> dead_letters{0};  ///< poison messages recorded (dead-lettering on)
+  /// Transactions the server streamed before their commit (pgoutput
+  /// streaming), handed over from the spool at their commit.
+  std::atomic<std::uint64_t> streamed_transactions{0};
   std::atomic<bool> streaming{false};
   /// The last session ended because the server fell silent; cleared when a
   /// session streams again.

@@ -2,12 +2,14 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 
 #include "cdc/decode/decoder.hpp"
 #include "cdc/pipeline/change_pool.hpp"
 #include "cdc/pipeline/policies.hpp"
 #include "cdc/pipeline/progress.hpp"
 #include "cdc/pipeline/session_options.hpp"
+#include "cdc/pipeline/stream_spool.hpp"
 #include "cdc/pipeline/writer.hpp"
 #include "cdc/stream/message_stream.hpp"
 
@@ -15,8 +17,10 @@ namespace cdc::pipeline {
 
 /// The stream side of a session: reads messages, decodes them into pooled
 /// Changes, hands batches to the writer (LingerPolicy), answers the server
-/// with status updates (StatusPolicy) and logs progress. Everything here runs
-/// on the reader thread; it reads the writer's acknowledged()/failed().
+/// with status updates (StatusPolicy) and logs progress. Transactions the
+/// server streams before their commit wait in a StreamSpool and are handed
+/// over at their commit as Begin, changes, Commit, like any other. Everything
+/// here runs on the reader thread; it reads the writer's acknowledged()/failed().
 class Reader : private decode::ChangeOutput {
  public:
   static constexpr std::size_t kBatchEvents = 256;
@@ -41,7 +45,21 @@ class Reader : private decode::ChangeOutput {
   void on_message(const stream::Keepalive& keepalive);
   /// ChangeOutput: a pooled Change appended to the pending batch.
   decode::Change& next_change(bool row_change) override;
-  void undecodable(const stream::XLogData& data, const decode::DecodeError& error, std::size_t first_event);
+  /// ChangeOutput: streamed transactions, kept in the spool.
+  void streamed_message(std::uint32_t xid, std::uint32_t subxid, std::string_view payload,
+                        Lsn wal_position) override;
+  void streamed_abort(std::uint32_t xid, std::uint32_t subxid) override;
+  void streamed_commit(const decode::StreamedCommit& commit) override;
+  StreamSpool& spool();
+  /// Hands the committed streamed transaction over from the spool, pushing
+  /// batches as they fill (so memory stays bounded); `position`: the WAL
+  /// position of its Stream Commit.
+  void replay_streamed(const decode::StreamedCommit& commit, Lsn position);
+  /// After a message's Changes were appended from `first_event` on: the
+  /// transaction state and the batch weight.
+  void took_changes(std::size_t first_event, std::size_t payload_size, Lsn position);
+  void undecodable(std::string_view payload, Lsn position, const decode::DecodeError& error,
+                   std::size_t first_event);
   /// Hands the pending events from `first` on back to the pool.
   void drop_pending_from(std::size_t first);
   /// Every transaction committing below options_.end_lsn has been read.
@@ -71,6 +89,10 @@ class Reader : private decode::ChangeOutput {
   std::size_t pending_bytes_ = 0;  ///< weight of pending_ in the queue (max of payload and decoded size per message)
   Lsn pending_position_ = 0;       ///< WAL position of the message being decoded
   bool in_txn_ = false;
+  /// Set by streamed_commit during decode(), replayed right after it.
+  std::optional<decode::StreamedCommit> commit_to_replay_;
+  /// Where streamed transactions wait (none unless options.spool_dir is set).
+  std::optional<StreamSpool> spool_;
   bool reply_requested_ = false;
   bool begin_past_end_ = false;  ///< a transaction committing at or after options_.end_lsn began (not taken)
   Lsn last_enqueued_commit_end_;

@@ -31,6 +31,9 @@ struct SessionOptions {
   /// to it, never beyond: a slot created with this consistent point decodes
   /// exactly the rest (`slot switch`, `run --end-lsn`).
   Lsn end_lsn = 0;
+  /// Where transactions streamed before their commit wait for it (emptied at
+  /// the session's start); "" when the decoder asks for no streaming.
+  std::string spool_dir;
   /// Called from the stream loop at least every 100 ms while streaming
   /// (systemd watchdog and status).
   std::function<void()> on_tick;

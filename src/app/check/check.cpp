@@ -46,6 +46,7 @@ bool run_items(check::Checker& c) {
     }
   }
   c.conn.reset();
+  if (pgoutput) c.step("streaming", [&] { check::streaming(c); });
   c.step("kafka", [&] { check::kafka(c); });
   c.step("metrics", [&] { check::metrics(c); });
   return c.all_ok();

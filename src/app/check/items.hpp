@@ -36,6 +36,9 @@ void sign_up_triggers(Checker& c);
 // publication.cpp (plugin = "pgoutput")
 void publication(Checker& c);
 
+// streaming.cpp (plugin = "pgoutput"; needs no connection)
+void streaming(Checker& c);
+
 // kafka.cpp
 void kafka(Checker& c);
 

@@ -4,11 +4,14 @@
 // messages (row_messages.cpp) refer to a relation by OID, described earlier in
 // the session by a Relation message.
 //
-// Protocol version 2 (streaming) would add Stream Start/Stop/Commit/Abort and
-// put an Int32 xid right after the type byte of R, Y, I, U, D, T and M when
-// they arrive between Stream Start and Stream Stop; the readers below take a
-// WireReader positioned after that prefix, so the dispatcher would read it
-// there and pass the xid on.
+// Protocol version 2 (streaming 'on') adds Stream Start/Stop/Commit/Abort:
+// the server sends a large transaction in chunks while it runs, each between
+// Stream Start and Stream Stop, and tells its fate later (Stream Commit, or
+// Stream Abort of it or of one of its subtransactions). Inside a chunk, R, Y,
+// I, U, D, T and M carry an Int32 xid (the subtransaction's) right after the
+// type byte. Those messages go to ChangeOutput::streamed_message as they came;
+// decode_streamed reads them again at the commit, with the readers below
+// (which take a WireReader positioned after the type byte and xid).
 #include <limits>
 #include <memory>
 
@@ -62,14 +65,17 @@ std::string quote_publication(std::string_view publication) {
 PgoutputDecoder::PgoutputDecoder(const DecoderSettings& settings)
     : publication_(settings.publication),
       binary_(settings.binary),
+      streaming_(settings.streaming),
       relations_(std::make_unique<pgoutput::RelationCache>()) {}
 
 PgoutputDecoder::~PgoutputDecoder() = default;
 
 PluginOptions PgoutputDecoder::start_options(const std::vector<std::string>&) const {
-  PluginOptions options{{"proto_version", "1"}, {"publication_names", quote_publication(publication_)}};
+  PluginOptions options{{"proto_version", streaming_ ? "2" : "1"},
+                        {"publication_names", quote_publication(publication_)}};
   if (binary_) options.emplace_back("binary", "true");
   options.emplace_back("messages", "true");
+  if (streaming_) options.emplace_back("streaming", "on");
   return options;
 }
 
@@ -82,33 +88,69 @@ std::string PgoutputDecoder::describe(const Change& change) const { return descr
 void PgoutputDecoder::reset() {
   relations_->clear();
   transaction_ = {};
+  stream_xid_.reset();
 }
 
 void PgoutputDecoder::decode(std::string_view payload, Lsn wal_position, ChangeOutput& out) {
   pgoutput::WireReader reader(payload, wal_position);
   const char type = static_cast<char>(reader.u8("the message type"));
+  if (stream_xid_) return decode_in_stream(type, reader, payload, wal_position, out);
   switch (type) {
     case 'B': return decode_begin(reader, out);
     case 'C': return decode_commit(reader, out);
+    case 'O': return skip_origin(reader);
+    case 'S': return decode_stream_start(reader);
+    case 'c': return decode_stream_commit(reader, out);
+    case 'A': return decode_stream_abort(reader, out);
+    case 'E': reader.fail("Stream Stop outside a stream");
+    default:
+      if (!decode_transaction_message(type, reader, wal_position, out)) fail_unknown(type, reader);
+  }
+}
+
+void PgoutputDecoder::decode_streamed(std::string_view payload, Lsn wal_position, const StreamedCommit& commit,
+                                      ChangeOutput& out) {
+  pgoutput::WireReader reader(payload, wal_position);
+  const char type = static_cast<char>(reader.u8("the message type"));
+  reader.u32("the xid");  // the subtransaction's: Changes carry the top-level xid, as between B and C
+  struct RestoreTransaction {
+    Transaction& transaction;
+    const Transaction previous;
+    ~RestoreTransaction() { transaction = previous; }
+  } restore{transaction_, transaction_};
+  transaction_ = {commit.xid, commit.commit_time_us};
+  if (!decode_transaction_message(type, reader, wal_position, out)) fail_unknown(type, reader);
+}
+
+bool PgoutputDecoder::decode_transaction_message(char type, pgoutput::WireReader& reader, Lsn wal_position,
+                                                 ChangeOutput& out) {
+  switch (type) {
     case 'I':
     case 'U':
     case 'D':
-      return pgoutput::read_row_change(type, reader, *relations_, {transaction_.xid, transaction_.commit_time_us},
-                                       wal_position, out.next_change(true));
-    case 'T': return decode_truncate(reader, wal_position, out);
-    case 'M': return decode_message(reader, out);
-    case 'R': return pgoutput::read_relation(reader, *relations_);
-    case 'Y': return pgoutput::read_type(reader, *relations_);
-    case 'O':
-      // Origin: Int64 the origin's commit LSN, String the origin's name. The
-      // Change model has no origin (wal2json is not asked for one).
-      reader.u64("the origin LSN");
-      reader.cstring("the origin name");
-      return reader.expect_end("Origin");
-    default:
-      reader.fail("unknown message type " + std::to_string(static_cast<unsigned char>(type)) +
-                  (type >= 0x20 && type < 0x7F ? std::string(" '") + type + "'" : std::string()));
+      pgoutput::read_row_change(type, reader, *relations_, {transaction_.xid, transaction_.commit_time_us},
+                                wal_position, out.next_change(true));
+      return true;
+    case 'T': decode_truncate(reader, wal_position, out); return true;
+    case 'M': decode_message(reader, out); return true;
+    case 'R': pgoutput::read_relation(reader, *relations_); return true;
+    case 'Y': pgoutput::read_type(reader, *relations_); return true;
+    default: return false;
   }
+}
+
+void PgoutputDecoder::fail_unknown(char type, const pgoutput::WireReader& reader) const {
+  reader.fail("unknown message type " + std::to_string(static_cast<unsigned char>(type)) +
+              (type >= 0x20 && type < 0x7F ? std::string(" '") + type + "'" : std::string()) +
+              (stream_xid_ ? " inside the stream of transaction " + std::to_string(*stream_xid_) : std::string()));
+}
+
+// Origin: Int64 the origin's commit LSN, String the origin's name. The Change
+// model has no origin (wal2json is not asked for one).
+void PgoutputDecoder::skip_origin(pgoutput::WireReader& reader) {
+  reader.u64("the origin LSN");
+  reader.cstring("the origin name");
+  reader.expect_end("Origin");
 }
 
 // Begin:
@@ -123,13 +165,7 @@ void PgoutputDecoder::decode_begin(pgoutput::WireReader& reader, ChangeOutput& o
   const std::uint32_t xid = reader.u32("the xid");
   reader.expect_end("Begin");
   transaction_ = {xid, commit_time};
-  Change& change = out.next_change(false);
-  change.action = Action::Begin;
-  change.xid = xid;
-  change.lsn = commit_lsn;
-  change.next_lsn = 0;
-  change.timestamp_us = transaction_.commit_time_us;
-  reset_transaction_fields(change);
+  set_begin(out.next_change(false), xid, commit_lsn, commit_time);
 }
 
 // Commit:
@@ -145,14 +181,100 @@ void PgoutputDecoder::decode_commit(pgoutput::WireReader& reader, ChangeOutput& 
   const Lsn end_lsn = reader.u64("the end LSN");
   const std::int64_t commit_time = read_commit_time(reader);
   reader.expect_end("Commit");
-  Change& change = out.next_change(false);
-  change.action = Action::Commit;
-  change.xid = transaction_.xid;
-  change.lsn = commit_lsn;
-  change.next_lsn = end_lsn;
-  change.timestamp_us = commit_time;
-  reset_transaction_fields(change);
+  set_commit(out.next_change(false), transaction_.xid, commit_lsn, end_lsn, commit_time);
   transaction_ = {};
+}
+
+// Inside a stream chunk (between Stream Start and Stream Stop):
+//   R, Y, I, U, D, T, M: Byte1(type), Int32 xid of the (sub)transaction, then
+//                        the message as outside a stream
+//   O: Origin, as outside (after the Stream Start of the first chunk)
+//   E: Stream Stop, Byte1('E') alone
+// Relation and Type messages are kept under the top-level xid, so the abort
+// of the subtransaction that sent them does not drop them: pgoutput describes
+// a relation once per streamed transaction, and rows of later
+// subtransactions rely on that description.
+void PgoutputDecoder::decode_in_stream(char type, pgoutput::WireReader& reader, std::string_view payload,
+                                       Lsn wal_position, ChangeOutput& out) {
+  const std::uint32_t xid = *stream_xid_;
+  switch (type) {
+    case 'E':
+      reader.expect_end("Stream Stop");
+      stream_xid_.reset();
+      return;
+    case 'O': return skip_origin(reader);
+    case 'R':
+    case 'Y':
+    case 'I':
+    case 'U':
+    case 'D':
+    case 'T':
+    case 'M': {
+      const std::uint32_t subxid = reader.u32("the xid");
+      if (subxid == 0) reader.fail("streamed message with the invalid xid 0");
+      out.streamed_message(xid, type == 'R' || type == 'Y' ? xid : subxid, payload, wal_position);
+      return;
+    }
+    case 'B':
+    case 'C':
+    case 'S':
+    case 'c':
+    case 'A':
+      reader.fail(std::string("message '") + type + "' inside the stream of transaction " + std::to_string(xid) +
+                  " (before its Stream Stop)");
+    default: fail_unknown(type, reader);
+  }
+}
+
+std::uint32_t PgoutputDecoder::read_stream_xid(pgoutput::WireReader& reader, const char* message_name) const {
+  if (!streaming_) {
+    reader.fail(std::string(message_name) + " but streaming was not asked for (proto_version 1)");
+  }
+  const std::uint32_t xid = reader.u32("the xid");
+  if (xid == 0) reader.fail(std::string(message_name) + " of the invalid xid 0");
+  return xid;
+}
+
+// Stream Start:
+//   Byte1('S')
+//   Int32  xid of the transaction
+//   Int8   1 for the transaction's first chunk, else 0
+void PgoutputDecoder::decode_stream_start(pgoutput::WireReader& reader) {
+  const std::uint32_t xid = read_stream_xid(reader, "Stream Start");
+  const std::uint8_t first = reader.u8("the first-segment flag");
+  reader.expect_end("Stream Start");
+  if (first > 1) reader.fail("Stream Start has the first-segment flag " + std::to_string(first));
+  stream_xid_ = xid;
+}
+
+// Stream Commit:
+//   Byte1('c')
+//   Int32  xid of the transaction
+//   Int8   flags (unused, 0)
+//   Int64  LSN of the commit record
+//   Int64  end LSN of the transaction (the position to acknowledge)
+//   Int64  commit timestamp
+void PgoutputDecoder::decode_stream_commit(pgoutput::WireReader& reader, ChangeOutput& out) {
+  StreamedCommit commit;
+  commit.xid = read_stream_xid(reader, "Stream Commit");
+  reader.u8("the flags");
+  commit.commit_lsn = reader.u64("the commit LSN");
+  commit.end_lsn = reader.u64("the end LSN");
+  commit.commit_time_us = read_commit_time(reader);
+  reader.expect_end("Stream Commit");
+  out.streamed_commit(commit);
+}
+
+// Stream Abort (protocol versions 2 and 3):
+//   Byte1('A')
+//   Int32  xid of the transaction
+//   Int32  xid of the subtransaction (the transaction's own for a top-level abort)
+void PgoutputDecoder::decode_stream_abort(pgoutput::WireReader& reader, ChangeOutput& out) {
+  const std::uint32_t xid = read_stream_xid(reader, "Stream Abort");
+  const std::uint32_t subxid = reader.u32("the subtransaction xid");
+  reader.expect_end("Stream Abort");
+  if (subxid == 0) reader.fail("Stream Abort of the invalid subtransaction xid 0");
+  out.streamed_abort(xid, subxid);
 }
 
 // Truncate:
