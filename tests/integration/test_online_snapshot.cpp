@@ -129,6 +129,31 @@ class BackgroundWorkload {
                                        << first;
 }
 
+/// The messages of the customers whose folded topic state differs from the table, for failure messages.
+std::string differing_customer_stories(PgCluster& pg, const KafkaContent& k) {
+  std::vector<std::string> problems;
+  const auto folded = fold(k.customer, &problems);
+  const auto table = table_state(
+      pg, "SELECT uuid::text, email, plan_id::text, remaining_resources::text, metadata::text FROM public.customer",
+      customer_fields());
+  std::string out;
+  int shown = 0;
+  for (const auto& [key, row] : table) {
+    const auto it = folded.find(key);
+    if (it != folded.end() && it->second == row) continue;
+    if (++shown > 3) break;
+    out += "key " + key + ":\n";
+    for (const Event& e : k.customer) {
+      if (e.key != key) continue;
+      out += "  " + std::string(1, e.tombstone ? 'T' : e.op) + " p" + std::to_string(e.partition) + "@" +
+             std::to_string(e.offset) + " seq [" + std::to_string(e.sequence.first) + "," +
+             std::to_string(e.sequence.second) + "] " +
+             (e.after.contains("remaining_resources") ? e.after.at("remaining_resources") : "") + "\n";
+    }
+  }
+  return out;
+}
+
 std::set<std::string> read_keys(const std::vector<Event>& events) {
   std::set<std::string> keys;
   for (const Event& e : events) {
@@ -241,7 +266,7 @@ TEST_P(OnlineSnapshotPlugins, UnderWorkload) {
 
   const KafkaContent k = read_kafka(kafka_, expected_messages_at_least());
   EXPECT_TRUE(k.stats.complete) << "consumer did not reach the end of every partition";
-  EXPECT_TRUE(kafka_state_equals_tables(pg_, k));
+  EXPECT_TRUE(kafka_state_equals_tables(pg_, k)) << differing_customer_stories(pg_, k);
   EXPECT_TRUE(sequence_never_regresses(k.customer));
   EXPECT_TRUE(sequence_never_regresses(k.plans));
   std::size_t repeats = 0;
@@ -290,7 +315,7 @@ TEST_F(OnlineSnapshotThrottled, Kill9ResumesFromTheLastChunk) {
 
   const KafkaContent k = read_kafka(kafka_, expected_messages_at_least());
   EXPECT_TRUE(k.stats.complete);
-  EXPECT_TRUE(kafka_state_equals_tables(pg_, k));
+  EXPECT_TRUE(kafka_state_equals_tables(pg_, k)) << differing_customer_stories(pg_, k);
   EXPECT_TRUE(sequence_never_regresses(k.customer));
   std::size_t repeats = 0;
   EXPECT_TRUE(kafka_matches_audit(pg_, k, &repeats));

@@ -22,6 +22,8 @@ constexpr auto kPollInterval = std::chrono::seconds(1);
 constexpr auto kRetryDelay = std::chrono::seconds(5);
 constexpr auto kFatalRetryDelay = std::chrono::seconds(60);
 constexpr auto kAckWait = std::chrono::milliseconds(20);
+constexpr auto kCommitWait = std::chrono::milliseconds(500);
+constexpr auto kCommitPoll = std::chrono::milliseconds(2);
 constexpr auto kProgressLogInterval = std::chrono::seconds(5);
 constexpr auto kCancelCheckInterval = std::chrono::seconds(1);
 /// Chunks read whose reads the slot has not acknowledged yet: bounds memory
@@ -83,6 +85,7 @@ class RequestRun {
       const std::uint64_t id = next_chunk_id_++;
       chunks_.offer(reader.chunk(id));
       emit_watermark({pipeline::Watermark::Kind::Low, id});
+      wait_for_committing_transactions();
       std::vector<decode::Change> read = reader.read(after, config_.snapshot.chunk_size);
       if (read.empty()) {
         chunks_.retire(id);  // its low watermark alone changes nothing
@@ -104,6 +107,30 @@ class RequestRun {
   void emit_watermark(const pipeline::Watermark& mark) {
     conn_.exec_params("SELECT pg_logical_emit_message(true, $1, $2)",
                       {std::string(pipeline::kWatermarkPrefix), pipeline::watermark_content(mark)});
+  }
+
+  /// A transaction whose commit record precedes the low watermark in the WAL
+  /// may still be invisible to a snapshot taken right after it (it becomes
+  /// visible only after its commit is flushed): the SELECT would miss its
+  /// change, which the stream passes before the window, and the read would
+  /// undo it. So the SELECT waits until the transactions in progress after
+  /// the low watermark have ended, except those idle in a transaction block
+  /// (they have not begun to commit), for at most kCommitWait (after that,
+  /// a transaction still running has its commit after the low watermark).
+  void wait_for_committing_transactions() {
+    const pg::Result running = conn_.exec(
+        "SELECT coalesce(array_agg(x)::text, '{}') FROM pg_snapshot_xip(pg_current_snapshot()) x WHERE NOT EXISTS "
+        "(SELECT 1 FROM pg_stat_activity a WHERE a.state = 'idle in transaction' "
+        "AND a.backend_xid::text = (x::text::bigint % 4294967296)::text)");
+    const std::string xids(running.value(0, 0));
+    if (xids == "{}") return;
+    const auto until = steady_clock::now() + kCommitWait;
+    while (steady_clock::now() < until) {
+      const pg::Result left = conn_.exec_params(
+          "SELECT count(*) FROM unnest($1::xid8[]) x WHERE pg_xact_status(x) = 'in progress'", {xids});
+      if (left.value(0, 0) == "0") return;
+      std::this_thread::sleep_for(kCommitPoll);
+    }
   }
 
   void check_interrupted() {
