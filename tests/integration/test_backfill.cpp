@@ -179,21 +179,6 @@ WorkloadKnobs backlog_knobs(std::uint32_t seed) {
   return knobs;
 }
 
-/// The writer's small transactions: decrements, plan changes, inserts,
-/// deletes, a delete right after an update; every change has its audit entry
-/// (kafka_matches_audit).
-WorkloadKnobs writer_knobs(std::uint32_t seed) {
-  WorkloadKnobs knobs;
-  knobs.seed = seed;
-  knobs.mix = {{Statement::ResourceUpdate, 40}, {Statement::PlanChange, 20}, {Statement::InsertOnPlan, 18},
-               {Statement::Delete, 12}, {Statement::UpdateThenDelete, 10}};
-  knobs.customers_per_statement = {1, 5};
-  knobs.rows_per_insert = {1, 3};
-  knobs.deletes_per_statement = {1, 2};
-  knobs.every_update_changes = true;
-  return knobs;
-}
-
 // ---------------------------------------------------------------------------
 // A writer on its own connection, in its own thread: small random
 // transactions on customers bf<i> (decrements, plan changes, inserts, deletes,
@@ -201,7 +186,7 @@ WorkloadKnobs writer_knobs(std::uint32_t seed) {
 
 class Writer {
  public:
-  Writer(PgCluster& pg, std::uint32_t seed) : conn_(pg.connect()), workload_(writer_knobs(seed)) {}
+  Writer(PgCluster& pg, std::uint32_t seed) : conn_(pg.connect()), workload_(audited_small_transactions(seed)) {}
   ~Writer() { stop(); }
 
   /// Starts the thread; it runs transactions until stop(), pausing `pause`.

@@ -54,23 +54,11 @@ void populate(PgConn& conn, int n) {
   conn.exec("VACUUM ANALYZE public.customer");
 }
 
-/// Small transactions whose every update has an audit entry (kafka_matches_audit).
-WorkloadKnobs workload_knobs(std::uint32_t seed) {
-  WorkloadKnobs knobs;
-  knobs.seed = seed;
-  knobs.mix = {{Statement::ResourceUpdate, 40}, {Statement::PlanChange, 20}, {Statement::InsertOnPlan, 18},
-               {Statement::Delete, 12}, {Statement::UpdateThenDelete, 10}};
-  knobs.customers_per_statement = {1, 5};
-  knobs.rows_per_insert = {1, 3};
-  knobs.every_update_changes = true;
-  return knobs;
-}
-
 /// The workload on its own connection and thread until stop(), one
 /// connection so the audit shadow's id order is commit order.
 class BackgroundWorkload {
  public:
-  BackgroundWorkload(PgCluster& pg, std::uint32_t seed) : conn_(pg.connect()), workload_(workload_knobs(seed)) {
+  BackgroundWorkload(PgCluster& pg, std::uint32_t seed) : conn_(pg.connect()), workload_(audited_small_transactions(seed)) {
     workload_.load(conn_);
     thread_ = std::thread([this] {
       try {
@@ -152,6 +140,19 @@ std::string differing_customer_stories(PgCluster& pg, const KafkaContent& k) {
     }
   }
   return out;
+}
+
+std::vector<std::string> log_lines_with(const std::string& log, const std::string& needle) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < log.size()) {
+    std::size_t end = log.find('\n', start);
+    if (end == std::string::npos) end = log.size();
+    const std::string line = log.substr(start, end - start);
+    if (line.find(needle) != std::string::npos) lines.push_back(line);
+    start = end + 1;
+  }
+  return lines;
 }
 
 std::set<std::string> read_keys(const std::vector<Event>& events) {
@@ -261,6 +262,10 @@ TEST_P(OnlineSnapshotPlugins, UnderWorkload) {
 
   const RunResult status = cli({"snapshot", "status"});
   EXPECT_EQ(status.exit_code, 0) << status.output;
+  std::cout << "[ status   ]\n" << status.output;
+  for (const char* needle : {"progress: ", "online snapshot 1"}) {
+    for (const std::string& line : log_lines_with(daemon_->log_text(), needle)) std::cout << "[ daemon   ] " << line << "\n";
+  }
   EXPECT_NE(status.output.find("rows_done"), std::string::npos) << status.output;
   EXPECT_NE(status.output.find("rows_estimated"), std::string::npos) << status.output;
 
