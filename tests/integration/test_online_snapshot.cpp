@@ -7,8 +7,9 @@
 //      tables, per key source.sequence never goes back (a read never
 //      overtakes a newer change), the streamed events equal the audit, and the
 //      audit equals the seed trigger's shadow (reads write no audit rows).
-//   2. Kill9ResumesFromTheLastChunk: kill -9 in the middle, restart: the
-//      snapshot completes from its recorded chunk (reads < 1.2x the table).
+//   2. Kill9AndPostgresRestartResume: kill -9 in the middle, start again, then
+//      a PostgreSQL restart: the snapshot resumes each time from its recorded
+//      chunk (reads < 1.2x the table).
 //   3. TableWhereRefusalAndCancel: --table and --where select what is read;
 //      a second request while one runs is refused; --cancel stops it.
 
@@ -55,38 +56,61 @@ void populate(PgConn& conn, int n) {
 }
 
 /// The workload on its own connection and thread until stop(), one
-/// connection so the audit shadow's id order is commit order.
+/// connection so the audit shadow's id order is commit order. A lost
+/// connection (a PostgreSQL restart) is reopened; any other error stops it.
 class BackgroundWorkload {
  public:
-  BackgroundWorkload(PgCluster& pg, std::uint32_t seed) : conn_(pg.connect()), workload_(audited_small_transactions(seed)) {
+  BackgroundWorkload(PgCluster& pg, std::uint32_t seed)
+      : pg_(pg), conn_(pg.connect()), workload_(audited_small_transactions(seed)) {
     workload_.load(conn_);
-    thread_ = std::thread([this] {
-      try {
-        while (!stop_.load()) {
-          workload_.execute(conn_, workload_.next());
-          std::this_thread::sleep_for(2ms);
-        }
-      } catch (const std::exception& e) {
-        const std::lock_guard lock(mutex_);
-        error_ = e.what();
-      }
-    });
+    thread_ = std::thread([this] { run(); });
   }
   ~BackgroundWorkload() { stop(); }
   void stop() {
     stop_.store(true);
     if (thread_.joinable()) thread_.join();
   }
-  int transactions() const { return workload_.stats().transactions; }
+  int transactions() const { return transactions_.load(); }
   std::string error() {
     const std::lock_guard lock(mutex_);
     return error_;
   }
 
  private:
+  void run() {
+    while (!stop_.load()) {
+      try {
+        workload_.execute(conn_, workload_.next());
+        ++transactions_;
+        std::this_thread::sleep_for(2ms);
+      } catch (const std::exception& e) {
+        if (conn_.ok()) {
+          const std::lock_guard lock(mutex_);
+          error_ = e.what();
+          return;
+        }
+        reconnect();
+      }
+    }
+  }
+
+  void reconnect() {
+    while (!stop_.load()) {
+      std::this_thread::sleep_for(200ms);
+      try {
+        conn_ = pg_.connect();
+        workload_.load(conn_);
+        return;
+      } catch (const std::exception&) {
+      }
+    }
+  }
+
+  PgCluster& pg_;
   PgConn conn_;
   Workload workload_;
   std::atomic<bool> stop_{false};
+  std::atomic<int> transactions_{0};
   std::mutex mutex_;
   std::string error_;
   std::thread thread_;
@@ -291,14 +315,14 @@ INSTANTIATE_TEST_SUITE_P(Plugins, OnlineSnapshotPlugins,
                          ::testing::Values(wal2json_variant(), pgoutput_variant()), variant_name);
 
 // ---------------------------------------------------------------------------
-// 2. kill -9 in the middle of the snapshot.
+// 2. kill -9, then a PostgreSQL restart, in the middle of the snapshot.
 
 class OnlineSnapshotThrottled : public OnlineSnapshot {
  protected:
-  OnlineSnapshotThrottled() : OnlineSnapshot(wal2json_variant(), 20000) {}
+  OnlineSnapshotThrottled() : OnlineSnapshot(wal2json_variant(), 10000) {}
 };
 
-TEST_F(OnlineSnapshotThrottled, Kill9ResumesFromTheLastChunk) {
+TEST_F(OnlineSnapshotThrottled, Kill9AndPostgresRestartResume) {
   constexpr int kCustomers = 50000;
   ASSERT_NO_FATAL_FAILURE(start(kCustomers));
   BackgroundWorkload workload(pg_, 17);
@@ -313,7 +337,13 @@ TEST_F(OnlineSnapshotThrottled, Kill9ResumesFromTheLastChunk) {
   EXPECT_EQ(request_state(id), "running");
   ASSERT_NO_FATAL_FAILURE(start_daemon());
   EXPECT_TRUE(daemon_->wait_for_output("resuming after", 30s)) << daemon_->log_text();
+  // Then a PostgreSQL restart in the middle of the rest: the daemon reconnects and resumes again.
+  ASSERT_TRUE(wait_until([&] { return rows_done(id) >= done_at_kill + 8000 || !daemon_->running(); }, kSnapshotTimeout))
+      << daemon_->log_text();
+  const std::int64_t done_at_restart = rows_done(id);
+  pg_.restart("fast");
   ASSERT_TRUE(wait_state(id, "done")) << daemon_->log_text();
+  EXPECT_TRUE(daemon_->running()) << daemon_->log_text();
   workload.stop();
   ASSERT_EQ(workload.error(), "");
   ASSERT_TRUE(wait_slot_caught_up(pg_, daemon_.get()));
@@ -325,7 +355,8 @@ TEST_F(OnlineSnapshotThrottled, Kill9ResumesFromTheLastChunk) {
   std::size_t repeats = 0;
   EXPECT_TRUE(kafka_matches_audit(pg_, k, &repeats));
   const std::size_t reads = count_op(k.customer, 'r');
-  std::cout << "[ resume   ] killed at " << done_at_kill << " rows done; " << reads << " customer reads for "
+  std::cout << "[ resume   ] killed at " << done_at_kill << " rows done, PostgreSQL restarted at " << done_at_restart
+            << "; " << reads << " customer reads for "
             << kCustomers << " rows\n";
   EXPECT_GT(done_at_kill, 0);
   EXPECT_LT(reads, static_cast<std::size_t>(kCustomers) * 12 / 10) << "the restart read too much again";
