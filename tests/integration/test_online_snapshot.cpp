@@ -10,8 +10,9 @@
 //   2. Kill9AndPostgresRestartResume: kill -9 in the middle, start again, then
 //      a PostgreSQL restart: the snapshot resumes each time from its recorded
 //      chunk (reads < 1.2x the table).
-//   3. TableWhereRefusalAndCancel: --table and --where select what is read;
-//      a second request while one runs is refused; --cancel stops it.
+//   3. TableWhereRefusalAndCancel: --table and --where select what is read
+//      (a condition failing at run time fails the request only); a second
+//      request while one runs is refused; --cancel stops it.
 
 #include <gtest/gtest.h>
 
@@ -384,6 +385,11 @@ TEST_F(OnlineSnapshotSlow, TableWhereRefusalAndCancel) {
   EXPECT_EQ(bad_where.exit_code, 2) << bad_where.output;
   RunResult bad_table = cli({"snapshot", "--table", "public.audit_logs"});
   EXPECT_EQ(bad_table.exit_code, 2) << bad_table.output;
+  // A condition that fails only on some rows: the request fails with the server's message, the daemon goes on.
+  RunResult failing = cli({"snapshot", "--table", "public.customer", "--where", "1 / (plan_id - 2) > 0", "--wait"});
+  EXPECT_EQ(failing.exit_code, 1) << failing.output;
+  EXPECT_NE(failing.output.find("state           failed"), std::string::npos) << failing.output;
+  EXPECT_NE(failing.output.find("division by zero"), std::string::npos) << failing.output;
 
   // A whole snapshot (3 s at 4000 rows/s): a second request is refused, then cancel.
   RunResult first = cli({"snapshot"});

@@ -50,7 +50,17 @@ std::vector<decode::Change> ChunkReader::read(const std::optional<std::vector<st
   if (after) {
     for (const auto& value : *after) params.emplace_back(value);
   }
-  const pg::Result result = conn_.exec_params(sql, params);
+  // Read only: the --where condition is the requester's SQL, run with the daemon's privileges.
+  conn_.exec("BEGIN TRANSACTION READ ONLY");
+  std::optional<pg::Result> selected;
+  try {
+    selected.emplace(conn_.exec_params(sql, params));
+    conn_.exec("COMMIT");
+  } catch (const pg::Error&) {
+    if (PQtransactionStatus(conn_.get()) == PQTRANS_INERROR) conn_.exec("ROLLBACK");
+    throw;
+  }
+  const pg::Result& result = *selected;
   std::vector<decode::Change> rows(static_cast<std::size_t>(result.rows()));
   for (int row = 0; row < result.rows(); ++row) {
     decode::Change& change = rows[static_cast<std::size_t>(row)];
