@@ -29,6 +29,8 @@
 --   public.audit_logs                      SELECT, INSERT        (append only: no UPDATE/DELETE)
 --     + USAGE on its identity sequence
 --   customer_cdc.checkpoint, plan_price    SELECT, INSERT, UPDATE, DELETE
+--   customer_cdc.online_snapshot           SELECT, INSERT, UPDATE (+ its sequence)
+--   pg_logical_emit_message(bool,text,text) EXECUTE (online snapshot watermarks)
 --   analytics.* (every table)              SELECT, INSERT, UPDATE, DELETE (rebuild-rollups deletes)
 
 \set ON_ERROR_STOP on
@@ -87,6 +89,10 @@ WHERE pg_get_serial_sequence('public.audit_logs', 'id') IS NOT NULL \gexec
 GRANT SELECT, INSERT, UPDATE, DELETE ON customer_cdc.checkpoint, customer_cdc.plan_price TO :"role";
 GRANT SELECT, INSERT ON customer_cdc.dead_letter TO :"role";
 GRANT USAGE ON SEQUENCE customer_cdc.dead_letter_id_seq TO :"role";
+-- Online snapshots: the requests, and the watermarks written into the WAL.
+GRANT SELECT, INSERT, UPDATE ON customer_cdc.online_snapshot TO :"role";
+GRANT USAGE ON SEQUENCE customer_cdc.online_snapshot_id_seq TO :"role";
+GRANT EXECUTE ON FUNCTION pg_catalog.pg_logical_emit_message(boolean, text, text) TO :"role";
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA analytics TO :"role";
 
 COMMIT;

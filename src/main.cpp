@@ -16,6 +16,7 @@
 #include "cdc/app/daemon.hpp"
 #include "cdc/app/logging.hpp"
 #include "cdc/app/metrics.hpp"
+#include "cdc/app/online_snapshot.hpp"
 #include "cdc/app/slot_switch.hpp"
 #include "cdc/core/conninfo.hpp"
 #include "cdc/core/lsn.hpp"
@@ -71,7 +72,19 @@ int main(int argc, char** argv) {
                 "daemon first; safe to run again after an interruption");
   std::string switch_from;
   slot_switch->add_option("--from", switch_from, "the slot the daemon streamed from until now")->required();
-  auto* snapshot = app.add_subcommand("snapshot", "backfill: publish every existing row of the captured tables (op r) and rebuild the rollups, consistent with the slot; stop the daemon first");
+  auto* snapshot = app.add_subcommand(
+      "snapshot", "backfill: publish every existing row of the captured tables (op r) to Kafka. With the daemon "
+                  "running: asks it for an online snapshot (chunked, resumable, while it keeps streaming); without "
+                  "it: the offline snapshot, which also rebuilds the rollups, consistent with the slot");
+  SnapshotCommand snapshot_command;
+  snapshot->add_option("--table", snapshot_command.tables,
+                       "online: only this captured table (repeatable; default: every captured table)");
+  snapshot->add_option("--where", snapshot_command.where,
+                       "online: only rows matching this SQL condition, e.g. \"plan_id = 3\"");
+  snapshot->add_flag("--wait", snapshot_command.wait, "online: follow the snapshot to its end (a progress bar in a terminal)");
+  snapshot->add_flag("--cancel", snapshot_command.cancel, "cancel the online snapshot that is requested or running");
+  auto* snapshot_status = snapshot->add_subcommand(
+      "status", "the latest online snapshot: state, table, rows done, estimated total, rate, ETA");
   auto* rebuild = app.add_subcommand("rebuild-rollups", "recompute the rollup tables from the source tables and the audit history, in one transaction");
 
   try {
@@ -136,7 +149,8 @@ int main(int argc, char** argv) {
     if (*snapshot) {
       Signals signals;
       install_signal_handlers(signals);
-      return cmd_snapshot(config, signals.stop);
+      snapshot_command.status = static_cast<bool>(*snapshot_status);
+      return cmd_snapshot_command(config, snapshot_command, signals.stop);
     }
   } catch (const ConfigError& e) {
     spdlog::error("configuration: {}", e.what());

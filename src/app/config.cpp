@@ -225,6 +225,14 @@ const std::vector<KeySpec>& key_specs() {
     s.push_back({"dead_letter.enabled", Kind::Bool, false, nullptr,
                  [](Config& c, Value&& v) { c.dead_letter.enabled = std::get<bool>(v); }});
 
+    s.push_back({"snapshot.chunk_size", Kind::Int, false, int_range(1, 1'000'000), [](Config& c, Value&& v) {
+                   c.snapshot.chunk_size = static_cast<int>(std::get<std::int64_t>(v));
+                 }});
+    s.push_back({"snapshot.throttle_rows_per_second", Kind::Int, false, int_range(0, 100'000'000),
+                 [](Config& c, Value&& v) {
+                   c.snapshot.throttle_rows_per_second = static_cast<int>(std::get<std::int64_t>(v));
+                 }});
+
     s.push_back({"metrics.ready_max_lag_seconds", Kind::Int, false, int_range(1, 86'400),
                  [](Config& c, Value&& v) {
                    c.metrics.ready_max_lag_seconds = static_cast<int>(std::get<std::int64_t>(v));
@@ -240,7 +248,7 @@ const std::vector<KeySpec>& key_specs() {
 /// Tables that may appear in the file (besides the root).
 const std::vector<std::string_view>& known_tables() {
   static const std::vector<std::string_view> tables = {"postgres", "audit",       "rollups", "kafka",
-                                                       "metrics",  "dead_letter", kKafkaProperties};
+                                                       "metrics",  "dead_letter", "snapshot", kKafkaProperties};
   return tables;
 }
 

@@ -12,6 +12,7 @@
 
 #include "cdc/app/logging.hpp"
 #include "cdc/app/monitor.hpp"
+#include "cdc/app/online_snapshot.hpp"
 #include "cdc/app/plugin_settings.hpp"
 #include "cdc/app/sink_factory.hpp"
 #include "cdc/app/snapshot.hpp"
@@ -194,6 +195,14 @@ int run_daemon(const Config& config, Signals& signals, pipeline::Progress& progr
       }
     }
   };
+
+  // Online snapshots publish to Kafka only.
+  pipeline::SnapshotChunks snapshot_chunks;
+  std::optional<OnlineSnapshots> online_snapshots;
+  if (config.kafka.enabled) {
+    options.snapshot_chunks = &snapshot_chunks;
+    online_snapshots.emplace(config, progress, snapshot_chunks, signals.stop);
+  }
 
   Backoff backoff;
   /// The walsender of the last session, when that session stalled.

@@ -92,6 +92,14 @@ std::string render_metrics(const pipeline::Progress& progress, std::int64_t now_
   metric(out, "slot_retained_wal_bytes", "gauge",
          "WAL the replication slot holds back on the server (current WAL position minus restart_lsn); NaN until read.",
          retained < 0 ? std::string("NaN") : std::to_string(retained));
+  metric(out, "snapshot_running", "gauge", "1 while an online snapshot runs.",
+         progress.snapshot_running.load() ? "1" : "0");
+  metric(out, "snapshot_rows_total", "counter", "Rows published by online snapshots (op r; re-reads after a restart count again).",
+         std::to_string(progress.snapshot_rows.load()));
+  const std::int64_t remaining = progress.snapshot_rows_remaining.load();
+  metric(out, "snapshot_rows_remaining", "gauge",
+         "Rows the running online snapshot has left, estimated from pg_class.reltuples; NaN when none runs.",
+         remaining < 0 ? std::string("NaN") : std::to_string(remaining));
   metric(out, "ready", "gauge", "1 while /readyz answers 200 (streaming, nothing stalled, lag within metrics.ready_max_lag_seconds).",
          readiness(progress, now_unix_us, ready_max_lag_seconds).status == 200 ? "1" : "0");
   return out;

@@ -12,12 +12,11 @@
 #include "cdc/app/sink_factory.hpp"
 #include "cdc/core/clock.hpp"
 #include "cdc/core/pg.hpp"
-#include "cdc/core/json_number.hpp"
-#include "cdc/decode/pg_types.hpp"
 #include "cdc/sinks/kafka/kafka_sink.hpp"
 #include "cdc/sinks/postgres/checkpoint.hpp"
 #include "cdc/sinks/postgres/postgres_sink.hpp"
 #include "cdc/sinks/postgres/rollups/rollup_part.hpp"
+#include "table_rows.hpp"
 
 namespace cdc::app {
 namespace {
@@ -25,48 +24,11 @@ namespace {
 constexpr int kFetchRows = 2000;
 constexpr auto kDeliveryWait = std::chrono::milliseconds(200);
 
-struct TableColumn {
-  std::string name;
-  std::string type;  ///< format_type(), as the decoders name column types
-};
-
-std::vector<TableColumn> table_columns(pg::Connection& conn, const std::string& table) {
-  const pg::Result result = conn.exec_params(
-      "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
-      "WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-      {table});
-  std::vector<TableColumn> columns;
-  for (int row = 0; row < result.rows(); ++row) {
-    columns.push_back({std::string(result.value(row, 0)), std::string(result.value(row, 1))});
-  }
-  return columns;
-}
-
-/// One row of a SELECT as the stream would decode it (an insert of every column).
-decode::Column column_value(const TableColumn& column, const pg::Result& result, int row, int col) {
-  decode::Column value{column.name, column.type, decode::ValueKind::Null, {}};
-  if (result.is_null(row, col)) return value;
-  value.text = result.value(row, col);
-  if (column.type == "boolean") {
-    value.kind = decode::ValueKind::Bool;
-    value.text = value.text == "t" ? "true" : "false";
-  } else if (decode::is_number_class(decode::type_class(column.type)) && canonical_number(value.text)) {
-    value.kind = decode::ValueKind::Number;  // NaN / Infinity stay strings
-  } else {
-    value.kind = decode::ValueKind::String;
-  }
-  return value;
-}
-
 /// Streams every row of `table` through a cursor into `sink`, as snapshot reads.
 std::uint64_t publish_table(pg::Connection& conn, const std::string& table, sinks::Sink& sink,
                             const sinks::TxnInfo& txn, const std::atomic<bool>& stop) {
   const std::vector<TableColumn> columns = table_columns(conn, table);
-  std::string select;
-  for (const auto& column : columns) {
-    if (!select.empty()) select += ", ";
-    select += conn.quote_identifier(column.name);
-  }
+  const std::string select = select_list(conn, columns);
   const auto [schema, name] = pg::split_table_name(table);
   conn.exec(fmt::format("DECLARE cdc_snapshot NO SCROLL CURSOR FOR SELECT {} FROM {}.{}", select,
                         conn.quote_identifier(schema), conn.quote_identifier(name)));
@@ -83,10 +45,7 @@ std::uint64_t publish_table(pg::Connection& conn, const std::string& table, sink
     const pg::Result batch = conn.exec(fmt::format("FETCH FORWARD {} FROM cdc_snapshot", kFetchRows));
     if (batch.rows() == 0) break;
     for (int row = 0; row < batch.rows(); ++row) {
-      change.columns.clear();
-      for (std::size_t col = 0; col < columns.size(); ++col) {
-        change.columns.push_back(column_value(columns[col], batch, row, static_cast<int>(col)));
-      }
+      read_row(change, columns, batch, row);
       sink.change(txn, change);
     }
     rows += static_cast<std::uint64_t>(batch.rows());

@@ -34,13 +34,15 @@ bool Dispatcher::takes(const sinks::Sink& sink, Lsn commit_lsn) {
   return commit_lsn >= sink.resume_position();
 }
 
-Dispatcher::Dispatcher(std::vector<sinks::Sink*> sinks, Lsn start, bool dead_letters, Describe describe)
+Dispatcher::Dispatcher(std::vector<sinks::Sink*> sinks, Lsn start, bool dead_letters, Describe describe,
+                       SnapshotChunks* snapshot_chunks)
     : sinks_(std::move(sinks)),
       describe_(std::move(describe)),
       taking_(sinks_.size(), false),
       start_(start),
       dead_letters_on_(dead_letters),
-      last_commit_end_(start) {}
+      last_commit_end_(start),
+      snapshot_chunks_(snapshot_chunks) {}
 
 void Dispatcher::handle(const StreamEvent& event) {
   const decode::Change& change = event.change;
@@ -77,6 +79,10 @@ void Dispatcher::handle(const StreamEvent& event) {
         if (taking_[i]) sinks_[i]->commit(txn_);
       }
       in_txn_ = false;
+      if (high_watermark_chunk_) {
+        snapshot_chunks_->committed(*high_watermark_chunk_, txn_.end_lsn);
+        high_watermark_chunk_.reset();
+      }
       last_commit_end_ = txn_.end_lsn;
       last_commit_time_us_ = txn_.commit_time_us;
       ++transactions_;
@@ -98,7 +104,11 @@ void Dispatcher::handle(const StreamEvent& event) {
                                         static_cast<char>(change.action), change.schema, change.table,
                                         format_lsn(event.wal_position)));
       }
-      if (change.action == Action::Message) return;
+      if (change.action == Action::Message) {
+        message(change);
+        return;
+      }
+      if (snapshot_chunks_ != nullptr) snapshot_chunks_->observe(change);
       this->change(event);
       return;
     }
@@ -127,6 +137,29 @@ void Dispatcher::change(const StreamEvent& event) {
                                           "see README, 'Poison messages')",
                                           e.what(), message_start(describe(change))));
   }
+}
+
+void Dispatcher::message(const decode::Change& message) {
+  if (snapshot_chunks_ == nullptr) return;
+  const std::optional<Watermark> mark = parse_watermark(message);
+  if (!mark) return;
+  if (mark->kind == Watermark::Kind::Low) {
+    snapshot_chunks_->low(mark->chunk);
+    return;
+  }
+  // The reads join the high watermark's transaction: their source.sequence is
+  // its commit LSN and the watermark's own, between the window's changes and
+  // the changes after it.
+  high_watermark_chunk_ = mark->chunk;
+  snapshot_chunks_->high(mark->chunk, [&](const decode::Change& row) {
+    read_ = row;
+    read_.xid = txn_.xid;
+    read_.lsn = message.lsn;
+    read_.timestamp_us = txn_.commit_time_us;
+    for (std::size_t i = 0; i < sinks_.size(); ++i) {
+      if (taking_[i]) sinks_[i]->change(txn_, read_);
+    }
+  });
 }
 
 void Dispatcher::record_dead_letter(const sinks::DeadLetter& letter) {
@@ -170,6 +203,7 @@ void Dispatcher::flush() {
 void Dispatcher::abort() {
   for (auto* sink : sinks_) sink->abort();
   in_txn_ = false;
+  high_watermark_chunk_.reset();
 }
 
 void Dispatcher::drain(std::chrono::milliseconds timeout) {

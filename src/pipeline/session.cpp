@@ -43,7 +43,8 @@ void run_pipeline(const SessionOptions& options, stream::MessageStream& stream, 
   EventQueue queue(options.queue_bytes);
   BatchRecycler recycler;
   Writer writer(sinks, start, options.dead_letters, queue, recycler, stop, progress,
-                [&decoder](const decode::Change& change) { return decoder.describe(change); });
+                [&decoder](const decode::Change& change) { return decoder.describe(change); },
+                options.snapshot_chunks);
   std::thread writer_thread([&] { writer.run(); });
   Reader reader(options, stream, decoder, queue, recycler, writer, stop, progress, start);
   try {

@@ -21,7 +21,7 @@ class SinkBusy {
 
 Writer::Writer(const std::vector<sinks::Sink*>& sinks, Lsn start, bool dead_letters, EventQueue& queue,
                BatchRecycler& recycler, const std::atomic<bool>& stop, Progress& progress,
-               Dispatcher::Describe describe)
+               Dispatcher::Describe describe, SnapshotChunks* snapshot_chunks)
     : queue_(queue),
       recycler_(recycler),
       stop_(stop),
@@ -30,7 +30,7 @@ Writer::Writer(const std::vector<sinks::Sink*>& sinks, Lsn start, bool dead_lett
       base_changes_(progress.changes.load()),
       base_dead_letters_(progress.dead_letters.load()),
       base_counts_(progress.event_counts()),
-      dispatcher_(sinks, start, dead_letters, std::move(describe)),
+      dispatcher_(sinks, start, dead_letters, std::move(describe), snapshot_chunks),
       ack_(start) {}
 
 void Writer::run() {

@@ -563,4 +563,16 @@ WorkloadTransaction Workload::big(Big kind, int rows) {
   return tx;
 }
 
+WorkloadKnobs audited_small_transactions(std::uint32_t seed) {
+  WorkloadKnobs knobs;
+  knobs.seed = seed;
+  knobs.mix = {{Statement::ResourceUpdate, 40}, {Statement::PlanChange, 20}, {Statement::InsertOnPlan, 18},
+               {Statement::Delete, 12}, {Statement::UpdateThenDelete, 10}};
+  knobs.customers_per_statement = {1, 5};
+  knobs.rows_per_insert = {1, 3};
+  knobs.deletes_per_statement = {1, 2};
+  knobs.every_update_changes = true;
+  return knobs;
+}
+
 }  // namespace cdc::testing

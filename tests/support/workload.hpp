@@ -89,6 +89,11 @@ struct WorkloadKnobs {
   std::string email_domain = "example.test";
 };
 
+/// Small transactions whose every change has its audit entry (decrements,
+/// plan changes, inserts, deletes, a delete right after an update): the
+/// streamed customer events then equal the audit (kafka_matches_audit).
+WorkloadKnobs audited_small_transactions(std::uint32_t seed);
+
 /// What a workload ran, per kind.
 struct WorkloadStats {
   int transactions = 0;      ///< committed (as far as the workload knows)

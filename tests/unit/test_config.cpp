@@ -70,6 +70,8 @@ void expect_defaults(const Config& c) {
   EXPECT_TRUE(c.kafka.tombstones_on_delete);
   EXPECT_TRUE(c.kafka.properties.empty());
   EXPECT_EQ(c.metrics.listen, "127.0.0.1:9187");
+  EXPECT_EQ(c.snapshot.chunk_size, 1024);
+  EXPECT_EQ(c.snapshot.throttle_rows_per_second, 0);
 }
 
 class TempDir {
@@ -188,6 +190,17 @@ TEST(ConfigTest, DeadLetterFromFileAndEnvironment) {
   EXPECT_THAT(parse_error("[dead_letter]\nenabled = \"sometimes\"\n"), HasSubstr("dead_letter.enabled"));
 }
 
+TEST(ConfigTest, SnapshotFromFileAndEnvironment) {
+  const auto c = parse("[snapshot]\nchunk_size = 500\nthrottle_rows_per_second = 2000\n");
+  EXPECT_EQ(c.snapshot.chunk_size, 500);
+  EXPECT_EQ(c.snapshot.throttle_rows_per_second, 2000);
+  EXPECT_EQ(parse("", {{"CUSTOMER_CDC_SNAPSHOT_CHUNK_SIZE", "64"}}).snapshot.chunk_size, 64);
+  EXPECT_THAT(parse_error("[snapshot]\nchunk_size = 0\n"), HasSubstr("snapshot.chunk_size"));
+  EXPECT_THAT(parse_error("[snapshot]\nthrottle_rows_per_second = -1\n"),
+              HasSubstr("snapshot.throttle_rows_per_second"));
+  EXPECT_THAT(parse_error("[snapshot]\nchunk_sise = 10\n"), HasSubstr("'snapshot.chunk_size'"));
+}
+
 TEST(ConfigTest, ExampleConfigFileParsesToDefaults) {
   const auto c = load_config(CDC_SOURCE_DIR "/config/customer-cdc.toml", {});
   expect_defaults(c);
@@ -224,6 +237,9 @@ TEST(ConfigTest, ExampleConfigFileDocumentsEveryKey) {
                           "listen =",
                           "ready_max_lag_seconds =",
                           "[dead_letter]",
+                          "[snapshot]",
+                          "chunk_size =",
+                          "throttle_rows_per_second =",
                           "output_plugin_libraries",
                           "replication=database",
                           "CUSTOMER_CDC_POSTGRES_DSN"}) {

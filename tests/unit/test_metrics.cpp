@@ -71,6 +71,20 @@ TEST(Metrics, RetainedWalIsNaNUntilRead) {
   EXPECT_THAT(render_metrics(progress, kNow), HasSubstr("customer_cdc_slot_retained_wal_bytes 123456789\n"));
 }
 
+TEST(Metrics, OnlineSnapshotProgress) {
+  pipeline::Progress progress;
+  const std::string idle = render_metrics(progress, kNow);
+  EXPECT_THAT(idle, HasSubstr("customer_cdc_snapshot_running 0\n"));
+  EXPECT_THAT(idle, HasSubstr("customer_cdc_snapshot_rows_remaining NaN\n"));
+  progress.snapshot_running = true;
+  progress.snapshot_rows = 4096;
+  progress.snapshot_rows_remaining = 904;
+  const std::string running = render_metrics(progress, kNow);
+  EXPECT_THAT(running, HasSubstr("customer_cdc_snapshot_running 1\n"));
+  EXPECT_THAT(running, HasSubstr("customer_cdc_snapshot_rows_total 4096\n"));
+  EXPECT_THAT(running, HasSubstr("customer_cdc_snapshot_rows_remaining 904\n"));
+}
+
 TEST(Metrics, ReadyWhenHealthyAndWithinTheLagBound) {
   pipeline::Progress progress;
   EXPECT_EQ(readiness(progress, kNow, 60).status, 503);  // not streaming

@@ -49,6 +49,12 @@ struct DeadLetterConfig {
   bool enabled = false;  ///< record in customer_cdc.dead_letter / <prefix>.dead_letter and continue
 };
 
+/// Online snapshots (`customer-cdc snapshot` while the daemon runs).
+struct SnapshotConfig {
+  int chunk_size = 1024;               ///< rows per chunk (one watermark window)
+  int throttle_rows_per_second = 0;    ///< 0: unlimited
+};
+
 struct MetricsConfig {
   std::string listen = "127.0.0.1:9187";  ///< "" disables
   /// /readyz answers 200 while streaming with at most this lag.
@@ -64,6 +70,7 @@ struct Config {
   KafkaConfig kafka;
   MetricsConfig metrics;
   DeadLetterConfig dead_letter;
+  SnapshotConfig snapshot;
 };
 
 /// A configuration problem; what() names the key (or file) and what is wrong.

@@ -6,11 +6,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
 #include "cdc/core/errors.hpp"
 #include "cdc/decode/change.hpp"
+#include "cdc/pipeline/snapshot_chunks.hpp"
 #include "cdc/sinks/sink.hpp"
 
 namespace cdc::pipeline {
@@ -43,7 +45,10 @@ class Dispatcher {
   /// dead_letters: a change some sink rejects is recorded as a dead letter in
   /// every sink instead of stopping the stream.
   /// describe: empty for decode::describe_change.
-  Dispatcher(std::vector<sinks::Sink*> sinks, Lsn start, bool dead_letters = false, Describe describe = {});
+  /// snapshot_chunks: the online snapshot's chunks to merge at their
+  /// watermarks (nullptr: watermarks are ignored like other messages).
+  Dispatcher(std::vector<sinks::Sink*> sinks, Lsn start, bool dead_letters = false, Describe describe = {},
+             SnapshotChunks* snapshot_chunks = nullptr);
 
   /// Whether `sink` takes the transaction committed at `commit_lsn` (it does
   /// not hold it from an earlier run). Decided from the commit LSN alone,
@@ -81,6 +86,8 @@ class Dispatcher {
   void count(const decode::Change& change);
   void change(const StreamEvent& event);
   void record_dead_letter(const sinks::DeadLetter& letter);
+  /// A logical message inside the open transaction: a watermark merges its chunk.
+  void message(const decode::Change& message);
   std::string describe(const decode::Change& change) const;
 
   std::vector<sinks::Sink*> sinks_;
@@ -100,6 +107,10 @@ class Dispatcher {
   std::array<std::uint64_t, 4>* last_counts_ = nullptr;
   std::string last_schema_;
   std::string last_table_;
+  SnapshotChunks* snapshot_chunks_;
+  decode::Change read_;  ///< a chunk row as handed to the sinks, with the high watermark's position
+  /// The open transaction holds this chunk's high watermark (reported at its commit).
+  std::optional<std::uint64_t> high_watermark_chunk_;
 };
 
 }  // namespace cdc::pipeline

@@ -48,6 +48,10 @@ struct Progress {
   ConnectionWatch sink_connection;
   /// WAL the slot holds back on the server (bytes), -1 until known.
   std::atomic<std::int64_t> slot_retained_wal_bytes{-1};
+  /// Online snapshot: running, rows published as reads, rows left (estimated, -1 unknown).
+  std::atomic<bool> snapshot_running{false};
+  std::atomic<std::uint64_t> snapshot_rows{0};
+  std::atomic<std::int64_t> snapshot_rows_remaining{-1};
 
   /// Row changes per "schema.table" and op (c, u, d, t); published by the
   /// writer per batch.

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cdc/core/lsn.hpp"
+#include "cdc/pipeline/snapshot_chunks.hpp"
 
 namespace cdc::pipeline {
 
@@ -37,6 +38,8 @@ struct SessionOptions {
   /// Called from the stream loop at least every 100 ms while streaming
   /// (systemd watchdog and status).
   std::function<void()> on_tick;
+  /// The online snapshot's chunks, merged at their watermarks (nullptr: none).
+  SnapshotChunks* snapshot_chunks = nullptr;
 };
 
 }  // namespace cdc::pipeline

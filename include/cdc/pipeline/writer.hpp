@@ -27,7 +27,7 @@ class Writer {
 
   Writer(const std::vector<sinks::Sink*>& sinks, Lsn start, bool dead_letters, EventQueue& queue,
          BatchRecycler& recycler, const std::atomic<bool>& stop, Progress& progress,
-         Dispatcher::Describe describe = {});
+         Dispatcher::Describe describe = {}, SnapshotChunks* snapshot_chunks = nullptr);
 
   /// Until the queue is closed and empty, or a sink fails (then the queue is
   /// closed, the sinks aborted and failed() is true). Ends with a flush and a
