@@ -16,6 +16,7 @@
 #include "cdc/sinks/postgres/checkpoint.hpp"
 #include "cdc/sinks/postgres/postgres_sink.hpp"
 #include "cdc/sinks/postgres/rollups/rollup_part.hpp"
+#include "snapshot_reads.hpp"
 #include "table_rows.hpp"
 
 namespace cdc::app {
@@ -24,29 +25,23 @@ namespace {
 constexpr int kFetchRows = 2000;
 constexpr auto kDeliveryWait = std::chrono::milliseconds(200);
 
-/// Streams every row of `table` through a cursor into `sink`, as snapshot reads.
-std::uint64_t publish_table(pg::Connection& conn, const std::string& table, sinks::Sink& sink,
-                            const sinks::TxnInfo& txn, const std::atomic<bool>& stop) {
+/// Streams every row of `table` through a cursor into `reads`.
+std::uint64_t publish_table(pg::Connection& conn, const std::string& table, SnapshotReads& reads, sinks::Sink& sink,
+                            const std::atomic<bool>& stop) {
   const std::vector<TableColumn> columns = table_columns(conn, table);
   const std::string select = select_list(conn, columns);
   const auto [schema, name] = pg::split_table_name(table);
   conn.exec(fmt::format("DECLARE cdc_snapshot NO SCROLL CURSOR FOR SELECT {} FROM {}.{}", select,
                         conn.quote_identifier(schema), conn.quote_identifier(name)));
+  reads.begin_table(schema, name);
   std::uint64_t rows = 0;
-  decode::Change change;
-  change.action = decode::Action::Read;
-  change.schema = schema;
-  change.table = name;
-  change.xid = txn.xid;
-  change.lsn = txn.end_lsn;
-  change.timestamp_us = txn.commit_time_us;
   for (;;) {
     if (stop.load()) throw SnapshotStopped("stopped during the snapshot of " + table);
     const pg::Result batch = conn.exec(fmt::format("FETCH FORWARD {} FROM cdc_snapshot", kFetchRows));
     if (batch.rows() == 0) break;
     for (int row = 0; row < batch.rows(); ++row) {
-      read_row(change, columns, batch, row);
-      sink.change(txn, change);
+      read_row(reads.next(), columns, batch, row);
+      reads.add();
     }
     rows += static_cast<std::uint64_t>(batch.rows());
     sink.flush();
@@ -82,11 +77,14 @@ SnapshotStats run_snapshot(const Config& config, const std::string& snapshot_nam
   if (config.kafka.enabled) kafka = std::make_unique<sinks::KafkaSink>(kafka_options(config));
   const sinks::TxnInfo txn{0, consistent_point, consistent_point, unix_now_us()};
   if (kafka) kafka->begin(txn);
+  std::optional<SnapshotReads> reads;
+  if (kafka) reads.emplace(*kafka, txn);
   for (const auto& table : config.postgres.tables) {
-    stats.rows[table] = kafka ? publish_table(conn, table, *kafka, txn, stop) : count_rows(conn, table);
+    stats.rows[table] = kafka ? publish_table(conn, table, *reads, *kafka, stop) : count_rows(conn, table);
     spdlog::info("snapshot: {} rows of {}", stats.rows[table], table);
   }
   if (kafka) {
+    reads->finish();
     kafka->commit(txn);
     // Commit nothing until Kafka holds every row: a failure redoes the whole snapshot.
     while (kafka->durable_lsn() < consistent_point) {

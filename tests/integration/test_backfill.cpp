@@ -391,6 +391,26 @@ TEST_P(BackfillPlugins, InitialSnapshotWithConcurrentWrites) {
     else streamed_keys.insert(e.key);
   }
   EXPECT_EQ(reads_after_stream, 0u);
+  // source.snapshot as Debezium's initial snapshot: per table one first and
+  // one last read; "first" and "last" for those of the whole snapshot.
+  std::map<std::string, std::size_t> markers;
+  for (const auto* topic : {&k.customer, &k.plans}) {
+    std::map<std::string, std::size_t> in_table;
+    for (const Event& e : *topic) {
+      if (e.tombstone) continue;
+      if (e.op == 'r') {
+        ++in_table[e.snapshot];
+      } else {
+        EXPECT_EQ(e.snapshot, "false");
+      }
+    }
+    EXPECT_EQ(in_table["first"] + in_table["first_in_data_collection"], 1u);
+    EXPECT_EQ(in_table["last"] + in_table["last_in_data_collection"], 1u);
+    for (const auto& [marker, count] : in_table) markers[marker] += count;
+  }
+  EXPECT_EQ(markers["first"], 1u);
+  EXPECT_EQ(markers["last"], 1u);
+  EXPECT_EQ(markers["true"], static_cast<std::size_t>(kCustomers) + 3 - 4);
   EXPECT_TRUE(kafka_state_equals_tables(pg_, k));
   std::size_t repeats = 0;
   EXPECT_TRUE(kafka_matches_audit(pg_, k, &repeats));

@@ -355,9 +355,11 @@ std::optional<RowMessage> parse_row_message(const KafkaMessage& m, std::vector<s
     const rapidjson::Value* v = member(*source, name);
     return v != nullptr && v->IsString() ? v->GetString() : "(missing)";
   };
+  // Reads carry Debezium's marker (first, true, last, ...), changes "false".
+  const std::string snapshot = source_string("snapshot");
   if (source_string("connector") != "customer-cdc" || source_string("db") != "app" ||
       source_string("schema") != "public" || source_string("table") != out.table ||
-      source_string("snapshot") != (out.op == 'r' ? "true" : "false")) {
+      (out.op == 'r' ? snapshot == "false" || snapshot == "(missing)" : snapshot != "false")) {
     return fail("source connector/db/schema/table/snapshot wrong");
   }
   const rapidjson::Value* lsn = member(*source, "lsn");

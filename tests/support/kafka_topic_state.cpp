@@ -81,6 +81,7 @@ Event parse_event(const KafkaMessage& m) {
   }
   e.op = doc["op"].GetString()[0];
   e.lsn = std::stoull(text_of(doc["source"]["lsn"]));
+  if (doc["source"].HasMember("snapshot")) e.snapshot = text_of(doc["source"]["snapshot"]);
   if (doc["source"].HasMember("sequence")) {
     rapidjson::Document sequence;
     sequence.Parse(doc["source"]["sequence"].GetString());

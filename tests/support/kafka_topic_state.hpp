@@ -39,6 +39,7 @@ struct Event {
   char op = 0;
   std::uint64_t lsn = 0;      ///< source.lsn (row topics)
   std::pair<std::uint64_t, std::uint64_t> sequence{0, 0};  ///< source.sequence: commit LSN, change LSN
+  std::string snapshot;       ///< source.snapshot (row topics): "false", "true", "first", "incremental", ...
   std::string audit_lsn;      ///< source_lsn (audit topic)
   Fields after;               ///< row topics: the compared columns of `after`, as text ("NULL" for null)
 };

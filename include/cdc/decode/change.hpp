@@ -37,6 +37,12 @@ struct Column {
   bool operator==(const Column&) const = default;
 };
 
+/// Where a snapshot read stands in its snapshot (Debezium's source.snapshot):
+/// an initial or offline snapshot marks the first and last rows of the
+/// snapshot and of each table; every read of an online (incremental)
+/// snapshot is Incremental.
+enum class SnapshotMarker : std::uint8_t { True, First, FirstInTable, LastInTable, Last, Incremental };
+
 /// One decoded message, whichever output plugin sent it.
 struct Change {
   Action action = Action::Begin;
@@ -55,6 +61,7 @@ struct Change {
   bool transactional = false;        ///< M
   std::string prefix;                ///< M
   std::string content;               ///< M
+  SnapshotMarker snapshot = SnapshotMarker::True;  ///< R
 
   /// Column of the new tuple by name, or nullptr.
   const Column* column(std::string_view name) const;

@@ -136,6 +136,19 @@ char debezium_op_of(decode::Action action) {
   }
 }
 
+/// Debezium's source.snapshot of a read.
+const char* snapshot_marker(decode::SnapshotMarker marker) {
+  switch (marker) {
+    case decode::SnapshotMarker::First: return "first";
+    case decode::SnapshotMarker::FirstInTable: return "first_in_data_collection";
+    case decode::SnapshotMarker::LastInTable: return "last_in_data_collection";
+    case decode::SnapshotMarker::Last: return "last";
+    case decode::SnapshotMarker::Incremental: return "incremental";
+    case decode::SnapshotMarker::True: break;
+  }
+  return "true";
+}
+
 }  // namespace
 
 char debezium_op(const decode::Change& change, bool snapshot) {
@@ -184,7 +197,7 @@ void debezium_value(JsonBuffer& buffer, const decode::Change& change, decode::Ac
   writer.Key("ts_ms");
   writer.Int64(txn.commit_time_us / 1000);
   writer.Key("snapshot");
-  writer.String(read ? "true" : "false");
+  writer.String(read ? snapshot_marker(change.snapshot) : "false");
   writer.Key("db");
   write_string(writer, context.db);
   writer.Key("schema");

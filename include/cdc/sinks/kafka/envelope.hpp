@@ -41,7 +41,8 @@ void debezium_value(JsonBuffer& buffer, const decode::Change& change, const TxnI
 /// The envelope of `change` as if its action were `as` (Insert: only "after"
 /// from columns, Delete: only "before" from identity), without copying the
 /// change: a primary key update goes out as a delete and a create. Read (or
-/// `snapshot`): a snapshot read, op "r" and source.snapshot "true".
+/// `snapshot`): a snapshot read, op "r" and source.snapshot from change.snapshot
+/// ("true", "first", "last", "incremental", ...).
 void debezium_value(JsonBuffer& buffer, const decode::Change& change, decode::Action as, const TxnInfo& txn,
                     const EnvelopeContext& context, bool snapshot, std::int64_t now_ms);
 
