@@ -28,5 +28,10 @@ CREATE TABLE IF NOT EXISTS customer_cdc.online_snapshot (
     CONSTRAINT online_snapshot_state_check
         CHECK (state IN ('requested', 'running', 'done', 'cancelled', 'failed'))
 );
+-- The current run (the daemon's last start or resume of the request):
+-- `snapshot status` computes the rate from it, not across downtime.
+ALTER TABLE customer_cdc.online_snapshot
+    ADD COLUMN IF NOT EXISTS resumed_at timestamptz,
+    ADD COLUMN IF NOT EXISTS rows_at_resume bigint NOT NULL DEFAULT 0;
 CREATE UNIQUE INDEX IF NOT EXISTS online_snapshot_one_active
     ON customer_cdc.online_snapshot (slot_name) WHERE state IN ('requested', 'running');

@@ -13,7 +13,8 @@ constexpr const char* kUniqueViolation = "23505";
 constexpr const char* kColumns =
     "id, array_to_json(tables)::text, where_clause, state, table_index, array_to_json(last_key)::text, rows_done, "
     "rows_estimated, coalesce(error, ''), "
-    "coalesce(extract(epoch FROM coalesce(finished_at, now()) - started_at), 0)";
+    "rows_done - rows_at_resume, "
+    "coalesce(extract(epoch FROM coalesce(finished_at, now()) - coalesce(resumed_at, started_at)), 0)";
 
 /// A JSON array of strings as array_to_json prints a text[] (keys and table names: no escapes but \").
 std::vector<std::string> json_strings(std::string_view json) {
@@ -54,7 +55,8 @@ std::optional<SnapshotRequest> request_from(const pg::Result& r) {
   request.rows_done = std::stoll(std::string(r.value(0, 6)));
   if (!r.is_null(0, 7)) request.rows_estimated = std::stoll(std::string(r.value(0, 7)));
   request.error = r.value(0, 8);
-  request.seconds_running = std::stod(std::string(r.value(0, 9)));
+  request.run_rows = std::stoll(std::string(r.value(0, 9)));
+  request.run_seconds = std::stod(std::string(r.value(0, 10)));
   return request;
 }
 
@@ -111,6 +113,7 @@ std::optional<std::int64_t> cancel_snapshot_request(pg::Connection& conn, const 
 void start_snapshot_request(pg::Connection& conn, std::int64_t id, std::int64_t rows_estimated) {
   conn.exec_params(
       "UPDATE customer_cdc.online_snapshot SET state = 'running', started_at = coalesce(started_at, now()), "
+      "resumed_at = now(), rows_at_resume = rows_done, "
       "rows_estimated = coalesce(rows_estimated, $2), updated_at = now() WHERE id = $1 AND state IN "
       "('requested', 'running')",
       {std::to_string(id), std::to_string(rows_estimated)});
@@ -149,7 +152,7 @@ void unlock_snapshot_runner(pg::Connection& conn, const std::string& slot) {
 
 SnapshotRate snapshot_rate(const SnapshotRequest& request) {
   SnapshotRate rate;
-  if (request.seconds_running > 0) rate.rows_per_second = static_cast<double>(request.rows_done) / request.seconds_running;
+  if (request.run_seconds > 0) rate.rows_per_second = static_cast<double>(request.run_rows) / request.run_seconds;
   if (request.rows_estimated && rate.rows_per_second > 0) {
     const auto left = std::max<std::int64_t>(0, *request.rows_estimated - request.rows_done);
     rate.eta_seconds = static_cast<double>(left) / rate.rows_per_second;

@@ -27,7 +27,10 @@ struct SnapshotRequest {
   std::int64_t rows_done = 0;
   std::optional<std::int64_t> rows_estimated;
   std::string error;
-  double seconds_running = 0;  ///< since started_at (to finished_at once finished)
+  /// The current run, since the daemon last started or resumed the request:
+  /// rows recorded in it and its seconds (to finished_at once finished).
+  std::int64_t run_rows = 0;
+  double run_seconds = 0;
 };
 
 /// Inserts a request; throws SnapshotRequestRefused naming the active one.
@@ -59,7 +62,8 @@ namespace cdc::app {
 bool try_lock_snapshot_runner(pg::Connection& conn, const std::string& slot);
 void unlock_snapshot_runner(pg::Connection& conn, const std::string& slot);
 
-/// Rows done per second so far, and the seconds left at that rate (nullopt when unknown).
+/// Rows done per second in the current run (downtime before a resume does
+/// not count), and the seconds left at that rate (nullopt when unknown).
 struct SnapshotRate {
   double rows_per_second = 0;
   std::optional<double> eta_seconds;
