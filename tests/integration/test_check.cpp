@@ -442,6 +442,31 @@ TEST(Check, KafkaMockBrokerOk) {
   const std::string line = line_of(r.output, "kafka");
   EXPECT_TRUE(line.starts_with("OK   kafka: 1 broker reachable")) << r.output;
   EXPECT_NE(line.find("saas.public.customer"), std::string::npos) << line;
+  EXPECT_TRUE(has_ok(r.output, "online snapshots")) << r.output;
+}
+
+/// With Kafka, online snapshots need the request table and EXECUTE on
+/// pg_logical_emit_message (revoked from PUBLIC here): the item names what is
+/// missing, and its fix, run as printed by a superuser, is enough.
+TEST(Check, OnlineSnapshotPrivilegesAndTheirFix) {
+  PgCluster pg;
+  MockKafka kafka;
+  pg.exec("CREATE ROLE cdc_bare LOGIN REPLICATION");
+  // PostgreSQL grants it to PUBLIC; a hardened server revokes it.
+  pg.exec("REVOKE EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text) FROM PUBLIC");
+  const CheckOptions options = CheckOptions(dsn_of(pg, "cdc_bare")).with_kafka(kafka.bootstraps());
+  const RunResult r = run_check(options);
+  const std::string line = line_of(r.output, "online snapshots");
+  EXPECT_TRUE(line.starts_with("FAIL online snapshots: role cdc_bare lacks")) << r.output;
+  EXPECT_NE(line.find("SELECT, INSERT, UPDATE on customer_cdc.online_snapshot"), std::string::npos) << line;
+  EXPECT_NE(line.find("EXECUTE on pg_catalog.pg_logical_emit_message(boolean, text, text)"), std::string::npos)
+      << line;
+  const std::size_t open = line.find('`');
+  const std::size_t close = line.rfind('`');
+  ASSERT_TRUE(open != std::string::npos && close > open) << line;
+  pg.exec(line.substr(open + 1, close - open - 1));
+  const RunResult fixed = run_check(options);
+  EXPECT_TRUE(has_ok(fixed.output, "online snapshots")) << fixed.output;
 }
 
 /// The publication item (plugin = "pgoutput"): missing, then created by

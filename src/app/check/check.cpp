@@ -34,6 +34,7 @@ bool run_items(check::Checker& c) {
     c.step("replica identity", [&] { check::replica_identity(c); });
     c.step("privileges", [&] { check::privileges(c); });
     c.step("row level security", [&] { check::row_level_security(c); });
+    if (c.config().kafka.enabled) c.step("online snapshots", [&] { check::online_snapshot(c); });
     c.step("slot", [&] { check::slot(c); });
   } else {
     std::vector<std::string> items = {"server version",   "wal_level",        "max_replication_slots",
@@ -41,6 +42,7 @@ bool run_items(check::Checker& c) {
                                       "schema",           "sign-up triggers",  "replica identity",
                                       "privileges",       "slot"};
     if (pgoutput) items.insert(items.begin() + 7, "publication");
+    if (c.config().kafka.enabled) items.insert(items.end() - 1, "online snapshots");
     for (const auto& item : items) {
       c.fail(item, "skipped: no connection to PostgreSQL", "fix the connect item first, " + std::string(kRerun));
     }

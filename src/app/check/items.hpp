@@ -30,6 +30,9 @@ void replica_identity(Checker& c);
 void privileges(Checker& c);
 void row_level_security(Checker& c);
 
+// online_snapshot.cpp (kafka enabled)
+void online_snapshot(Checker& c);
+
 // sign_up_triggers.cpp
 void sign_up_triggers(Checker& c);
 
