@@ -79,6 +79,7 @@ void Dispatcher::handle(const StreamEvent& event) {
         if (taking_[i]) sinks_[i]->commit(txn_);
       }
       in_txn_ = false;
+      if (snapshot_chunks_ != nullptr) snapshot_chunks_->transaction_committed(txn_.xid);
       if (high_watermark_chunk_) {
         snapshot_chunks_->committed(*high_watermark_chunk_, txn_.end_lsn);
         high_watermark_chunk_.reset();

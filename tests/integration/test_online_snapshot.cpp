@@ -7,17 +7,26 @@
 //      tables, per key source.sequence never goes back (a read never
 //      overtakes a newer change), the streamed events equal the audit, and the
 //      audit equals the seed trigger's shadow (reads write no audit rows).
-//   2. Kill9AndPostgresRestartResume: kill -9 in the middle, start again, then
-//      a PostgreSQL restart: the snapshot resumes each time from its recorded
-//      chunk (reads < 1.2x the table).
-//   3. TableWhereRefusalAndCancel: --table and --where select what is read
-//      (a condition failing at run time fails the request only); a second
-//      request while one runs is refused; --cancel stops it.
+//      50k rows; CDC_SNAPSHOT_ROWS=200000 for the long form
+//      (scripts/online-snapshot-long).
+//   2. Kill9AndPostgresRestartResume (wal2json, pgoutput): kill -9 in the
+//      middle, start again, then a PostgreSQL restart: the snapshot resumes
+//      each time from its recorded chunk (reads < 1.2x the table).
+//   3. TableWhereRefusalAndCancel (wal2json, pgoutput): --table and --where
+//      select what is read (a condition failing at run time fails the request
+//      only); a second request while one runs is refused; --cancel stops it.
+//   4. ThrottleBoundsRateAndStreamLag: every rate the daemon reports for the
+//      run (progress lines, the final line) stays within the throttle, and
+//      whenever the snapshot has moved 5 chunks on, the slot's acknowledged
+//      position has passed the WAL end seen before them (the stream keeps up).
+//      A transaction left open all along is waited for before one chunk only.
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -46,6 +55,12 @@ constexpr int kPartitions = 6;
 constexpr auto kStartTimeout = 60s;
 constexpr auto kSnapshotTimeout = 120s;
 constexpr const char* kLogTakingRequests = "online snapshots: taking requests";
+
+/// Rows of the snapshot under workload: 50k in CI, CDC_SNAPSHOT_ROWS for the long form.
+int under_workload_rows() {
+  const char* rows = std::getenv("CDC_SNAPSHOT_ROWS");
+  return rows != nullptr && std::atoi(rows) > 0 ? std::atoi(rows) : 50000;
+}
 
 /// Customers os<i>@example.com for i in [1, n], on plans 1..3 in turn.
 void populate(PgConn& conn, int n) {
@@ -269,12 +284,12 @@ class OnlineSnapshotPlugins : public OnlineSnapshot, public ::testing::WithParam
 };
 
 TEST_P(OnlineSnapshotPlugins, UnderWorkload) {
-  constexpr int kCustomers = 50000;
+  const int kCustomers = under_workload_rows();
   ASSERT_NO_FATAL_FAILURE(start(kCustomers));
   BackgroundWorkload workload(pg_, 16);
   ASSERT_TRUE(wait_until([&] { return workload.transactions() >= 50; }, 30s)) << workload.error();
 
-  const RunResult snapshot = cli({"snapshot", "--wait"}, kSnapshotTimeout);
+  const RunResult snapshot = cli({"snapshot", "--wait"}, kSnapshotTimeout * std::max(1, kCustomers / 50000));
   EXPECT_EQ(snapshot.exit_code, 0) << snapshot.output << daemon_->log_text();
   EXPECT_NE(snapshot.output.find("state           done"), std::string::npos) << snapshot.output;
   const int during = workload.transactions();
@@ -308,6 +323,12 @@ TEST_P(OnlineSnapshotPlugins, UnderWorkload) {
   EXPECT_EQ(audit.missing + audit.extra, 0);
   const std::size_t reads = count_op(k.customer, 'r');
   EXPECT_GE(reads, static_cast<std::size_t>(kCustomers) * 9 / 10) << "reads dropped as changed: too many";
+  for (const auto* topic : {&k.customer, &k.plans}) {
+    for (const Event& e : *topic) {
+      if (e.tombstone) continue;
+      EXPECT_EQ(e.snapshot, e.op == 'r' ? "incremental" : "false") << e.key;
+    }
+  }
   EXPECT_EQ(count_op(k.plans, 'r'), static_cast<std::size_t>(std::stoll(*pg_.scalar("SELECT count(*) FROM public.plans"))));
   std::cout << "[ snapshot ] " << reads << " customer reads, " << repeats << " repeated events\n";
 }
@@ -318,12 +339,12 @@ INSTANTIATE_TEST_SUITE_P(Plugins, OnlineSnapshotPlugins,
 // ---------------------------------------------------------------------------
 // 2. kill -9, then a PostgreSQL restart, in the middle of the snapshot.
 
-class OnlineSnapshotThrottled : public OnlineSnapshot {
+class OnlineSnapshotResume : public OnlineSnapshot, public ::testing::WithParamInterface<PluginVariant> {
  protected:
-  OnlineSnapshotThrottled() : OnlineSnapshot(wal2json_variant(), 10000) {}
+  OnlineSnapshotResume() : OnlineSnapshot(GetParam(), 10000) {}
 };
 
-TEST_F(OnlineSnapshotThrottled, Kill9AndPostgresRestartResume) {
+TEST_P(OnlineSnapshotResume, Kill9AndPostgresRestartResume) {
   constexpr int kCustomers = 50000;
   ASSERT_NO_FATAL_FAILURE(start(kCustomers));
   BackgroundWorkload workload(pg_, 17);
@@ -363,15 +384,18 @@ TEST_F(OnlineSnapshotThrottled, Kill9AndPostgresRestartResume) {
   EXPECT_LT(reads, static_cast<std::size_t>(kCustomers) * 12 / 10) << "the restart read too much again";
 }
 
+INSTANTIATE_TEST_SUITE_P(Plugins, OnlineSnapshotResume,
+                         ::testing::Values(wal2json_variant(), pgoutput_variant()), variant_name);
+
 // ---------------------------------------------------------------------------
 // 3. --table, --where, refusal, cancel.
 
-class OnlineSnapshotSlow : public OnlineSnapshot {
+class OnlineSnapshotSlow : public OnlineSnapshot, public ::testing::WithParamInterface<PluginVariant> {
  protected:
-  OnlineSnapshotSlow() : OnlineSnapshot(wal2json_variant(), 4000) {}
+  OnlineSnapshotSlow() : OnlineSnapshot(GetParam(), 4000) {}
 };
 
-TEST_F(OnlineSnapshotSlow, TableWhereRefusalAndCancel) {
+TEST_P(OnlineSnapshotSlow, TableWhereRefusalAndCancel) {
   constexpr int kCustomers = 12000;
   ASSERT_NO_FATAL_FAILURE(start(kCustomers));
 
@@ -421,6 +445,82 @@ TEST_F(OnlineSnapshotSlow, TableWhereRefusalAndCancel) {
   for (const std::string& key : read_keys(k.customer)) plan2_read += plan2.contains(key) ? 1 : 0;
   EXPECT_EQ(plan2_read, plan2.size());
   std::cout << "[ cancel   ] cancelled at " << cancelled_at << " rows; " << customer_reads << " customer reads\n";
+}
+
+INSTANTIATE_TEST_SUITE_P(Plugins, OnlineSnapshotSlow, ::testing::Values(wal2json_variant(), pgoutput_variant()),
+                         variant_name);
+
+// ---------------------------------------------------------------------------
+// 4. The throttle, from the rates the daemon reports, and the stream's lag while it runs.
+
+/// The "<n> rows/s" figures of the daemon's log lines about online snapshot `id`.
+std::vector<double> reported_rates(const std::string& log, const std::string& id) {
+  std::vector<double> rates;
+  for (const std::string& line : log_lines_with(log, "online snapshot " + id)) {
+    const std::size_t unit = line.find(" rows/s");
+    if (unit == std::string::npos) continue;
+    const std::size_t start = line.find_last_of(' ', unit - 1) + 1;
+    rates.push_back(std::stod(line.substr(start, unit - start)));
+  }
+  return rates;
+}
+
+class OnlineSnapshotThrottle : public OnlineSnapshot {
+ protected:
+  static constexpr int kRowsPerSecond = 2000;
+  static constexpr std::int64_t kChunkRows = 1000;  // OnlineSnapshot's chunk_size
+  OnlineSnapshotThrottle() : OnlineSnapshot(wal2json_variant(), kRowsPerSecond) {}
+};
+
+TEST_F(OnlineSnapshotThrottle, ThrottleBoundsRateAndStreamLag) {
+  constexpr int kCustomers = 16000;  // 8 s at the throttle
+  ASSERT_NO_FATAL_FAILURE(start(kCustomers));
+  BackgroundWorkload workload(pg_, 18);
+  // A transaction open (with an xid) all along: the chunks wait for it once, not before every SELECT.
+  PgConn open_transaction = pg_.connect();
+  open_transaction.exec("BEGIN");
+  const std::string open_xid = *open_transaction.scalar("SELECT pg_current_xact_id()::text");
+  const RunResult request = cli({"snapshot"});
+  ASSERT_EQ(request.exit_code, 0) << request.output;
+  const std::string id = last_request_id();
+
+  // The daemon records a chunk as done only once the slot's acknowledged
+  // position covers its high watermark, and reads at most 4 chunks ahead: so
+  // 5 chunks after any moment, the stream has been acknowledged past the WAL
+  // end of that moment. Checked at every such step while the snapshot runs.
+  int lag_checks = 0;
+  for (;;) {
+    const std::int64_t done = rows_done(id);
+    const std::string wal_end = *pg_.scalar("SELECT pg_current_wal_lsn()::text");
+    ASSERT_TRUE(wait_until([&] { return rows_done(id) >= done + 5 * kChunkRows || request_state(id) == "done" ||
+                                        !daemon_->running(); },
+                           kSnapshotTimeout))
+        << daemon_->log_text();
+    if (rows_done(id) < done + 5 * kChunkRows) break;
+    EXPECT_TRUE(wait_until([&] {
+      return pg_.scalar("SELECT confirmed_flush_lsn >= $1::pg_lsn FROM pg_replication_slots WHERE slot_name = $2",
+                        {wal_end, kDefaultSlot}) == "t";
+    }, 30s)) << "the stream fell behind the snapshot: " << slot_diagnostics(pg_, daemon_.get());
+    ++lag_checks;
+  }
+  ASSERT_TRUE(wait_state(id, "done")) << daemon_->log_text();
+  open_transaction.exec("ROLLBACK");
+  workload.stop();
+  ASSERT_EQ(workload.error(), "");
+  EXPECT_GE(lag_checks, 2);
+  EXPECT_EQ(log_lines_with(daemon_->log_text(), "transaction " + open_xid + " still runs").size(), 1u)
+      << daemon_->log_text();
+
+  // The throttle paces each chunk before the next one: a rate the daemon
+  // reports (rows read by this run over its time) never exceeds it.
+  const std::vector<double> rates = reported_rates(daemon_->log_text(), id);
+  ASSERT_FALSE(rates.empty()) << daemon_->log_text();
+  for (const double rate : rates) {
+    EXPECT_GT(rate, 0);
+    EXPECT_LE(rate, kRowsPerSecond) << daemon_->log_text();
+  }
+  std::cout << "[ throttle ] " << rates.size() << " rates reported, last " << rates.back() << " rows/s; "
+            << lag_checks << " lag checks\n";
 }
 
 }  // namespace

@@ -25,7 +25,7 @@ Change read_row(const std::string& id, const std::string& name = "n") {
 }
 
 SnapshotChunk plans_chunk(std::uint64_t id, const std::vector<std::string>& keys) {
-  SnapshotChunk chunk{id, "public", "plans", {"id"}, {}};
+  SnapshotChunk chunk{id, "public", "plans", {"id"}, {}, {}};
   for (const auto& key : keys) chunk.rows.push_back(read_row(key));
   return chunk;
 }
@@ -161,7 +161,7 @@ TEST(SnapshotChunks, WatermarksOfChunksNotOfferedAreIgnored) {
 
 TEST(SnapshotChunks, CompositeKeysCompareEveryColumn) {
   SnapshotChunks chunks;
-  SnapshotChunk chunk{1, "public", "plans", {"a", "b"}, {}};
+  SnapshotChunk chunk{1, "public", "plans", {"a", "b"}, {}, {}};
   chunk.rows.push_back(row_change(Action::Read, "plans", {number_column("a", "1"), number_column("b", "2")}));
   chunk.rows.push_back(row_change(Action::Read, "plans", {number_column("a", "12"), number_column("b", "")}));
   chunks.offer(std::move(chunk));
@@ -169,6 +169,44 @@ TEST(SnapshotChunks, CompositeKeysCompareEveryColumn) {
   chunks.observe(row_change(Action::Insert, "plans", {number_column("a", "1"), number_column("b", "22")}));
   std::size_t emitted = chunks.high(1, [](const Change&) {});
   EXPECT_EQ(emitted, 2u);
+}
+
+TEST(SnapshotChunks, AnInvisibleTransactionCommittedBeforeTheLowWatermarkMeansReadAgain) {
+  SnapshotChunks chunks;
+  chunks.offer(plans_chunk(1, {}));
+  chunks.transaction_committed(41);
+  chunks.transaction_committed(42);  // committed before the low watermark...
+  chunks.low(1);
+  chunks.fill(1, plans_chunk(1, {"1", "2"}).rows, {42, 77});  // ...but not visible to the SELECT
+  EXPECT_TRUE(emitted_keys(chunks, 1).empty()) << "the rows could undo transaction 42's changes";
+  EXPECT_TRUE(chunks.needs_reread(1));
+}
+
+TEST(SnapshotChunks, InvisibleTransactionsCommittedInTheWindowOrLaterKeepTheRows) {
+  SnapshotChunks chunks;
+  chunks.offer(plans_chunk(1, {}));
+  chunks.transaction_committed(41);
+  chunks.low(1);
+  chunks.transaction_committed(42);  // in the window: its keys are dropped, the rest is good
+  chunks.fill(1, plans_chunk(1, {"1", "2"}).rows, {42, 77});
+  EXPECT_EQ(emitted_keys(chunks, 1), (std::vector<std::string>{"1", "2"}));
+  EXPECT_FALSE(chunks.needs_reread(1));
+  EXPECT_FALSE(chunks.needs_reread(2)) << "a chunk not offered";
+}
+
+TEST(SnapshotChunks, CommitsAreNotedOnlyWhileChunksAreOffered) {
+  SnapshotChunks chunks;
+  chunks.transaction_committed(42);  // no snapshot running: not noted
+  chunks.offer(plans_chunk(1, {}));
+  chunks.low(1);
+  chunks.fill(1, plans_chunk(1, {"1"}).rows, {42});
+  EXPECT_EQ(emitted_keys(chunks, 1), (std::vector<std::string>{"1"}));
+  chunks.clear();
+  chunks.transaction_committed(43);
+  chunks.offer(plans_chunk(2, {}));
+  chunks.low(2);
+  chunks.fill(2, plans_chunk(2, {"1"}).rows, {43});
+  EXPECT_EQ(emitted_keys(chunks, 2), (std::vector<std::string>{"1"}));
 }
 
 // ---------------------------------------------------------------------------
@@ -228,6 +266,26 @@ TEST(DispatcherWatermarks, ReadsGoOutInTheHighWatermarksTransactionWithoutTheCha
   EXPECT_EQ(read_xids, (std::vector<std::uint32_t>{12, 12}));
   EXPECT_EQ(dispatcher.changes(), 1u) << "reads are not counted as the stream's changes";
   EXPECT_EQ(chunks.emitted_end(5), std::optional<Lsn>(310)) << "the snapshot thread waits for this position";
+}
+
+TEST(DispatcherWatermarks, CommitsBeforeTheLowWatermarkAreCheckedAgainstTheInvisibleTransactions) {
+  test::FakeSink sink("kafka");
+  SnapshotChunks chunks;
+  Dispatcher dispatcher({&sink}, 0, false, {}, &chunks);
+  chunks.offer(plans_chunk(5, {}));
+  dispatcher.handle(frame(Action::Begin, 9, 90, 95));
+  dispatcher.handle(plans_event(Action::Update, "2", 9, 92));
+  dispatcher.handle(frame(Action::Commit, 9, 90, 95));
+  dispatcher.handle(frame(Action::Begin, 10, 100, 110));
+  dispatcher.handle(watermark_event({Watermark::Kind::Low, 5}, 10, 105));
+  dispatcher.handle(frame(Action::Commit, 10, 100, 110));
+  chunks.fill(5, plans_chunk(5, {"1", "2"}).rows, {9});  // the SELECT did not see transaction 9
+  dispatcher.handle(frame(Action::Begin, 12, 300, 310));
+  dispatcher.handle(watermark_event({Watermark::Kind::High, 5}, 12, 305));
+  dispatcher.handle(frame(Action::Commit, 12, 300, 310));
+  for (const auto& call : sink.calls) EXPECT_NE(call.action, Action::Read);
+  EXPECT_TRUE(chunks.needs_reread(5));
+  EXPECT_EQ(chunks.emitted_end(5), std::optional<Lsn>(310));
 }
 
 TEST(DispatcherWatermarks, WithoutChunksWatermarksAreIgnored) {

@@ -40,6 +40,9 @@ struct SnapshotChunk {
   std::string table;
   std::vector<std::string> key_columns;  ///< the primary key
   std::vector<decode::Change> rows;
+  /// Transactions in progress for the SELECT's snapshot (low 32 bits of
+  /// their xids): their changes are not in the rows.
+  std::vector<std::uint32_t> invisible_xids;
 };
 
 /// The DBLog merge of snapshot chunks into the change stream. The snapshot
@@ -55,12 +58,21 @@ struct SnapshotChunk {
 /// A chunk stays offered until retired, so a session that replays the window
 /// after a reconnect emits its rows again (at-least-once, like the changes).
 /// Watermarks of chunks not offered (an earlier process's) are ignored.
+///
+/// A transaction that committed before the low watermark but was still
+/// invisible to the SELECT (its commit not yet visible to new snapshots) has
+/// its changes before the window and not in the rows: the rows would undo
+/// them. While chunks are offered the writer notes each commit's xid; at the
+/// high watermark a chunk whose invisible transactions include one that
+/// committed before its low watermark emits nothing and is marked to be read
+/// again (needs_reread()).
 /// Thread-safe.
 class SnapshotChunks {
  public:
   void offer(SnapshotChunk chunk);
-  /// The rows of an offered chunk (before its high watermark is written).
-  void fill(std::uint64_t id, std::vector<decode::Change> rows);
+  /// The rows of an offered chunk (before its high watermark is written) and
+  /// the transactions its SELECT did not see.
+  void fill(std::uint64_t id, std::vector<decode::Change> rows, std::vector<std::uint32_t> invisible_xids = {});
   void retire(std::uint64_t id);
   /// Forgets every chunk (the snapshot ended or was cancelled).
   void clear();
@@ -69,6 +81,8 @@ class SnapshotChunks {
   void low(std::uint64_t id);
   /// Writer: a row change or truncate of the stream; notes its keys in open windows.
   void observe(const decode::Change& change);
+  /// Writer: a transaction of the stream committed (noted while chunks are offered).
+  void transaction_committed(std::uint32_t xid);
   /// Writer: a high watermark; closes the window and calls `emit` for each
   /// row whose key did not change in it (none after a truncate). Returns the rows emitted.
   std::size_t high(std::uint64_t id, const std::function<void(const decode::Change&)>& emit);
@@ -77,6 +91,9 @@ class SnapshotChunks {
   void committed(std::uint64_t id, Lsn end);
   /// Where the transaction that emitted the chunk's rows ends, once the writer handed it over in full.
   std::optional<Lsn> emitted_end(std::uint64_t id) const;
+  /// The chunk's high watermark emitted nothing: a transaction committed
+  /// before its low watermark was invisible to its SELECT. Read it again.
+  bool needs_reread(std::uint64_t id) const;
 
   /// Rows emitted at high watermarks so far (replays count again).
   std::uint64_t rows_emitted() const { return rows_emitted_.load(); }
@@ -93,12 +110,23 @@ class SnapshotChunks {
     bool truncated = false;
     std::set<std::string> changed_keys;
     std::optional<Lsn> emitted_end;
+    std::uint64_t commits_before_low = 0;  ///< commits_noted_ at the low watermark
+    bool reread = false;
   };
+
+  /// Whether one of the chunk's invisible transactions committed before its low watermark.
+  bool invisible_committed_before_low(const Window& window) const;
 
   mutable std::mutex mutex_;
   std::map<std::uint64_t, Window> windows_;  ///< by chunk id
   /// Fast path for observe(): no window open, no lock.
   std::atomic<int> open_windows_{0};
+  /// From the first offer until clear(): the writer notes commits.
+  std::atomic<bool> noting_commits_{false};
+  /// The xids of the last commits (a ring: commits_noted_ % size), far more
+  /// than commit in the moment a transaction takes to become visible.
+  std::vector<std::uint32_t> recent_commits_ = std::vector<std::uint32_t>(8192);
+  std::uint64_t commits_noted_ = 0;
   std::atomic<std::uint64_t> rows_emitted_{0};
 };
 

@@ -40,36 +40,45 @@ ChunkReader::ChunkReader(pg::Connection& conn, std::string table, std::optional<
 }
 
 pipeline::SnapshotChunk ChunkReader::chunk(std::uint64_t id) const {
-  return {id, schema_name_, table_name_, key_columns_, {}};
+  return {id, schema_name_, table_name_, key_columns_, {}, {}};
 }
 
-std::vector<decode::Change> ChunkReader::read(const std::optional<std::vector<std::string>>& after, int limit) {
+ChunkRead ChunkReader::read(const std::optional<std::vector<std::string>>& after, int limit) {
   std::string sql = after ? after_sql_ : first_sql_;
   sql.replace(sql.find("$LIMIT"), 6, std::to_string(limit));
   pg::Params params;
   if (after) {
     for (const auto& value : *after) params.emplace_back(value);
   }
-  // Read only: the --where condition is the requester's SQL, run with the daemon's privileges.
-  conn_.exec("BEGIN TRANSACTION READ ONLY");
+  // Read only: the --where condition is the requester's SQL, run with the
+  // daemon's privileges. Repeatable read: the first statement takes the
+  // snapshot the SELECT reads with, and tells the transactions it does not see.
+  conn_.exec("BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  std::optional<pg::Result> invisible;
   std::optional<pg::Result> selected;
   try {
+    invisible.emplace(conn_.exec("SELECT (x::text::bigint % 4294967296)::text FROM pg_snapshot_xip(pg_current_snapshot()) x"));
     selected.emplace(conn_.exec_params(sql, params));
     conn_.exec("COMMIT");
   } catch (const pg::Error&) {
     if (PQtransactionStatus(conn_.get()) == PQTRANS_INERROR) conn_.exec("ROLLBACK");
     throw;
   }
+  ChunkRead read;
+  for (int row = 0; row < invisible->rows(); ++row) {
+    read.invisible_xids.push_back(static_cast<std::uint32_t>(std::stoul(std::string(invisible->value(row, 0)))));
+  }
   const pg::Result& result = *selected;
-  std::vector<decode::Change> rows(static_cast<std::size_t>(result.rows()));
+  read.rows.resize(static_cast<std::size_t>(result.rows()));
   for (int row = 0; row < result.rows(); ++row) {
-    decode::Change& change = rows[static_cast<std::size_t>(row)];
+    decode::Change& change = read.rows[static_cast<std::size_t>(row)];
     change.action = decode::Action::Read;
+    change.snapshot = decode::SnapshotMarker::Incremental;
     change.schema = schema_name_;
     change.table = table_name_;
     read_row(change, columns_, result, row);
   }
-  return rows;
+  return read;
 }
 
 std::vector<std::string> ChunkReader::key_of(const decode::Change& row) const {

@@ -1,4 +1,5 @@
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -8,6 +9,12 @@
 #include "cdc/pipeline/snapshot_chunks.hpp"
 
 namespace cdc::app {
+
+/// One chunk's SELECT: its rows, and the transactions its snapshot did not see.
+struct ChunkRead {
+  std::vector<decode::Change> rows;
+  std::vector<std::uint32_t> invisible_xids;  ///< low 32 bits
+};
 
 /// Reads one table in chunks in primary key order (keyset pagination), with
 /// an optional SQL condition, as snapshot reads.
@@ -19,7 +26,7 @@ class ChunkReader {
   /// Chunk `id` of this table, without its rows.
   pipeline::SnapshotChunk chunk(std::uint64_t id) const;
   /// Up to `limit` rows with keys after `after` (nullopt: from the first), in key order.
-  std::vector<decode::Change> read(const std::optional<std::vector<std::string>>& after, int limit);
+  ChunkRead read(const std::optional<std::vector<std::string>>& after, int limit);
 
   /// The primary key values of a row the reader returned.
   std::vector<std::string> key_of(const decode::Change& row) const;

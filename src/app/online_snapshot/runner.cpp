@@ -1,6 +1,7 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -32,6 +33,8 @@ constexpr std::size_t kMaxChunksInFlight = 4;
 
 /// The request was cancelled, or the daemon stops: leave it as it is.
 struct RunInterrupted {};
+/// A chunk must be read again (SnapshotChunks::needs_reread): go on from the last recorded chunk.
+struct ReadAgain {};
 
 /// A chunk offered to the writer and not yet covered by the acknowledged position.
 struct ChunkInFlight {
@@ -64,7 +67,8 @@ class RequestRun {
     }
     while (!in_flight_.empty()) wait_for_acknowledgement();
     finish_snapshot_request(conn_, request_.id, "done");
-    spdlog::info("online snapshot {} done: {} rows", request_.id, rows_done_);
+    spdlog::info("online snapshot {} done: {} rows ({} read by this run, {:.0f} rows/s)", request_.id, rows_done_,
+                 rows_read_, run_rate());
   }
 
  private:
@@ -86,14 +90,14 @@ class RequestRun {
       chunks_.offer(reader.chunk(id));
       emit_watermark({pipeline::Watermark::Kind::Low, id});
       wait_for_committing_transactions();
-      std::vector<decode::Change> read = reader.read(after, config_.snapshot.chunk_size);
-      if (read.empty()) {
+      ChunkRead read = reader.read(after, config_.snapshot.chunk_size);
+      if (read.rows.empty()) {
         chunks_.retire(id);  // its low watermark alone changes nothing
         return;
       }
-      const std::size_t rows = read.size();
-      after = reader.key_of(read.back());
-      chunks_.fill(id, std::move(read));
+      const std::size_t rows = read.rows.size();
+      after = reader.key_of(read.rows.back());
+      chunks_.fill(id, std::move(read.rows), std::move(read.invisible_xids));
       emit_watermark({pipeline::Watermark::Kind::High, id});
       rows_read_ += static_cast<std::int64_t>(rows);
       in_flight_.push_back({id, index, *after, rows_done_ + static_cast<std::int64_t>(rows)});
@@ -114,21 +118,38 @@ class RequestRun {
   /// visible only after its commit is flushed): the SELECT would miss its
   /// change, which the stream passes before the window, and the read would
   /// undo it. So the SELECT waits until the transactions in progress after
-  /// the low watermark have ended, except those idle in a transaction block
-  /// (they have not begun to commit), for at most kCommitWait (after that,
-  /// a transaction still running has its commit after the low watermark).
+  /// the low watermark have ended, for at most kCommitWait: one still running
+  /// then is taken for a long one (idle in a transaction block, say) and not
+  /// waited for again at later chunks. Needs no privilege (pg_stat_activity
+  /// hides other roles' sessions). SnapshotChunks catches what slips through:
+  /// a chunk whose SELECT missed a transaction committed before its low
+  /// watermark is read again.
   void wait_for_committing_transactions() {
     const pg::Result running = conn_.exec(
-        "SELECT coalesce(array_agg(x)::text, '{}') FROM pg_snapshot_xip(pg_current_snapshot()) x WHERE NOT EXISTS "
-        "(SELECT 1 FROM pg_stat_activity a WHERE a.state = 'idle in transaction' "
-        "AND a.backend_xid::text = (x::text::bigint % 4294967296)::text)");
-    const std::string xids(running.value(0, 0));
-    if (xids == "{}") return;
+        "SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) x WHERE pg_xact_status(x) = 'in progress'");
+    std::set<std::string> in_progress;
+    std::vector<std::string> waiting;
+    for (int row = 0; row < running.rows(); ++row) {
+      std::string xid(running.value(row, 0));
+      if (!long_running_.contains(xid)) waiting.push_back(xid);
+      in_progress.insert(std::move(xid));
+    }
+    std::erase_if(long_running_, [&](const std::string& xid) { return !in_progress.contains(xid); });
+    if (waiting.empty()) return;
+    const std::string xids = pg::array_literal(waiting);
     const auto until = steady_clock::now() + kCommitWait;
-    while (steady_clock::now() < until) {
+    for (;;) {
       const pg::Result left = conn_.exec_params(
-          "SELECT count(*) FROM unnest($1::xid8[]) x WHERE pg_xact_status(x) = 'in progress'", {xids});
-      if (left.value(0, 0) == "0") return;
+          "SELECT x::text FROM unnest($1::xid8[]) x WHERE pg_xact_status(x) = 'in progress'", {xids});
+      if (left.rows() == 0) return;
+      if (steady_clock::now() >= until) {
+        for (int row = 0; row < left.rows(); ++row) {
+          spdlog::info("online snapshot {}: transaction {} still runs after {} ms; not waiting for it again",
+                       request_.id, left.value(row, 0), kCommitWait.count());
+          long_running_.emplace(left.value(row, 0));
+        }
+        return;
+      }
       std::this_thread::sleep_for(kCommitPoll);
     }
   }
@@ -152,6 +173,13 @@ class RequestRun {
     while (!in_flight_.empty()) {
       const std::optional<Lsn> end = chunks_.emitted_end(in_flight_.front().id);
       if (!end || *end > acknowledged) break;
+      if (chunks_.needs_reread(in_flight_.front().id)) {
+        if (last) save_snapshot_progress(conn_, request_.id, last->table_index, last->last_key, last->rows_done);
+        spdlog::info("online snapshot {}: a transaction committed before a chunk's low watermark was not visible to "
+                     "its SELECT; reading again from the last recorded chunk",
+                     request_.id);
+        throw ReadAgain{};
+      }
       chunks_.retire(in_flight_.front().id);
       last = std::move(in_flight_.front());
       in_flight_.pop_front();
@@ -169,16 +197,23 @@ class RequestRun {
     log_progress();
   }
 
+  /// Paces the reads so that the run's rate (rows read / time since it
+  /// started) never exceeds the limit; the rate logged after it is within it.
   void throttle() {
-    log_progress();
     const int limit = config_.snapshot.throttle_rows_per_second;
-    if (limit <= 0) return;
-    const auto due = started_ + std::chrono::microseconds(rows_read_ * 1'000'000 / limit);
+    const auto due = started_ + std::chrono::microseconds(limit > 0 ? rows_read_ * 1'000'000 / limit : 0);
     while (steady_clock::now() < due) {
       if (stopping_()) throw RunInterrupted{};
       std::this_thread::sleep_for(std::min<steady_clock::duration>(due - steady_clock::now(), kAckWait));
       retire_acknowledged();
     }
+    log_progress();
+  }
+
+  /// Rows read by this run per second since it started (not since the request's first start).
+  double run_rate() const {
+    const double seconds = std::chrono::duration<double>(steady_clock::now() - started_).count();
+    return seconds > 0 ? static_cast<double>(rows_read_) / seconds : 0;
   }
 
   void publish_progress() {
@@ -191,8 +226,7 @@ class RequestRun {
     const auto now = steady_clock::now();
     if (now - last_log_ < kProgressLogInterval) return;
     last_log_ = now;
-    const double seconds = std::chrono::duration<double>(now - started_).count();
-    const double rate = seconds > 0 ? static_cast<double>(rows_read_) / seconds : 0;
+    const double rate = run_rate();
     const std::int64_t left = std::max<std::int64_t>(0, estimated_ - rows_done_);
     spdlog::info("online snapshot {}: {} rows of ~{} ({}), {:.0f} rows/s, ETA {}", request_.id, rows_done_,
                  estimated_, table_, rate, rate > 0 ? fmt::format("{:.0f} s", static_cast<double>(left) / rate) : "?");
@@ -207,6 +241,8 @@ class RequestRun {
   /// Unique per process: watermarks an earlier process left in the WAL never match.
   std::uint64_t next_chunk_id_ = static_cast<std::uint64_t>(unix_now_us()) * 1000;
   std::deque<ChunkInFlight> in_flight_;
+  /// Transactions (xid8 text) that outlived a whole wait before a chunk's SELECT.
+  std::set<std::string> long_running_;
   std::int64_t estimated_ = 0;
   std::int64_t rows_done_ = 0;  ///< of the request, read (acknowledged or in flight)
   std::int64_t rows_read_ = 0;  ///< by this run
@@ -273,7 +309,17 @@ void OnlineSnapshots::run_request(pg::Connection& conn, SnapshotRequest request,
   } running{*this};
   progress_.snapshot_running.store(true);
   try {
-    RequestRun(conn, config_, progress_, chunks_, stopping, std::move(request)).run();
+    for (;;) {
+      try {
+        RequestRun(conn, config_, progress_, chunks_, stopping, std::move(request)).run();
+        return;
+      } catch (const ReadAgain&) {
+        chunks_.clear();
+        std::optional<SnapshotRequest> recorded = snapshot_request(conn, id);
+        if (!recorded || recorded->state != "running") return;
+        request = std::move(*recorded);
+      }
+    }
   } catch (const RunInterrupted&) {
   } catch (const pg::Error& e) {
     if (e.category() == ErrorCategory::Retryable) throw;  // reconnect, then resume from the recorded chunk

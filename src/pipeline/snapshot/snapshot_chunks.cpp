@@ -1,5 +1,6 @@
 #include "cdc/pipeline/snapshot_chunks.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -61,13 +62,17 @@ void SnapshotChunks::offer(SnapshotChunk chunk) {
   const std::uint64_t id = chunk.id;
   Window& window = windows_[id];
   if (window.open) --open_windows_;
-  window = Window{std::move(chunk), false, false, {}, std::nullopt};
+  window = Window{};
+  window.chunk = std::move(chunk);
+  noting_commits_.store(true);
 }
 
-void SnapshotChunks::fill(std::uint64_t id, std::vector<decode::Change> rows) {
+void SnapshotChunks::fill(std::uint64_t id, std::vector<decode::Change> rows, std::vector<std::uint32_t> invisible_xids) {
   const std::lock_guard lock(mutex_);
   const auto it = windows_.find(id);
-  if (it != windows_.end()) it->second.chunk.rows = std::move(rows);
+  if (it == windows_.end()) return;
+  it->second.chunk.rows = std::move(rows);
+  it->second.chunk.invisible_xids = std::move(invisible_xids);
 }
 
 void SnapshotChunks::retire(std::uint64_t id) {
@@ -82,6 +87,7 @@ void SnapshotChunks::clear() {
   const std::lock_guard lock(mutex_);
   windows_.clear();
   open_windows_.store(0);
+  noting_commits_.store(false);
 }
 
 void SnapshotChunks::low(std::uint64_t id) {
@@ -93,6 +99,26 @@ void SnapshotChunks::low(std::uint64_t id) {
   window.open = true;
   window.truncated = false;
   window.changed_keys.clear();
+  window.commits_before_low = commits_noted_;
+}
+
+void SnapshotChunks::transaction_committed(std::uint32_t xid) {
+  if (!noting_commits_.load()) return;
+  const std::lock_guard lock(mutex_);
+  recent_commits_[commits_noted_ % recent_commits_.size()] = xid;
+  ++commits_noted_;
+}
+
+bool SnapshotChunks::invisible_committed_before_low(const Window& window) const {
+  const std::vector<std::uint32_t>& invisible = window.chunk.invisible_xids;
+  if (invisible.empty()) return false;
+  const std::uint64_t size = recent_commits_.size();
+  const std::uint64_t oldest_kept = commits_noted_ > size ? commits_noted_ - size : 0;
+  for (std::uint64_t i = oldest_kept; i < window.commits_before_low; ++i) {
+    const std::uint32_t xid = recent_commits_[i % recent_commits_.size()];
+    if (std::find(invisible.begin(), invisible.end(), xid) != invisible.end()) return true;
+  }
+  return false;
 }
 
 void SnapshotChunks::observe(const decode::Change& change) {
@@ -123,6 +149,10 @@ std::size_t SnapshotChunks::high(std::uint64_t id, const std::function<void(cons
   if (window.open) --open_windows_;
   window.open = false;
   if (window.truncated) return 0;
+  if (invisible_committed_before_low(window)) {
+    window.reread = true;
+    return 0;
+  }
   std::size_t emitted = 0;
   for (const decode::Change& row : window.chunk.rows) {
     const std::optional<std::string> key = row_key(row, window.chunk.key_columns, false);
@@ -138,6 +168,12 @@ void SnapshotChunks::committed(std::uint64_t id, Lsn end) {
   const std::lock_guard lock(mutex_);
   const auto it = windows_.find(id);
   if (it != windows_.end()) it->second.emitted_end = end;
+}
+
+bool SnapshotChunks::needs_reread(std::uint64_t id) const {
+  const std::lock_guard lock(mutex_);
+  const auto it = windows_.find(id);
+  return it != windows_.end() && it->second.reread;
 }
 
 std::optional<Lsn> SnapshotChunks::emitted_end(std::uint64_t id) const {
