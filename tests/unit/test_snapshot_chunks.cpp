@@ -238,20 +238,21 @@ StreamEvent plans_event(Action action, const std::string& id, std::uint32_t xid,
   return event;
 }
 
+/// One transaction of the stream: its begin, `event` (of the same xid), its commit.
+void transaction(Dispatcher& dispatcher, std::uint32_t xid, Lsn commit_lsn, Lsn end_lsn, const StreamEvent& event) {
+  dispatcher.handle(frame(Action::Begin, xid, commit_lsn, end_lsn));
+  dispatcher.handle(event);
+  dispatcher.handle(frame(Action::Commit, xid, commit_lsn, end_lsn));
+}
+
 TEST(DispatcherWatermarks, ReadsGoOutInTheHighWatermarksTransactionWithoutTheChangedKeys) {
   test::FakeSink sink("kafka");
   SnapshotChunks chunks;
   Dispatcher dispatcher({&sink}, 0, false, {}, &chunks);
   chunks.offer(plans_chunk(5, {"1", "2", "3"}));
-  dispatcher.handle(frame(Action::Begin, 10, 100, 110));
-  dispatcher.handle(watermark_event({Watermark::Kind::Low, 5}, 10, 105));
-  dispatcher.handle(frame(Action::Commit, 10, 100, 110));
-  dispatcher.handle(frame(Action::Begin, 11, 200, 210));
-  dispatcher.handle(plans_event(Action::Update, "2", 11, 205));
-  dispatcher.handle(frame(Action::Commit, 11, 200, 210));
-  dispatcher.handle(frame(Action::Begin, 12, 300, 310));
-  dispatcher.handle(watermark_event({Watermark::Kind::High, 5}, 12, 305));
-  dispatcher.handle(frame(Action::Commit, 12, 300, 310));
+  transaction(dispatcher, 10, 100, 110, watermark_event({Watermark::Kind::Low, 5}, 10, 105));
+  transaction(dispatcher, 11, 200, 210, plans_event(Action::Update, "2", 11, 205));
+  transaction(dispatcher, 12, 300, 310, watermark_event({Watermark::Kind::High, 5}, 12, 305));
 
   std::vector<std::pair<Action, Lsn>> seen;
   std::vector<std::uint32_t> read_xids;
@@ -273,16 +274,10 @@ TEST(DispatcherWatermarks, CommitsBeforeTheLowWatermarkAreCheckedAgainstTheInvis
   SnapshotChunks chunks;
   Dispatcher dispatcher({&sink}, 0, false, {}, &chunks);
   chunks.offer(plans_chunk(5, {}));
-  dispatcher.handle(frame(Action::Begin, 9, 90, 95));
-  dispatcher.handle(plans_event(Action::Update, "2", 9, 92));
-  dispatcher.handle(frame(Action::Commit, 9, 90, 95));
-  dispatcher.handle(frame(Action::Begin, 10, 100, 110));
-  dispatcher.handle(watermark_event({Watermark::Kind::Low, 5}, 10, 105));
-  dispatcher.handle(frame(Action::Commit, 10, 100, 110));
+  transaction(dispatcher, 9, 90, 95, plans_event(Action::Update, "2", 9, 92));
+  transaction(dispatcher, 10, 100, 110, watermark_event({Watermark::Kind::Low, 5}, 10, 105));
   chunks.fill(5, plans_chunk(5, {"1", "2"}).rows, {9});  // the SELECT did not see transaction 9
-  dispatcher.handle(frame(Action::Begin, 12, 300, 310));
-  dispatcher.handle(watermark_event({Watermark::Kind::High, 5}, 12, 305));
-  dispatcher.handle(frame(Action::Commit, 12, 300, 310));
+  transaction(dispatcher, 12, 300, 310, watermark_event({Watermark::Kind::High, 5}, 12, 305));
   for (const auto& call : sink.calls) EXPECT_NE(call.action, Action::Read);
   EXPECT_TRUE(chunks.needs_reread(5));
   EXPECT_EQ(chunks.emitted_end(5), std::optional<Lsn>(310));
@@ -291,9 +286,7 @@ TEST(DispatcherWatermarks, CommitsBeforeTheLowWatermarkAreCheckedAgainstTheInvis
 TEST(DispatcherWatermarks, WithoutChunksWatermarksAreIgnored) {
   test::FakeSink sink("kafka");
   Dispatcher dispatcher({&sink}, 0);
-  dispatcher.handle(frame(Action::Begin, 12, 300, 310));
-  dispatcher.handle(watermark_event({Watermark::Kind::High, 5}, 12, 305));
-  dispatcher.handle(frame(Action::Commit, 12, 300, 310));
+  transaction(dispatcher, 12, 300, 310, watermark_event({Watermark::Kind::High, 5}, 12, 305));
   EXPECT_EQ(sink.call_names(), (std::vector<std::string>{"begin", "commit"}));
 }
 
