@@ -47,10 +47,13 @@ struct ChunkInFlight {
 /// One run of a request on the runner's connection, until done, cancelled or stopped.
 class RequestRun {
  public:
+  /// `long_running`: transactions that outlived a whole wait before a
+  /// chunk's SELECT (xid8 text), kept across runs of the request.
   RequestRun(pg::Connection& conn, const Config& config, pipeline::Progress& progress,
-             pipeline::SnapshotChunks& chunks, std::function<bool()> stopping, SnapshotRequest request)
+             pipeline::SnapshotChunks& chunks, std::function<bool()> stopping, SnapshotRequest request,
+             std::set<std::string>& long_running)
       : conn_(conn), config_(config), progress_(progress), chunks_(chunks), stopping_(std::move(stopping)),
-        request_(std::move(request)) {}
+        request_(std::move(request)), long_running_(long_running) {}
 
   void run() {
     estimated_ = estimate_rows();
@@ -241,8 +244,7 @@ class RequestRun {
   /// Unique per process: watermarks an earlier process left in the WAL never match.
   std::uint64_t next_chunk_id_ = static_cast<std::uint64_t>(unix_now_us()) * 1000;
   std::deque<ChunkInFlight> in_flight_;
-  /// Transactions (xid8 text) that outlived a whole wait before a chunk's SELECT.
-  std::set<std::string> long_running_;
+  std::set<std::string>& long_running_;
   std::int64_t estimated_ = 0;
   std::int64_t rows_done_ = 0;  ///< of the request, read (acknowledged or in flight)
   std::int64_t rows_read_ = 0;  ///< by this run
@@ -309,9 +311,10 @@ void OnlineSnapshots::run_request(pg::Connection& conn, SnapshotRequest request,
   } running{*this};
   progress_.snapshot_running.store(true);
   try {
+    std::set<std::string> long_running;
     for (;;) {
       try {
-        RequestRun(conn, config_, progress_, chunks_, stopping, std::move(request)).run();
+        RequestRun(conn, config_, progress_, chunks_, stopping, std::move(request), long_running).run();
         return;
       } catch (const ReadAgain&) {
         chunks_.clear();
