@@ -23,6 +23,8 @@
 
 #include <librdkafka/rdkafka.h>
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <atomic>
@@ -42,6 +44,7 @@
 
 #include "cdc/core/pg_time.hpp"
 #include "cdc/core/lsn.hpp"
+#include "support/connect_conformance.hpp"
 #include "support/daemon_config.hpp"
 #include "support/daemon_process.hpp"
 #include "support/kafka_mock.hpp"
@@ -61,6 +64,7 @@ constexpr const char* kOracleSlot = "test_kafka_oracle";
 constexpr const char* kCustomerTopic = "saas.public.customer";
 constexpr const char* kPlansTopic = "saas.public.plans";
 constexpr const char* kAuditTopic = "saas.audit";
+constexpr const char* kTransactionTopic = "saas.transaction";
 constexpr int kPartitions = 3;
 constexpr auto kStreamingTimeout = std::chrono::seconds(90);
 constexpr auto kCatchUpTimeout = std::chrono::seconds(120);
@@ -115,8 +119,11 @@ CREATE TRIGGER test_kafka_record AFTER INSERT OR UPDATE OR DELETE ON public.plan
 
 class KafkaEnv {
  public:
-  explicit KafkaEnv(const PluginVariant& variant = wal2json_variant()) : kafka_(1), pg_() {
+  /// `kafka_extra`: more [kafka] keys (schemas = true, transaction_metadata = true).
+  explicit KafkaEnv(const PluginVariant& variant = wal2json_variant(), const std::string& kafka_extra = "")
+      : kafka_(1), pg_() {
     for (const std::string& topic : all_topics()) kafka_.create_topic(topic, kPartitions);
+    kafka_.create_topic(kTransactionTopic, 1);
     pg_.exec(kRecorderSql);
     prepare_source(pg_, variant);
     create_oracle_slot(pg_, kOracleSlot);  // (a transaction of its own: slot creation needs a clean one)
@@ -127,6 +134,7 @@ class KafkaEnv {
     config.kafka = true;
     config.brokers = kafka_.bootstraps();
     config.topic_prefix = "saas";
+    config.kafka_extra = kafka_extra;
     config_ = write_daemon_config(config);
   }
 
@@ -1099,6 +1107,157 @@ TEST(Kafka, PrimaryKeyChangeIsDeleteTombstoneCreate) {
   }
   EXPECT_EQ(ops["{\"uuid\":\"" + old_uuid + "\"}"], "cd-");
   EXPECT_EQ(ops["{\"uuid\":\"" + new_uuid + "\"}"], "c");
+  stop_daemon(env, *daemon);
+}
+
+
+// ---------------------------------------------------------------------------
+// The schema form ([kafka] schemas = true) with transaction metadata: the same
+// workload and checks on the payloads, every message read by the Kafka
+// Connect conformance reader, optionality as the catalog says, the
+// transaction topic's BEGIN/END against the events, and a column added
+// mid-stream.
+
+namespace {
+
+/// A schema-form message's payloads as the schemaless form carries them (the
+/// audit topic's old_value/new_value, JSON text there, back to objects).
+KafkaMessage payload_form(const KafkaMessage& m) {
+  KafkaMessage out = m;
+  if (m.key) out.key = connect_payload(*m.key).value_or("(not schema form)");
+  if (!m.value) return out;
+  out.value = connect_payload(*m.value).value_or("(not schema form)");
+  if (m.topic == kAuditTopic) {
+    rapidjson::Document doc;
+    doc.Parse(out.value->c_str());
+    if (!doc.IsObject()) return out;
+    std::string text = "{";
+    for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
+      rapidjson::StringBuffer name, value;
+      rapidjson::Writer<rapidjson::StringBuffer> nw(name), vw(value);
+      it->name.Accept(nw);
+      const std::string field = it->name.GetString();
+      if ((field == "old_value" || field == "new_value") && it->value.IsString()) {
+        text += std::string(name.GetString()) + ":" + it->value.GetString() + ",";
+      } else {
+        it->value.Accept(vw);
+        text += std::string(name.GetString()) + ":" + value.GetString() + ",";
+      }
+    }
+    text.back() = '}';
+    if (out.key) {
+      rapidjson::Document key;
+      key.Parse(out.key->c_str());
+      if (key.IsString()) out.key = key.GetString();
+    }
+    out.value = text;
+  }
+  return out;
+}
+
+/// The struct field `name` of a schema node, or nullptr.
+const rapidjson::Value* schema_field(const rapidjson::Value& schema, const char* name) {
+  if (!schema.IsObject() || !schema.HasMember("fields")) return nullptr;
+  for (const rapidjson::Value& f : schema["fields"].GetArray()) {
+    if (f.HasMember("field") && std::string(f["field"].GetString()) == name) return &f;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST(Kafka, SchemaFormWithTransactionMetadata) {
+  KafkaEnv env(wal2json_variant(), "schemas = true\ntransaction_metadata = true\n");
+  auto daemon = start_streaming(env);
+  ASSERT_TRUE(daemon->running());
+  PgConn conn = env.pg().connect();
+  KafkaWorkload workload(conn, 20261202);
+  workload.run(60);
+  ASSERT_TRUE(wait_slot_caught_up(env.pg(), daemon.get(), kCatchUpTimeout));
+
+  Collected data = collect(env);
+  std::vector<std::string> problems;
+  // Catalog nullability of the captured tables: the Value schemas' optionality must match it.
+  std::map<std::string, bool> nullable;  // "table.column" -> nullable
+  for (const Row& r : env.pg().query("SELECT table_name || '.' || column_name, is_nullable FROM "
+                                     "information_schema.columns WHERE table_schema = 'public' AND "
+                                     "table_name IN ('customer', 'plans')")) {
+    nullable[*r[0]] = *r[1] == "YES";
+  }
+  std::map<std::string, std::uint64_t> events_per_txn;  // transaction id -> envelopes carrying it
+  for (const KafkaMessage& m : data.messages) {
+    for (const auto& [what, json] : {std::pair{"key", m.key}, std::pair{"value", m.value}}) {
+      if (!json) continue;
+      for (const std::string& p : connect_conformance(*json)) problems.push_back(std::string(what) + " " + p + ": " + describe(m));
+    }
+    if (!m.value || m.topic == kAuditTopic) continue;
+    rapidjson::Document doc;
+    doc.Parse(m.value->c_str());
+    const std::string table = m.topic == kCustomerTopic ? "customer" : "plans";
+    const rapidjson::Value* after = schema_field(doc["schema"], "after");
+    if (after == nullptr) {
+      problems.push_back("no after field schema: " + describe(m));
+      continue;
+    }
+    for (const rapidjson::Value& f : (*after)["fields"].GetArray()) {
+      const std::string column = table + "." + f["field"].GetString();
+      if (nullable.count(column) == 0 || nullable[column] != f["optional"].GetBool()) {
+        problems.push_back(column + ": optional differs from the catalog's nullability: " + describe(m));
+      }
+    }
+    const rapidjson::Value& tx = doc["payload"]["transaction"];
+    const bool read = std::string(doc["payload"]["op"].GetString()) == "r";
+    if (read != tx.IsNull()) problems.push_back("transaction block on a snapshot read or missing: " + describe(m));
+    if (!read && tx.IsObject()) ++events_per_txn[tx["id"].GetString()];
+  }
+  for (std::size_t i = 0; i < std::min(problems.size(), kMaxProblemsShown); ++i) ADD_FAILURE() << problems[i];
+  EXPECT_TRUE(problems.empty()) << problems.size() << " problems";
+
+  // BEGIN then END per transaction with events; END's event_count is the
+  // number of envelopes that carry its id.
+  ConsumeStats stats;
+  const std::vector<KafkaMessage> transactions =
+      env.kafka().consume_all({kTransactionTopic}, 2 * events_per_txn.size(), kConsumeTimeout, &stats);
+  std::map<std::string, std::string> last_status;
+  std::size_t ends = 0;
+  for (const KafkaMessage& m : transactions) {
+    ASSERT_TRUE(m.value && connect_conformance(*m.value).empty()) << describe(m);
+    const std::string payload = *connect_payload(*m.value);
+    rapidjson::Document doc;
+    doc.Parse(payload.c_str());
+    const std::string id = doc["id"].GetString();
+    const std::string status = doc["status"].GetString();
+    EXPECT_EQ(last_status[id], status == "BEGIN" ? "" : "BEGIN") << describe(m);
+    last_status[id] = status;
+    if (status == "END") {
+      ++ends;
+      EXPECT_EQ(doc["event_count"].GetUint64(), events_per_txn[id]) << describe(m);
+    }
+  }
+  EXPECT_EQ(ends, events_per_txn.size());
+  EXPECT_GT(ends, 50u);
+
+  // The payloads pass the schemaless form's checks.
+  for (KafkaMessage& m : data.messages) m = payload_form(m);
+  verify_all(env, data, Expectations{}, 200, "schemas");
+
+  // A column added mid-stream: the next message's schema has it.
+  conn.exec("ALTER TABLE public.customer ADD COLUMN nickname text NOT NULL DEFAULT 'x'");
+  conn.exec("UPDATE public.customer SET nickname = 'ally' WHERE uuid = (SELECT uuid FROM public.customer LIMIT 1)");
+  ASSERT_TRUE(wait_slot_caught_up(env.pg(), daemon.get(), kCatchUpTimeout));
+  const auto after_alter = env.kafka().consume_all({kCustomerTopic}, data.messages.size(), kConsumeTimeout);
+  bool seen = false;
+  for (const KafkaMessage& m : after_alter) {
+    if (!m.value || m.value->find("\"nickname\"") == std::string::npos) continue;
+    seen = true;
+    EXPECT_TRUE(connect_conformance(*m.value).empty()) << describe(m);
+    rapidjson::Document doc;
+    doc.Parse(m.value->c_str());
+    const rapidjson::Value* field = schema_field(*schema_field(doc["schema"], "after"), "nickname");
+    ASSERT_NE(field, nullptr) << describe(m);
+    EXPECT_FALSE((*field)["optional"].GetBool()) << "NOT NULL column, as the catalog says: " << describe(m);
+  }
+  EXPECT_TRUE(seen) << "no customer message with the added column";
   stop_daemon(env, *daemon);
 }
 

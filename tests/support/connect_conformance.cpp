@@ -2,6 +2,8 @@
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <cstdint>
 #include <limits>
@@ -167,6 +169,16 @@ std::vector<std::string> connect_conformance(std::string_view message) {
   }
   if (check.schema(doc["schema"], "schema")) check.value(doc["schema"], &doc["payload"], "payload");
   return check.problems;
+}
+
+std::optional<std::string> connect_payload(std::string_view message) {
+  rapidjson::Document doc;
+  doc.Parse(message.data(), message.size());
+  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("payload")) return std::nullopt;
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  doc["payload"].Accept(writer);
+  return std::string(buffer.GetString(), buffer.GetSize());
 }
 
 }  // namespace cdc::testing

@@ -1,4 +1,5 @@
 #pragma once
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,5 +18,9 @@ namespace cdc::testing {
 /// io.debezium.time.ZonedTimestamp). A null message (tombstone) conforms.
 /// Returns one line per problem, each naming its path; empty: conforms.
 std::vector<std::string> connect_conformance(std::string_view message);
+
+/// The JSON text of a schema-form message's payload (nullopt when `message`
+/// is not {"schema":..,"payload":..}).
+std::optional<std::string> connect_payload(std::string_view message);
 
 }  // namespace cdc::testing
