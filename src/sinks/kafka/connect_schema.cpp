@@ -159,14 +159,15 @@ void transaction_block(Writer& w) {
   end_struct(w, Attributes{true, "event.block", 1}, "transaction");
 }
 
-/// Starts `{"schema":` ; finish with finish_prefix.
-void start_prefix(Writer& w) {
+/// `{"schema":<what write_schema writes>,"payload":` (the outer object is
+/// left open on purpose: the payload and kSchemaFrameSuffix close it).
+template <class WriteSchema>
+std::string schema_prefix(WriteSchema write_schema) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
   w.StartObject();
   w.Key("schema");
-}
-
-/// Ends the schema and opens "payload" (the writer is left incomplete on purpose).
-std::string finish_prefix(rapidjson::StringBuffer& buffer) {
+  write_schema(w);
   std::string out(buffer.GetString(), buffer.GetSize());
   out += ",\"payload\":";
   return out;
@@ -193,10 +194,7 @@ RelationFrames relation_frames(const RelationSchemaInput& in) {
   frames.built = true;
   for (const decode::Column& column : *input.columns) frames.columns.emplace_back(column.name, column.type);
 
-  {
-    rapidjson::StringBuffer buffer;
-    Writer w(buffer);
-    start_prefix(w);
+  frames.value_prefix = schema_prefix([&](Writer& w) {
     start_struct(w);
     row_struct(w, input, base + ".Value", "before");
     row_struct(w, input, base + ".Value", "after");
@@ -208,12 +206,9 @@ RelationFrames relation_frames(const RelationSchemaInput& in) {
     transaction_block(w);
     const std::string envelope = base + ".Envelope";
     end_struct(w, Attributes{false, envelope, 2});
-    frames.value_prefix = finish_prefix(buffer);
-  }
-  if (input.key_columns != nullptr && !input.key_columns->empty()) {
-    rapidjson::StringBuffer buffer;
-    Writer w(buffer);
-    start_prefix(w);
+  });
+  if (input.key_columns == nullptr || input.key_columns->empty()) return frames;
+  frames.key_prefix = schema_prefix([&](Writer& w) {
     start_struct(w);
     for (const std::string& name : *input.key_columns) {
       const auto column = std::find_if(input.columns->begin(), input.columns->end(),
@@ -222,68 +217,59 @@ RelationFrames relation_frames(const RelationSchemaInput& in) {
     }
     const std::string key = base + ".Key";
     end_struct(w, Attributes{false, key, 0});
-    frames.key_prefix = finish_prefix(buffer);
-  }
+  });
   return frames;
 }
 
 std::string audit_value_prefix(std::string_view logical_name) {
-  rapidjson::StringBuffer buffer;
-  Writer w(buffer);
-  start_prefix(w);
-  start_struct(w);
-  primitive(w, "string", Attributes{false, "io.debezium.time.ZonedTimestamp", kLogicalVersion}, "created_at");
-  primitive(w, "string", Attributes{false, "io.debezium.data.Uuid", kLogicalVersion}, "customer_uuid");
-  primitive(w, "string", kRequired, "action");
-  primitive(w, "string", Attributes{true, "io.debezium.data.Json", kLogicalVersion}, "old_value");
-  primitive(w, "string", Attributes{true, "io.debezium.data.Json", kLogicalVersion}, "new_value");
-  primitive(w, "string", kRequired, "source_lsn");
-  primitive(w, "int64", kRequired, "source_xid");
-  const std::string name = std::string(logical_name) + ".audit.Value";
-  end_struct(w, Attributes{false, name, 0});
-  return finish_prefix(buffer);
+  return schema_prefix([&](Writer& w) {
+    start_struct(w);
+    primitive(w, "string", Attributes{false, "io.debezium.time.ZonedTimestamp", kLogicalVersion}, "created_at");
+    primitive(w, "string", Attributes{false, "io.debezium.data.Uuid", kLogicalVersion}, "customer_uuid");
+    primitive(w, "string", kRequired, "action");
+    primitive(w, "string", Attributes{true, "io.debezium.data.Json", kLogicalVersion}, "old_value");
+    primitive(w, "string", Attributes{true, "io.debezium.data.Json", kLogicalVersion}, "new_value");
+    primitive(w, "string", kRequired, "source_lsn");
+    primitive(w, "int64", kRequired, "source_xid");
+    const std::string name = std::string(logical_name) + ".audit.Value";
+    end_struct(w, Attributes{false, name, 0});
+  });
 }
 
 std::string audit_key_prefix() {
-  rapidjson::StringBuffer buffer;
-  Writer w(buffer);
-  start_prefix(w);
-  primitive(w, "string", Attributes{false, "io.debezium.data.Uuid", kLogicalVersion});
-  return finish_prefix(buffer);
+  return schema_prefix([&](Writer& w) {
+    primitive(w, "string", Attributes{false, "io.debezium.data.Uuid", kLogicalVersion});
+  });
 }
 
 std::string transaction_value_prefix() {
-  rapidjson::StringBuffer buffer;
-  Writer w(buffer);
-  start_prefix(w);
-  start_struct(w);
-  primitive(w, "string", kRequired, "status");
-  primitive(w, "string", kRequired, "id");
-  primitive(w, "int64", kOptional, "event_count");
-  w.StartObject();
-  w.Key("type");
-  w.String("array");
-  w.Key("items");
-  start_struct(w);
-  primitive(w, "string", kRequired, "data_collection");
-  primitive(w, "int64", kRequired, "event_count");
-  end_struct(w, Attributes{true, "event.collection", 1});
-  write_attributes(w, kOptional);
-  write_field_name(w, "data_collections");
-  w.EndObject();
-  primitive(w, "int64", kRequired, "ts_ms");
-  end_struct(w, Attributes{false, "io.debezium.connector.common.TransactionMetadataValue", 1});
-  return finish_prefix(buffer);
+  return schema_prefix([&](Writer& w) {
+    start_struct(w);
+    primitive(w, "string", kRequired, "status");
+    primitive(w, "string", kRequired, "id");
+    primitive(w, "int64", kOptional, "event_count");
+    w.StartObject();
+    w.Key("type");
+    w.String("array");
+    w.Key("items");
+    start_struct(w);
+    primitive(w, "string", kRequired, "data_collection");
+    primitive(w, "int64", kRequired, "event_count");
+    end_struct(w, Attributes{true, "event.collection", 1});
+    write_attributes(w, kOptional);
+    write_field_name(w, "data_collections");
+    w.EndObject();
+    primitive(w, "int64", kRequired, "ts_ms");
+    end_struct(w, Attributes{false, "io.debezium.connector.common.TransactionMetadataValue", 1});
+  });
 }
 
 std::string transaction_key_prefix() {
-  rapidjson::StringBuffer buffer;
-  Writer w(buffer);
-  start_prefix(w);
-  start_struct(w);
-  primitive(w, "string", kRequired, "id");
-  end_struct(w, Attributes{false, "io.debezium.connector.common.TransactionMetadataKey", 1});
-  return finish_prefix(buffer);
+  return schema_prefix([&](Writer& w) {
+    start_struct(w);
+    primitive(w, "string", kRequired, "id");
+    end_struct(w, Attributes{false, "io.debezium.connector.common.TransactionMetadataKey", 1});
+  });
 }
 
 }  // namespace cdc::sinks
