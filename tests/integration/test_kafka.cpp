@@ -36,6 +36,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <cstdio>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -1164,6 +1165,105 @@ const rapidjson::Value* schema_field(const rapidjson::Value& schema, const char*
   return nullptr;
 }
 
+/// Reads the table topics with kafkajs (node tests/node/consume.js) and
+/// folds them, per key in offset order, into rows: the last envelope's
+/// "after", gone after a delete or tombstone. Compares with the tables.
+void expect_kafkajs_folds_to_tables(KafkaEnv& env, std::size_t min_messages) {
+  const std::string script = std::string(CDC_FIXTURES_DIR) + "/../node/consume.js";
+  const std::string command = "node '" + script + "' '" + env.kafka().bootstraps() + "' '" + kCustomerTopic + "," +
+                              kPlansTopic + "' 1 60000 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string output;
+  char chunk[65536];
+  for (std::size_t n; (n = fread(chunk, 1, sizeof chunk, pipe)) > 0;) output.append(chunk, n);
+  const int status = pclose(pipe);
+  ASSERT_EQ(status, 0) << "kafkajs consumer failed (run npm ci in tests/node): " << output.substr(0, 2000);
+  // (topic, key) -> (partition, offset, row JSON or "" when deleted)
+  std::map<std::pair<std::string, std::string>, std::tuple<int, std::int64_t, std::string>> state;
+  std::istringstream lines(output);
+  std::size_t count = 0;
+  for (std::string line; std::getline(lines, line);) {
+    rapidjson::Document m;
+    m.Parse(line.c_str());
+    ASSERT_FALSE(m.HasParseError()) << "kafkajs output: " << line;
+    ASSERT_TRUE(m.IsObject() && m["topic"].IsString() && m["key"].IsString() && m["offset"].IsString() &&
+                m["partition"].IsInt())
+        << "kafkajs output: " << line;
+    ++count;
+    const std::string topic = m["topic"].GetString();
+    const std::string key = connect_payload(m["key"].GetString()).value_or("(not schema form)");
+    std::string row;
+    if (m["value"].IsString()) {
+      rapidjson::Document v;
+      v.Parse(connect_payload(m["value"].GetString()).value_or("").c_str());
+      ASSERT_TRUE(v.IsObject() && v.HasMember("op") && v["op"].IsString()) << "kafkajs output: " << line;
+      if (std::string(v["op"].GetString()) != "d") {
+        rapidjson::StringBuffer b;
+        rapidjson::Writer<rapidjson::StringBuffer> w(b);
+        v["after"].Accept(w);
+        row = b.GetString();
+      }
+    }
+    const int partition = m["partition"].GetInt();
+    const std::int64_t offset = std::stoll(m["offset"].GetString());
+    auto [slot, first] = state.try_emplace({topic, key}, partition, offset, row);
+    if (first) continue;
+    EXPECT_EQ(std::get<0>(slot->second), partition) << "one key, one partition: " << key;
+    if (offset > std::get<1>(slot->second)) slot->second = {partition, offset, row};
+  }
+  EXPECT_GE(count, min_messages / 2) << "kafkajs read too few messages";
+  // The tables as the envelopes render them (to_jsonb of the rows, compared per column).
+  std::map<std::pair<std::string, std::string>, std::string> table_rows;
+  for (const Row& r : env.pg().query("SELECT 'saas.public.customer', json_build_object('uuid', uuid)::text, "
+                                     "json_build_object('email', email, 'plan_id', plan_id, 'remaining_resources', "
+                                     "remaining_resources)::text FROM public.customer UNION ALL "
+                                     "SELECT 'saas.public.plans', json_build_object('id', id)::text, "
+                                     "json_build_object('name', name, 'price', price::text)::text FROM public.plans")) {
+    rapidjson::Document key;
+    key.Parse(r[1]->c_str());
+    rapidjson::StringBuffer b;
+    rapidjson::Writer<rapidjson::StringBuffer> w(b);
+    key.Accept(w);
+    table_rows[{*r[0], b.GetString()}] = *r[2];
+  }
+  std::size_t live = 0;
+  for (const auto& [id, slot] : state) {
+    const std::string& row = std::get<2>(slot);
+    if (row.empty()) {
+      EXPECT_EQ(table_rows.count(id), 0u) << "deleted on Kafka, present in the table: " << id.second;
+      continue;
+    }
+    ++live;
+    auto it = table_rows.find(id);
+    if (it == table_rows.end()) {
+      ADD_FAILURE() << "on Kafka, not in the table: " << id.second;
+      continue;
+    }
+    rapidjson::Document kafka_row, table_row;
+    kafka_row.Parse(row.c_str());
+    table_row.Parse(it->second.c_str());
+    for (auto c = table_row.MemberBegin(); c != table_row.MemberEnd(); ++c) {
+      if (!kafka_row.IsObject() || !kafka_row.HasMember(c->name)) {
+        ADD_FAILURE() << id.second << ": no column " << c->name.GetString() << " on Kafka: " << row;
+        continue;
+      }
+      const rapidjson::Value& k = kafka_row[c->name.GetString()];
+      bool same = false;
+      if (k.IsString() && c->value.IsObject()) {  // jsonb: text on Kafka, a value in the table
+        rapidjson::Document parsed;
+        parsed.Parse(k.GetString());
+        same = parsed == c->value;
+      } else {
+        same = k == c->value;
+      }
+      EXPECT_TRUE(same) << id.second << " column " << c->name.GetString() << ": Kafka " << row << " vs table "
+                        << it->second;
+    }
+  }
+  EXPECT_EQ(live, table_rows.size()) << "rows on Kafka vs rows in the tables";
+}
+
 }  // namespace
 
 TEST(Kafka, SchemaFormWithTransactionMetadata) {
@@ -1240,6 +1340,10 @@ TEST(Kafka, SchemaFormWithTransactionMetadata) {
   // The payloads pass the schemaless form's checks.
   for (KafkaMessage& m : data.messages) m = payload_form(m);
   verify_all(env, data, Expectations{}, 200, "schemas");
+
+  // A second client: kafkajs (tests/node) reads the table topics from the
+  // mock broker; folded per key, they are the tables' rows.
+  expect_kafkajs_folds_to_tables(env, data.messages.size());
 
   // A column added mid-stream: the next message's schema has it.
   conn.exec("ALTER TABLE public.customer ADD COLUMN nickname text NOT NULL DEFAULT 'x'");
