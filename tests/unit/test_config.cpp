@@ -711,6 +711,13 @@ TEST(ConfigTest, EnvOverridesList) {
               ElementsAre("x.y"));
 }
 
+TEST(ConfigTest, KafkaSchemasAndTransactionMetadataMustBeBooleans) {
+  EXPECT_THAT(parse_error("[kafka]\nschemas = \"yes please\"\n"), HasSubstr("kafka.schemas"));
+  EXPECT_THAT(parse_error("[kafka]\ntransaction_metadata = 1.5\n"), HasSubstr("kafka.transaction_metadata"));
+  EXPECT_THAT(env_error({{"CUSTOMER_CDC_KAFKA_SCHEMAS", "maybe"}}), HasSubstr("kafka.schemas"));
+  EXPECT_THAT(parse_error("[kafka]\nschema = true\n"), HasSubstr("kafka.schema"));
+}
+
 TEST(ConfigTest, EnvBadBoolean) {
   EXPECT_EQ(env_error({{"CUSTOMER_CDC_KAFKA_ENABLED", "maybe"}}),
             "environment variable CUSTOMER_CDC_KAFKA_ENABLED (kafka.enabled): expected a boolean "

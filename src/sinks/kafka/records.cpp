@@ -1,5 +1,7 @@
 #include "cdc/sinks/kafka/records.hpp"
 
+#include <cstring>
+
 #include <fmt/format.h>
 #include <rapidjson/writer.h>
 
@@ -113,13 +115,12 @@ void KafkaRecords::publish_audit(const TxnInfo& txn, const decode::Change& chang
     }
     audit_message(value_buffer_, *entry, txn, source_lsns_.next(change.lsn),
                   JsonFrame{audit_value_prefix_, kSchemaFrameSuffix}, /*json_as_text=*/true);
-    std::string framed_key = audit_key_prefix_;
-    rapidjson::StringBuffer quoted;
-    rapidjson::Writer<rapidjson::StringBuffer> quote(quoted);
-    quote.String(entry->customer_uuid.data(), static_cast<rapidjson::SizeType>(entry->customer_uuid.size()));
-    framed_key.append(quoted.GetString(), quoted.GetSize());
-    framed_key += kSchemaFrameSuffix;
-    produce(audit_topic_, framed_key, value_buffer_);
+    key_buffer_.Clear();
+    std::memcpy(key_buffer_.Push(audit_key_prefix_.size()), audit_key_prefix_.data(), audit_key_prefix_.size());
+    rapidjson::Writer<JsonBuffer>(key_buffer_)
+        .String(entry->customer_uuid.data(), static_cast<rapidjson::SizeType>(entry->customer_uuid.size()));
+    std::memcpy(key_buffer_.Push(kSchemaFrameSuffix.size()), kSchemaFrameSuffix.data(), kSchemaFrameSuffix.size());
+    produce(audit_topic_, std::string_view(key_buffer_.GetString(), key_buffer_.GetSize()), value_buffer_);
   }
 }
 

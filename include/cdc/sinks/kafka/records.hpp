@@ -39,7 +39,9 @@ struct KafkaRecordOptions {
 /// as a Debezium envelope on <prefix>.<schema>.<table> (keyed by primary key,
 /// a tombstone after a delete, a primary key update as delete + create),
 /// snapshot reads as op "r", every audit entry on <prefix>.audit (keyed by
-/// customer uuid) and dead letters on <prefix>.dead_letter.
+/// customer uuid) and dead letters on <prefix>.dead_letter; with
+/// `transaction_metadata`, BEGIN/END records on <prefix>.transaction. With
+/// `schemas`, keys and values in the Kafka Connect schema form.
 class KafkaRecords {
  public:
   KafkaRecords(KafkaRecordOptions options, RecordOutput& output);
