@@ -221,6 +221,10 @@ const std::vector<KeySpec>& key_specs() {
          [](Config& c, Value&& v) { c.kafka.topic_prefix = std::get<std::string>(std::move(v)); }});
     s.push_back({"kafka.tombstones_on_delete", Kind::Bool, false, nullptr,
                  [](Config& c, Value&& v) { c.kafka.tombstones_on_delete = std::get<bool>(v); }});
+    s.push_back({"kafka.schemas", Kind::Bool, false, nullptr,
+                 [](Config& c, Value&& v) { c.kafka.schemas = std::get<bool>(v); }});
+    s.push_back({"kafka.transaction_metadata", Kind::Bool, false, nullptr,
+                 [](Config& c, Value&& v) { c.kafka.transaction_metadata = std::get<bool>(v); }});
 
     s.push_back({"dead_letter.enabled", Kind::Bool, false, nullptr,
                  [](Config& c, Value&& v) { c.dead_letter.enabled = std::get<bool>(v); }});

@@ -16,6 +16,20 @@ sinks::KafkaSinkOptions kafka_options(const Config& config) {
   options.tombstones_on_delete = config.kafka.tombstones_on_delete;
   options.properties = config.kafka.properties;
   options.context.name = config.kafka.topic_prefix;
+  options.schemas = config.kafka.schemas;
+  options.transaction_metadata = config.kafka.transaction_metadata;
+  if (options.schemas) {
+    options.not_null_columns = [dsn = config.postgres.dsn](const std::string& table) {
+      pg::Connection conn(dsn);
+      const pg::Result rows = conn.exec_params(
+          "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 "
+          "AND NOT a.attisdropped AND a.attnotnull ORDER BY a.attnum",
+          {table});
+      std::vector<std::string> names;
+      for (int row = 0; row < rows.rows(); ++row) names.emplace_back(rows.value(row, 0));
+      return names;
+    };
+  }
 
   pg::Connection conn(config.postgres.dsn);
   options.context.db = PQdb(conn.get());

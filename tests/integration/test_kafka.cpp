@@ -23,6 +23,8 @@
 
 #include <librdkafka/rdkafka.h>
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <atomic>
@@ -34,6 +36,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <cstdio>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -42,6 +45,7 @@
 
 #include "cdc/core/pg_time.hpp"
 #include "cdc/core/lsn.hpp"
+#include "support/connect_conformance.hpp"
 #include "support/daemon_config.hpp"
 #include "support/daemon_process.hpp"
 #include "support/kafka_mock.hpp"
@@ -61,6 +65,7 @@ constexpr const char* kOracleSlot = "test_kafka_oracle";
 constexpr const char* kCustomerTopic = "saas.public.customer";
 constexpr const char* kPlansTopic = "saas.public.plans";
 constexpr const char* kAuditTopic = "saas.audit";
+constexpr const char* kTransactionTopic = "saas.transaction";
 constexpr int kPartitions = 3;
 constexpr auto kStreamingTimeout = std::chrono::seconds(90);
 constexpr auto kCatchUpTimeout = std::chrono::seconds(120);
@@ -115,8 +120,11 @@ CREATE TRIGGER test_kafka_record AFTER INSERT OR UPDATE OR DELETE ON public.plan
 
 class KafkaEnv {
  public:
-  explicit KafkaEnv(const PluginVariant& variant = wal2json_variant()) : kafka_(1), pg_() {
+  /// `kafka_extra`: more [kafka] keys (schemas = true, transaction_metadata = true).
+  explicit KafkaEnv(const PluginVariant& variant = wal2json_variant(), const std::string& kafka_extra = "")
+      : kafka_(1), pg_() {
     for (const std::string& topic : all_topics()) kafka_.create_topic(topic, kPartitions);
+    kafka_.create_topic(kTransactionTopic, 1);
     pg_.exec(kRecorderSql);
     prepare_source(pg_, variant);
     create_oracle_slot(pg_, kOracleSlot);  // (a transaction of its own: slot creation needs a clean one)
@@ -127,6 +135,7 @@ class KafkaEnv {
     config.kafka = true;
     config.brokers = kafka_.bootstraps();
     config.topic_prefix = "saas";
+    config.kafka_extra = kafka_extra;
     config_ = write_daemon_config(config);
   }
 
@@ -1101,6 +1110,260 @@ TEST(Kafka, PrimaryKeyChangeIsDeleteTombstoneCreate) {
   }
   EXPECT_EQ(ops["{\"uuid\":\"" + old_uuid + "\"}"], "cd-");
   EXPECT_EQ(ops["{\"uuid\":\"" + new_uuid + "\"}"], "c");
+  stop_daemon(env, *daemon);
+}
+
+
+// ---------------------------------------------------------------------------
+// The schema form ([kafka] schemas = true) with transaction metadata: the same
+// workload and checks on the payloads, every message read by the Kafka
+// Connect conformance reader, optionality as the catalog says, the
+// transaction topic's BEGIN/END against the events, and a column added
+// mid-stream.
+
+namespace {
+
+/// A schema-form message's payloads as the schemaless form carries them (the
+/// audit topic's old_value/new_value, JSON text there, back to objects).
+KafkaMessage payload_form(const KafkaMessage& m) {
+  KafkaMessage out = m;
+  if (m.key) out.key = connect_payload(*m.key).value_or("(not schema form)");
+  if (!m.value) return out;
+  out.value = connect_payload(*m.value).value_or("(not schema form)");
+  if (m.topic == kAuditTopic) {
+    rapidjson::Document doc;
+    doc.Parse(out.value->c_str());
+    if (!doc.IsObject()) return out;
+    std::string text = "{";
+    for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
+      rapidjson::StringBuffer name, value;
+      rapidjson::Writer<rapidjson::StringBuffer> nw(name), vw(value);
+      it->name.Accept(nw);
+      const std::string field = it->name.GetString();
+      if ((field == "old_value" || field == "new_value") && it->value.IsString()) {
+        text += std::string(name.GetString()) + ":" + it->value.GetString() + ",";
+      } else {
+        it->value.Accept(vw);
+        text += std::string(name.GetString()) + ":" + value.GetString() + ",";
+      }
+    }
+    text.back() = '}';
+    if (out.key) {
+      rapidjson::Document key;
+      key.Parse(out.key->c_str());
+      if (key.IsString()) out.key = key.GetString();
+    }
+    out.value = text;
+  }
+  return out;
+}
+
+/// The struct field `name` of a schema node, or nullptr.
+const rapidjson::Value* schema_field(const rapidjson::Value& schema, const char* name) {
+  if (!schema.IsObject() || !schema.HasMember("fields")) return nullptr;
+  for (const rapidjson::Value& f : schema["fields"].GetArray()) {
+    if (f.HasMember("field") && std::string(f["field"].GetString()) == name) return &f;
+  }
+  return nullptr;
+}
+
+/// Reads the table topics with kafkajs (node tests/node/consume.js) and
+/// folds them, per key in offset order, into rows: the last envelope's
+/// "after", gone after a delete or tombstone. Compares with the tables.
+void expect_kafkajs_folds_to_tables(KafkaEnv& env, std::size_t min_messages) {
+  const std::string script = std::string(CDC_FIXTURES_DIR) + "/../node/consume.js";
+  const std::string command = "node '" + script + "' '" + env.kafka().bootstraps() + "' '" + kCustomerTopic + "," +
+                              kPlansTopic + "' 1 60000 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string output;
+  char chunk[65536];
+  for (std::size_t n; (n = fread(chunk, 1, sizeof chunk, pipe)) > 0;) output.append(chunk, n);
+  const int status = pclose(pipe);
+  ASSERT_EQ(status, 0) << "kafkajs consumer failed (run npm ci in tests/node): " << output.substr(0, 2000);
+  // (topic, key) -> (partition, offset, row JSON or "" when deleted)
+  std::map<std::pair<std::string, std::string>, std::tuple<int, std::int64_t, std::string>> state;
+  std::istringstream lines(output);
+  std::size_t count = 0;
+  for (std::string line; std::getline(lines, line);) {
+    rapidjson::Document m;
+    m.Parse(line.c_str());
+    ASSERT_FALSE(m.HasParseError()) << "kafkajs output: " << line;
+    ASSERT_TRUE(m.IsObject() && m["topic"].IsString() && m["key"].IsString() && m["offset"].IsString() &&
+                m["partition"].IsInt())
+        << "kafkajs output: " << line;
+    ++count;
+    const std::string topic = m["topic"].GetString();
+    const std::string key = connect_payload(m["key"].GetString()).value_or("(not schema form)");
+    std::string row;
+    if (m["value"].IsString()) {
+      rapidjson::Document v;
+      v.Parse(connect_payload(m["value"].GetString()).value_or("").c_str());
+      ASSERT_TRUE(v.IsObject() && v.HasMember("op") && v["op"].IsString()) << "kafkajs output: " << line;
+      if (std::string(v["op"].GetString()) != "d") {
+        rapidjson::StringBuffer b;
+        rapidjson::Writer<rapidjson::StringBuffer> w(b);
+        v["after"].Accept(w);
+        row = b.GetString();
+      }
+    }
+    const int partition = m["partition"].GetInt();
+    const std::int64_t offset = std::stoll(m["offset"].GetString());
+    auto [slot, first] = state.try_emplace({topic, key}, partition, offset, row);
+    if (first) continue;
+    EXPECT_EQ(std::get<0>(slot->second), partition) << "one key, one partition: " << key;
+    if (offset > std::get<1>(slot->second)) slot->second = {partition, offset, row};
+  }
+  EXPECT_GE(count, min_messages / 2) << "kafkajs read too few messages";
+  // The tables as the envelopes render them (to_jsonb of the rows, compared per column).
+  std::map<std::pair<std::string, std::string>, std::string> table_rows;
+  for (const Row& r : env.pg().query("SELECT 'saas.public.customer', json_build_object('uuid', uuid)::text, "
+                                     "json_build_object('email', email, 'plan_id', plan_id, 'remaining_resources', "
+                                     "remaining_resources)::text FROM public.customer UNION ALL "
+                                     "SELECT 'saas.public.plans', json_build_object('id', id)::text, "
+                                     "json_build_object('name', name, 'price', price::text)::text FROM public.plans")) {
+    rapidjson::Document key;
+    key.Parse(r[1]->c_str());
+    rapidjson::StringBuffer b;
+    rapidjson::Writer<rapidjson::StringBuffer> w(b);
+    key.Accept(w);
+    table_rows[{*r[0], b.GetString()}] = *r[2];
+  }
+  std::size_t live = 0;
+  for (const auto& [id, slot] : state) {
+    const std::string& row = std::get<2>(slot);
+    if (row.empty()) {
+      EXPECT_EQ(table_rows.count(id), 0u) << "deleted on Kafka, present in the table: " << id.second;
+      continue;
+    }
+    ++live;
+    auto it = table_rows.find(id);
+    if (it == table_rows.end()) {
+      ADD_FAILURE() << "on Kafka, not in the table: " << id.second;
+      continue;
+    }
+    rapidjson::Document kafka_row, table_row;
+    kafka_row.Parse(row.c_str());
+    table_row.Parse(it->second.c_str());
+    for (auto c = table_row.MemberBegin(); c != table_row.MemberEnd(); ++c) {
+      if (!kafka_row.IsObject() || !kafka_row.HasMember(c->name)) {
+        ADD_FAILURE() << id.second << ": no column " << c->name.GetString() << " on Kafka: " << row;
+        continue;
+      }
+      const rapidjson::Value& k = kafka_row[c->name.GetString()];
+      bool same = false;
+      if (k.IsString() && c->value.IsObject()) {  // jsonb: text on Kafka, a value in the table
+        rapidjson::Document parsed;
+        parsed.Parse(k.GetString());
+        same = parsed == c->value;
+      } else {
+        same = k == c->value;
+      }
+      EXPECT_TRUE(same) << id.second << " column " << c->name.GetString() << ": Kafka " << row << " vs table "
+                        << it->second;
+    }
+  }
+  EXPECT_EQ(live, table_rows.size()) << "rows on Kafka vs rows in the tables";
+}
+
+}  // namespace
+
+TEST(Kafka, SchemaFormWithTransactionMetadata) {
+  KafkaEnv env(wal2json_variant(), "schemas = true\ntransaction_metadata = true\n");
+  auto daemon = start_streaming(env);
+  ASSERT_TRUE(daemon->running());
+  PgConn conn = env.pg().connect();
+  KafkaWorkload workload(conn, 20261202);
+  workload.run(60);
+  ASSERT_TRUE(wait_slot_caught_up(env.pg(), daemon.get(), kCatchUpTimeout));
+
+  Collected data = collect(env);
+  std::vector<std::string> problems;
+  // Catalog nullability of the captured tables: the Value schemas' optionality must match it.
+  std::map<std::string, bool> nullable;  // "table.column" -> nullable
+  for (const Row& r : env.pg().query("SELECT table_name || '.' || column_name, is_nullable FROM "
+                                     "information_schema.columns WHERE table_schema = 'public' AND "
+                                     "table_name IN ('customer', 'plans')")) {
+    nullable[*r[0]] = *r[1] == "YES";
+  }
+  std::map<std::string, std::uint64_t> events_per_txn;  // transaction id -> envelopes carrying it
+  for (const KafkaMessage& m : data.messages) {
+    for (const auto& [what, json] : {std::pair{"key", m.key}, std::pair{"value", m.value}}) {
+      if (!json) continue;
+      for (const std::string& p : connect_conformance(*json)) problems.push_back(std::string(what) + " " + p + ": " + describe(m));
+    }
+    if (!m.value || m.topic == kAuditTopic) continue;
+    rapidjson::Document doc;
+    doc.Parse(m.value->c_str());
+    const std::string table = m.topic == kCustomerTopic ? "customer" : "plans";
+    const rapidjson::Value* after = schema_field(doc["schema"], "after");
+    if (after == nullptr) {
+      problems.push_back("no after field schema: " + describe(m));
+      continue;
+    }
+    for (const rapidjson::Value& f : (*after)["fields"].GetArray()) {
+      const std::string column = table + "." + f["field"].GetString();
+      if (nullable.count(column) == 0 || nullable[column] != f["optional"].GetBool()) {
+        problems.push_back(column + ": optional differs from the catalog's nullability: " + describe(m));
+      }
+    }
+    const rapidjson::Value& tx = doc["payload"]["transaction"];
+    const bool read = std::string(doc["payload"]["op"].GetString()) == "r";
+    if (read != tx.IsNull()) problems.push_back("transaction block on a snapshot read or missing: " + describe(m));
+    if (!read && tx.IsObject()) ++events_per_txn[tx["id"].GetString()];
+  }
+  for (std::size_t i = 0; i < std::min(problems.size(), kMaxProblemsShown); ++i) ADD_FAILURE() << problems[i];
+  EXPECT_TRUE(problems.empty()) << problems.size() << " problems";
+
+  // BEGIN then END per transaction with events; END's event_count is the
+  // number of envelopes that carry its id.
+  ConsumeStats stats;
+  const std::vector<KafkaMessage> transactions =
+      env.kafka().consume_all({kTransactionTopic}, 2 * events_per_txn.size(), kConsumeTimeout, &stats);
+  std::map<std::string, std::string> last_status;
+  std::size_t ends = 0;
+  for (const KafkaMessage& m : transactions) {
+    ASSERT_TRUE(m.value && connect_conformance(*m.value).empty()) << describe(m);
+    const std::string payload = *connect_payload(*m.value);
+    rapidjson::Document doc;
+    doc.Parse(payload.c_str());
+    const std::string id = doc["id"].GetString();
+    const std::string status = doc["status"].GetString();
+    EXPECT_EQ(last_status[id], status == "BEGIN" ? "" : "BEGIN") << describe(m);
+    last_status[id] = status;
+    if (status == "END") {
+      ++ends;
+      EXPECT_EQ(doc["event_count"].GetUint64(), events_per_txn[id]) << describe(m);
+    }
+  }
+  EXPECT_EQ(ends, events_per_txn.size());
+  EXPECT_GT(ends, 50u);
+
+  // The payloads pass the schemaless form's checks.
+  for (KafkaMessage& m : data.messages) m = payload_form(m);
+  verify_all(env, data, Expectations{}, 200, "schemas");
+
+  // A second client: kafkajs (tests/node) reads the table topics from the
+  // mock broker; folded per key, they are the tables' rows.
+  expect_kafkajs_folds_to_tables(env, data.messages.size());
+
+  // A column added mid-stream: the next message's schema has it.
+  conn.exec("ALTER TABLE public.customer ADD COLUMN nickname text NOT NULL DEFAULT 'x'");
+  conn.exec("UPDATE public.customer SET nickname = 'ally' WHERE uuid = (SELECT uuid FROM public.customer LIMIT 1)");
+  ASSERT_TRUE(wait_slot_caught_up(env.pg(), daemon.get(), kCatchUpTimeout));
+  const auto after_alter = env.kafka().consume_all({kCustomerTopic}, data.messages.size(), kConsumeTimeout);
+  bool seen = false;
+  for (const KafkaMessage& m : after_alter) {
+    if (!m.value || m.value->find("\"nickname\"") == std::string::npos) continue;
+    seen = true;
+    EXPECT_TRUE(connect_conformance(*m.value).empty()) << describe(m);
+    rapidjson::Document doc;
+    doc.Parse(m.value->c_str());
+    const rapidjson::Value* field = schema_field(*schema_field(doc["schema"], "after"), "nickname");
+    ASSERT_NE(field, nullptr) << describe(m);
+    EXPECT_FALSE((*field)["optional"].GetBool()) << "NOT NULL column, as the catalog says: " << describe(m);
+  }
+  EXPECT_TRUE(seen) << "no customer message with the added column";
   stop_daemon(env, *daemon);
 }
 

@@ -31,6 +31,7 @@ std::string DaemonConfig::toml() const {
     out << "[kafka]\nenabled = " << toml_bool(*kafka) << "\n";
     if (brokers) out << "brokers = \"" << *brokers << "\"\n";
     if (topic_prefix) out << "topic_prefix = \"" << *topic_prefix << "\"\n";
+    out << kafka_extra;
     if (kafka_properties) out << "[kafka.properties]\n" << *kafka_properties << "\n";
   }
   if (metrics_listen) out << "[metrics]\nlisten = \"" << *metrics_listen << "\"\n";

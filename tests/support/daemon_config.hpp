@@ -40,6 +40,8 @@ struct DaemonConfig {
   std::optional<bool> kafka;
   std::optional<std::string> brokers;
   std::optional<std::string> topic_prefix;
+  /// Raw TOML lines of [kafka] (schemas = true, ...).
+  std::string kafka_extra;
   /// Raw `"key" = "value"` lines of [kafka.properties]; the table is written when set.
   std::optional<std::string> kafka_properties;
 

@@ -68,6 +68,8 @@ void expect_defaults(const Config& c) {
   EXPECT_EQ(c.kafka.brokers, "127.0.0.1:9092");
   EXPECT_EQ(c.kafka.topic_prefix, "saas");
   EXPECT_TRUE(c.kafka.tombstones_on_delete);
+  EXPECT_FALSE(c.kafka.schemas);
+  EXPECT_FALSE(c.kafka.transaction_metadata);
   EXPECT_TRUE(c.kafka.properties.empty());
   EXPECT_EQ(c.metrics.listen, "127.0.0.1:9187");
   EXPECT_EQ(c.snapshot.chunk_size, 1024);
@@ -124,6 +126,8 @@ enabled = true
 brokers = "k1:9092,k2:9092"
 topic_prefix = "prod-saas"
 tombstones_on_delete = false
+schemas = true
+transaction_metadata = true
 
 [kafka.properties]
 "security.protocol" = "SASL_SSL"
@@ -166,6 +170,8 @@ TEST(ConfigTest, FullFile) {
   EXPECT_EQ(c.kafka.brokers, "k1:9092,k2:9092");
   EXPECT_EQ(c.kafka.topic_prefix, "prod-saas");
   EXPECT_FALSE(c.kafka.tombstones_on_delete);
+  EXPECT_TRUE(c.kafka.schemas);
+  EXPECT_TRUE(c.kafka.transaction_metadata);
   EXPECT_EQ(c.metrics.listen, "");
 }
 
@@ -232,6 +238,8 @@ TEST(ConfigTest, ExampleConfigFileDocumentsEveryKey) {
                           "brokers =",
                           "topic_prefix =",
                           "tombstones_on_delete =",
+                          "schemas =",
+                          "transaction_metadata =",
                           "[kafka.properties]",
                           "[metrics]",
                           "listen =",
@@ -676,12 +684,16 @@ TEST(ConfigTest, EnvOverridesBooleans) {
                               {"CUSTOMER_CDC_AUDIT_ENABLED", text},
                               {"CUSTOMER_CDC_ROLLUPS_ENABLED", text},
                               {"CUSTOMER_CDC_POSTGRES_CREATE_SLOT", text},
-                              {"CUSTOMER_CDC_KAFKA_TOMBSTONES_ON_DELETE", text}});
+                              {"CUSTOMER_CDC_KAFKA_TOMBSTONES_ON_DELETE", text},
+                              {"CUSTOMER_CDC_KAFKA_SCHEMAS", text},
+                              {"CUSTOMER_CDC_KAFKA_TRANSACTION_METADATA", text}});
     EXPECT_EQ(c.kafka.enabled, expected) << text;
     EXPECT_EQ(c.audit.enabled, expected) << text;
     EXPECT_EQ(c.rollups.enabled, expected) << text;
     EXPECT_EQ(c.postgres.create_slot, expected) << text;
     EXPECT_EQ(c.kafka.tombstones_on_delete, expected) << text;
+    EXPECT_EQ(c.kafka.schemas, expected) << text;
+    EXPECT_EQ(c.kafka.transaction_metadata, expected) << text;
   }
 }
 
@@ -697,6 +709,13 @@ TEST(ConfigTest, EnvOverridesList) {
       ElementsAre("public.customer", "a.b", "c.d"));
   EXPECT_THAT(parse("", {{"CUSTOMER_CDC_POSTGRES_TABLES", "x.y"}}).postgres.tables,
               ElementsAre("x.y"));
+}
+
+TEST(ConfigTest, KafkaSchemasAndTransactionMetadataMustBeBooleans) {
+  EXPECT_THAT(parse_error("[kafka]\nschemas = \"yes please\"\n"), HasSubstr("kafka.schemas"));
+  EXPECT_THAT(parse_error("[kafka]\ntransaction_metadata = 1.5\n"), HasSubstr("kafka.transaction_metadata"));
+  EXPECT_THAT(env_error({{"CUSTOMER_CDC_KAFKA_SCHEMAS", "maybe"}}), HasSubstr("kafka.schemas"));
+  EXPECT_THAT(parse_error("[kafka]\nschema = true\n"), HasSubstr("kafka.schema"));
 }
 
 TEST(ConfigTest, EnvBadBoolean) {

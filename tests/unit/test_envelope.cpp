@@ -186,13 +186,21 @@ void compare(const rapidjson::Value& expected, const rapidjson::Value& actual, c
   return failure;
 }
 
-/// Envelope against a golden file; the top-level ts_ms must be the given now_ms.
+/// The top-level processing time members, compared with now_ms rather than the golden files.
+const std::set<std::string> kNowMembers = {"/ts_ms", "/ts_us", "/ts_ns"};
+
+/// Envelope against a golden file; the top-level ts_ms must be the given
+/// now_ms, ts_us and ts_ns the same instant.
 ::testing::AssertionResult envelope_matches(const std::string& golden_name, const std::string& actual_json) {
-  const auto result = json_matches(golden_name, actual_json, {"/ts_ms"});
+  const auto result = json_matches(golden_name, actual_json, kNowMembers);
   if (!result) return result;
   const rapidjson::Document actual = parse(actual_json, "the envelope");
-  if (!actual.HasMember("ts_ms") || !actual["ts_ms"].IsInt64() || actual["ts_ms"].GetInt64() != kNowMs) {
-    return ::testing::AssertionFailure() << "top-level ts_ms is not now_ms (" << kNowMs << "): " << actual_json;
+  const auto is = [&](const char* member, std::int64_t expected) {
+    return actual.HasMember(member) && actual[member].IsInt64() && actual[member].GetInt64() == expected;
+  };
+  if (!is("ts_ms", kNowMs) || !is("ts_us", kNowMs * 1000) || !is("ts_ns", kNowMs * 1000000)) {
+    return ::testing::AssertionFailure() << "top-level ts_ms/ts_us/ts_ns are not now_ms (" << kNowMs
+                                         << "): " << actual_json;
   }
   return ::testing::AssertionSuccess();
 }
@@ -278,7 +286,7 @@ TEST(EnvelopeGolden, ValueTypesInsertAndUpdate) {
   const auto update = decode_all(load_wal2json("update.jsonl"));
   ASSERT_EQ(update.size(), 3u);
   const std::string json = debezium_value(update[1], txn_of(update[0]), context(), false, kNowMs);
-  EXPECT_TRUE(json_matches("types_update.json", json, {"/ts_ms", "/before"}));
+  EXPECT_TRUE(json_matches("types_update.json", json, {"/ts_ms", "/ts_us", "/ts_ns", "/before"}));
   const rapidjson::Document doc = parse(json, "update envelope");
   ASSERT_TRUE(doc["before"].IsObject()) << json;
   ASSERT_TRUE(doc["before"].HasMember("id")) << json;
@@ -409,7 +417,7 @@ TEST(EnvelopeValue, SnapshotReadIsOpRWithSnapshotTrue) {
   const CustomerWorkload w;
   const std::string json = value_of(w, 0, /*snapshot=*/true);
   // Same document as the insert, but op "r" and source.snapshot "true".
-  EXPECT_TRUE(json_matches("insert.json", json, {"/ts_ms", "/op", "/source/snapshot"}));
+  EXPECT_TRUE(json_matches("insert.json", json, {"/ts_ms", "/ts_us", "/ts_ns", "/op", "/source/snapshot"}));
   const rapidjson::Document doc = parse(json, "snapshot envelope");
   EXPECT_STREQ(doc["op"].GetString(), "r");
   EXPECT_STREQ(doc["source"]["snapshot"].GetString(), "true");

@@ -40,6 +40,8 @@ struct KafkaConfig {
   std::string brokers = "127.0.0.1:9092";
   std::string topic_prefix = "saas";
   bool tombstones_on_delete = true;
+  bool schemas = false;               ///< {"schema","payload"} as the JSON converter with schemas.enable=true
+  bool transaction_metadata = false;  ///< transaction blocks and <prefix>.transaction BEGIN/END records
   std::map<std::string, std::string> properties;  ///< passed to librdkafka as is
 };
 

@@ -1,6 +1,7 @@
 #include "cdc/sinks/kafka/envelope.hpp"
 
 #include <cstdio>
+#include <cstring>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -85,12 +86,18 @@ void write_row(Writer& writer, const std::vector<Column>& columns) {
   writer.EndObject();
 }
 
-void write_json_or_null(Writer& writer, const std::optional<std::string>& json) {
+void write_json_or_null(Writer& writer, const std::optional<std::string>& json, bool as_text) {
   if (!json) {
     writer.Null();
+  } else if (as_text) {
+    write_string(writer, *json);
   } else {
     writer.RawValue(json->data(), json->size(), rapidjson::kObjectType);
   }
+}
+
+void push_raw(JsonBuffer& buffer, std::string_view text) {
+  if (!text.empty()) std::memcpy(buffer.Push(text.size()), text.data(), text.size());
 }
 
 }  // namespace
@@ -170,8 +177,15 @@ void debezium_value(JsonBuffer& buffer, const decode::Change& change, const TxnI
 
 void debezium_value(JsonBuffer& buffer, const decode::Change& change, decode::Action as, const TxnInfo& txn,
                     const EnvelopeContext& context, bool snapshot, std::int64_t now_ms) {
+  debezium_value(buffer, change, as, txn, context, snapshot, now_ms, EnvelopeOptions{});
+}
+
+void debezium_value(JsonBuffer& buffer, const decode::Change& change, decode::Action as, const TxnInfo& txn,
+                    const EnvelopeContext& context, bool snapshot, std::int64_t now_ms,
+                    const EnvelopeOptions& options) {
   const bool read = snapshot || as == decode::Action::Read;
   buffer.Clear();
+  push_raw(buffer, options.frame.prefix);
   Writer writer(buffer);
   writer.StartObject();
   writer.Key("before");
@@ -196,6 +210,10 @@ void debezium_value(JsonBuffer& buffer, const decode::Change& change, decode::Ac
   write_string(writer, context.name);
   writer.Key("ts_ms");
   writer.Int64(txn.commit_time_us / 1000);
+  writer.Key("ts_us");
+  writer.Int64(txn.commit_time_us);
+  writer.Key("ts_ns");
+  writer.Int64(txn.commit_time_us * 1000);
   writer.Key("snapshot");
   writer.String(read ? snapshot_marker(change.snapshot) : "false");
   writer.Key("db");
@@ -224,7 +242,27 @@ void debezium_value(JsonBuffer& buffer, const decode::Change& change, decode::Ac
   writer.String(op);
   writer.Key("ts_ms");
   writer.Int64(now_ms);
+  writer.Key("ts_us");
+  writer.Int64(now_ms * 1000);
+  writer.Key("ts_ns");
+  writer.Int64(now_ms * 1000000);
+  if (options.transaction_member) {
+    writer.Key("transaction");
+    if (options.transaction == nullptr) {
+      writer.Null();
+    } else {
+      writer.StartObject();
+      writer.Key("id");
+      write_string(writer, options.transaction->id);
+      writer.Key("total_order");
+      writer.Uint64(options.transaction->total_order);
+      writer.Key("data_collection_order");
+      writer.Uint64(options.transaction->data_collection_order);
+      writer.EndObject();
+    }
+  }
   writer.EndObject();
+  push_raw(buffer, options.frame.suffix);
 }
 
 std::string debezium_key(const decode::Change& change, const std::vector<std::string>& key_columns) {
@@ -239,7 +277,13 @@ bool debezium_key(JsonBuffer& buffer, const decode::Change& change, const std::v
 
 bool debezium_key(JsonBuffer& buffer, const decode::Change& change, bool from_old,
                   const std::vector<std::string>& key_columns) {
+  return debezium_key(buffer, change, from_old, key_columns, JsonFrame{});
+}
+
+bool debezium_key(JsonBuffer& buffer, const decode::Change& change, bool from_old,
+                  const std::vector<std::string>& key_columns, const JsonFrame& frame) {
   buffer.Clear();
+  push_raw(buffer, frame.prefix);
   Writer writer(buffer);
   writer.StartObject();
   for (const std::string& name : key_columns) {
@@ -252,6 +296,7 @@ bool debezium_key(JsonBuffer& buffer, const decode::Change& change, bool from_ol
     write_value(writer, *column);
   }
   writer.EndObject();
+  push_raw(buffer, frame.suffix);
   return true;
 }
 
@@ -262,7 +307,13 @@ std::string audit_message(const AuditEntry& entry, const TxnInfo& txn, Lsn sourc
 }
 
 void audit_message(JsonBuffer& buffer, const AuditEntry& entry, const TxnInfo& txn, Lsn source_lsn) {
+  audit_message(buffer, entry, txn, source_lsn, JsonFrame{}, /*json_as_text=*/false);
+}
+
+void audit_message(JsonBuffer& buffer, const AuditEntry& entry, const TxnInfo& txn, Lsn source_lsn,
+                   const JsonFrame& frame, bool json_as_text) {
   buffer.Clear();
+  push_raw(buffer, frame.prefix);
   Writer writer(buffer);
   writer.StartObject();
   writer.Key("created_at");
@@ -279,14 +330,15 @@ void audit_message(JsonBuffer& buffer, const AuditEntry& entry, const TxnInfo& t
   writer.Key("action");
   write_string(writer, entry.action);
   writer.Key("old_value");
-  write_json_or_null(writer, entry.old_value);
+  write_json_or_null(writer, entry.old_value, json_as_text);
   writer.Key("new_value");
-  write_json_or_null(writer, entry.new_value);
+  write_json_or_null(writer, entry.new_value, json_as_text);
   writer.Key("source_lsn");
   write_string(writer, format_lsn(source_lsn));
   writer.Key("source_xid");
   writer.Uint(txn.xid);
   writer.EndObject();
+  push_raw(buffer, frame.suffix);
 }
 
 }  // namespace cdc::sinks

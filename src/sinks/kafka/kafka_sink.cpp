@@ -28,7 +28,7 @@ void KafkaSink::throw_if_failed() {
 void KafkaSink::begin(const TxnInfo& txn) {
   throw_if_failed();
   deliveries_.begin(txn.end_lsn);
-  records_.begin();
+  records_.begin(txn);
 }
 
 void KafkaSink::produce(const std::string& topic, std::string_view key, std::optional<std::string_view> value) {
@@ -47,7 +47,10 @@ void KafkaSink::change(const TxnInfo& txn, const decode::Change& change) { recor
 
 void KafkaSink::dead_letter(const TxnInfo& txn, const DeadLetter& letter) { records_.dead_letter(txn, letter); }
 
-void KafkaSink::commit(const TxnInfo& txn) { deliveries_.commit(txn.end_lsn); }
+void KafkaSink::commit(const TxnInfo& txn) {
+  records_.commit(txn);
+  deliveries_.commit(txn.end_lsn);
+}
 
 bool KafkaSink::wants_flush() const {
   if (deliveries_.in_flight() == 0) return false;

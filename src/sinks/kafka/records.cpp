@@ -1,6 +1,9 @@
 #include "cdc/sinks/kafka/records.hpp"
 
+#include <cstring>
+
 #include <fmt/format.h>
+#include <rapidjson/writer.h>
 
 #include "cdc/core/clock.hpp"
 #include "cdc/sinks/change_columns.hpp"
@@ -26,11 +29,34 @@ KafkaRecords::KafkaRecords(KafkaRecordOptions options, RecordOutput& output)
     : options_(std::move(options)),
       output_(output),
       audit_topic_(options_.topic_prefix + ".audit"),
-      dead_letter_topic_(options_.topic_prefix + ".dead_letter") {}
+      dead_letter_topic_(options_.topic_prefix + ".dead_letter"),
+      transactions_(options_.topic_prefix + ".transaction", options_.schemas),
+      audit_value_prefix_(options_.schemas ? audit_value_prefix(options_.context.name) : std::string()),
+      audit_key_prefix_(options_.schemas ? audit_key_prefix() : std::string()) {}
 
 void KafkaRecords::begin() { source_lsns_.reset(); }
 
-const KafkaRecords::TableInfo& KafkaRecords::table_info(const decode::Change& change) {
+void KafkaRecords::begin(const TxnInfo& txn) {
+  begin();
+  if (options_.transaction_metadata) transactions_.begin(txn);
+}
+
+void KafkaRecords::commit(const TxnInfo& /*txn*/) {
+  if (options_.transaction_metadata) transactions_.end(output_);
+}
+
+const RelationFrames& KafkaRecords::frames_for(TableInfo& table, const decode::Change& change) {
+  const std::vector<decode::Column>& columns = !change.columns.empty() ? change.columns : change.identity;
+  // A truncate carries no columns: the last version seen describes the table.
+  if (columns.empty() ? table.frames.built : frames_match(table.frames, columns)) return table.frames;
+  std::vector<std::string> not_null;
+  if (options_.not_null_columns) not_null = options_.not_null_columns(table.qualified);
+  table.frames = relation_frames(RelationSchemaInput{options_.context.name, table.schema, table.table, &columns,
+                                                     table.key_columns, &not_null});
+  return table.frames;
+}
+
+KafkaRecords::TableInfo& KafkaRecords::table_info(const decode::Change& change) {
   // Consecutive changes mostly hit one table: no string building or map lookup then.
   if (last_table_ != nullptr && last_table_->table == change.table && last_table_->schema == change.schema) {
     return *last_table_;
@@ -45,6 +71,7 @@ const KafkaRecords::TableInfo& KafkaRecords::table_info(const decode::Change& ch
     const auto keys = options_.primary_keys.find(name);
     info.key_columns = keys != options_.primary_keys.end() ? &keys->second : nullptr;
     info.is_customer = is_table(change, domain::kCustomer);
+    info.qualified = name;
     it = tables_.emplace(name, std::move(info)).first;
   }
   last_table_ = &it->second;
@@ -56,14 +83,23 @@ void KafkaRecords::produce(const std::string& topic, std::string_view key, const
 }
 
 void KafkaRecords::publish_row(const TxnInfo& txn, const decode::Change& change, decode::Action as,
-                               const TableInfo& table) {
+                               TableInfo& table) {
+  const RelationFrames* frames = options_.schemas ? &frames_for(table, change) : nullptr;
   bool has_key = false;
   if (as != decode::Action::Truncate && table.key_columns != nullptr) {
-    has_key = debezium_key(key_buffer_, change, as == decode::Action::Delete, *table.key_columns);
+    const JsonFrame key_frame = frames ? JsonFrame{frames->key_prefix, kSchemaFrameSuffix} : JsonFrame{};
+    has_key = debezium_key(key_buffer_, change, as == decode::Action::Delete, *table.key_columns, key_frame);
   }
   const std::string_view key = has_key ? std::string_view(key_buffer_.GetString(), key_buffer_.GetSize())
                                        : std::string_view();
-  debezium_value(value_buffer_, change, as, txn, options_.context, /*snapshot=*/false, now_ms());
+  EnvelopeOptions envelope;
+  if (frames) envelope.frame = JsonFrame{frames->value_prefix, kSchemaFrameSuffix};
+  envelope.transaction_member = options_.schemas || options_.transaction_metadata;
+  // Snapshot reads belong to no source transaction (Debezium: transaction null).
+  if (options_.transaction_metadata && as != decode::Action::Read) {
+    envelope.transaction = &transactions_.event(table.qualified, output_);
+  }
+  debezium_value(value_buffer_, change, as, txn, options_.context, /*snapshot=*/false, now_ms(), envelope);
   produce(table.topic, key, value_buffer_);
   if (as == decode::Action::Delete && options_.tombstones_on_delete && !key.empty()) {
     output_.produce(table.topic, key, std::nullopt);
@@ -72,8 +108,19 @@ void KafkaRecords::publish_row(const TxnInfo& txn, const decode::Change& change,
 
 void KafkaRecords::publish_audit(const TxnInfo& txn, const decode::Change& change) {
   if (const std::optional<AuditEntry> entry = audit_entry_for(change)) {
-    audit_message(value_buffer_, *entry, txn, source_lsns_.next(change.lsn));
-    produce(audit_topic_, entry->customer_uuid, value_buffer_);
+    if (!options_.schemas) {
+      audit_message(value_buffer_, *entry, txn, source_lsns_.next(change.lsn));
+      produce(audit_topic_, entry->customer_uuid, value_buffer_);
+      return;
+    }
+    audit_message(value_buffer_, *entry, txn, source_lsns_.next(change.lsn),
+                  JsonFrame{audit_value_prefix_, kSchemaFrameSuffix}, /*json_as_text=*/true);
+    key_buffer_.Clear();
+    std::memcpy(key_buffer_.Push(audit_key_prefix_.size()), audit_key_prefix_.data(), audit_key_prefix_.size());
+    rapidjson::Writer<JsonBuffer>(key_buffer_)
+        .String(entry->customer_uuid.data(), static_cast<rapidjson::SizeType>(entry->customer_uuid.size()));
+    std::memcpy(key_buffer_.Push(kSchemaFrameSuffix.size()), kSchemaFrameSuffix.data(), kSchemaFrameSuffix.size());
+    produce(audit_topic_, std::string_view(key_buffer_.GetString(), key_buffer_.GetSize()), value_buffer_);
   }
 }
 
@@ -82,7 +129,7 @@ void KafkaRecords::change(const TxnInfo& txn, const decode::Change& change) {
       change.action != decode::Action::Read) {
     return;
   }
-  const TableInfo& table = table_info(change);
+  TableInfo& table = table_info(change);
   if (change.action == decode::Action::Update && table.key_columns != nullptr &&
       key_changed(change, *table.key_columns)) {
     // As Debezium does: a delete (and tombstone) of the old key, then a create

@@ -2,6 +2,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <rapidjson/stringbuffer.h>
@@ -20,12 +21,39 @@ struct EnvelopeContext {
   std::string db;             ///< database name
 };
 
+/// A change event's place in its source transaction: Debezium's
+/// "transaction" block (provide.transaction.metadata).
+struct EventTransaction {
+  std::string_view id;                     ///< "<txid>:<commit LSN>"
+  std::uint64_t total_order = 0;           ///< 1-based, among the transaction's events
+  std::uint64_t data_collection_order = 0;  ///< 1-based, among its events of the same table
+};
+
+/// What surrounds a message's JSON: the schema form's
+/// `{"schema":{..},"payload":` and `}` (see connect_schema.hpp), spliced
+/// around the payload in one pass; both empty for the payload alone.
+struct JsonFrame {
+  std::string_view prefix;
+  std::string_view suffix;
+};
+
+/// How an envelope is written beyond the default (schemaless) form.
+struct EnvelopeOptions {
+  JsonFrame frame;
+  /// Write the top-level "transaction" member (null without `transaction`),
+  /// as the schema form always does and transaction metadata needs.
+  bool transaction_member = false;
+  const EventTransaction* transaction = nullptr;
+};
+
 /// Debezium's "op" for a change: c, u, d, r (snapshot read) or t (truncate).
 char debezium_op(const decode::Change& change, bool snapshot);
 
 /// The Debezium envelope (JSON converter without schemas,
 /// decimal.handling.mode=string):
-/// {"before":..,"after":..,"source":{..},"op":..,"ts_ms":..}.
+/// {"before":..,"after":..,"source":{..},"op":..,"ts_ms":..,"ts_us":..,"ts_ns":..}.
+/// source carries ts_ms, ts_us and ts_ns of the commit time; the top-level
+/// ts_us and ts_ns are now_ms in those units.
 /// Values: integers and floats as numbers, booleans as booleans, numeric,
 /// uuid, text and jsonb as strings, timestamptz as ISO-8601 UTC strings.
 std::string debezium_value(const decode::Change& change, const TxnInfo& txn, const EnvelopeContext& context,
@@ -46,6 +74,11 @@ void debezium_value(JsonBuffer& buffer, const decode::Change& change, const TxnI
 void debezium_value(JsonBuffer& buffer, const decode::Change& change, decode::Action as, const TxnInfo& txn,
                     const EnvelopeContext& context, bool snapshot, std::int64_t now_ms);
 
+/// debezium_value with `options` (schema frame, transaction block).
+void debezium_value(JsonBuffer& buffer, const decode::Change& change, decode::Action as, const TxnInfo& txn,
+                    const EnvelopeContext& context, bool snapshot, std::int64_t now_ms,
+                    const EnvelopeOptions& options);
+
 /// The message key: the primary key columns as a JSON object ({"uuid":".."},
 /// {"id":1}); empty when the change carries none of them.
 std::string debezium_key(const decode::Change& change, const std::vector<std::string>& key_columns);
@@ -54,11 +87,18 @@ bool debezium_key(JsonBuffer& buffer, const decode::Change& change, const std::v
 /// The same from the old tuple (from_old) or the new one, whatever the action.
 bool debezium_key(JsonBuffer& buffer, const decode::Change& change, bool from_old,
                   const std::vector<std::string>& key_columns);
+/// The same inside `frame`.
+bool debezium_key(JsonBuffer& buffer, const decode::Change& change, bool from_old,
+                  const std::vector<std::string>& key_columns, const JsonFrame& frame);
 
 /// An audit entry as JSON: created_at, customer_uuid, action, old_value,
 /// new_value (JSON objects or null), source_lsn, source_xid.
 std::string audit_message(const AuditEntry& entry, const TxnInfo& txn, Lsn source_lsn);
 void audit_message(JsonBuffer& buffer, const AuditEntry& entry, const TxnInfo& txn, Lsn source_lsn);
+/// The same inside `frame`; `json_as_text`: old_value and new_value as JSON
+/// strings (the schema form: a Connect schema has no type for free-form JSON).
+void audit_message(JsonBuffer& buffer, const AuditEntry& entry, const TxnInfo& txn, Lsn source_lsn,
+                   const JsonFrame& frame, bool json_as_text);
 
 /// Converts PostgreSQL timestamptz text to ISO-8601 UTC ("2026-11-25T07:13:13.879926Z");
 /// returns the text unchanged when it does not parse (infinity, BC dates).
