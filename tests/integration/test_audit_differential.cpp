@@ -390,7 +390,7 @@ void create_initial_customers(PgCluster& pg, int n) {
 // ---------------------------------------------------------------------------
 // Test 2: kill -9 at random moments while a workload runs.
 
-/// Under wal2json and pgoutput binary.
+/// Under wal2json, pgoutput binary and streaming (the 6,000 initial customers are one streamed transaction).
 class AuditDifferentialKill9 : public ::testing::TestWithParam<PluginVariant> {};
 
 TEST_P(AuditDifferentialKill9, SurvivesKill9Restarts) {
