@@ -1134,8 +1134,9 @@ TEST(Kafka, PostgresCrashRepeatsOnlyWhatTheLastRecordDoesNotCover) {
   });
   const StopAndJoin joiner{writer, stop};
 
-  // Before each crash: the record (read last, so the real one is at least
-  // as far) and the end of the WAL. The window between them may repeat.
+  // Before each crash the record (read last, so the real one is at least as
+  // far), after it the end of the WAL (the workload writes on until the
+  // crash): the window between them may repeat.
   std::vector<std::pair<Lsn, Lsn>> windows;
   std::mt19937 rng(3);
   for (int crash = 0; crash < 3; ++crash) {
@@ -1147,11 +1148,11 @@ TEST(Kafka, PostgresCrashRepeatsOnlyWhatTheLastRecordDoesNotCover) {
         << slot_diagnostics(env.pg(), daemon.get());
     std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(100, 400)(rng)));
     const Lsn record = env.kafka_position();
-    const Lsn end = env.current_wal();
     const Lsn confirmed = env.confirmed();
     env.pg().restart("immediate");
+    const Lsn end = env.current_wal();
     std::cout << "[pg crash] " << transactions.load() << " transactions: Kafka record " << format_lsn(record)
-              << ", slot confirmed " << format_lsn(confirmed) << ", WAL end " << format_lsn(end)
+              << ", slot confirmed " << format_lsn(confirmed) << ", WAL end after recovery " << format_lsn(end)
               << "; after recovery the slot is at " << format_lsn(env.confirmed()) << std::endl;
     windows.emplace_back(record, end);
     // The daemon reconnects by itself; the next crash only once it is past this one's window.
@@ -1178,7 +1179,7 @@ TEST(Kafka, PostgresCrashRepeatsOnlyWhatTheLastRecordDoesNotCover) {
     for (const auto& [record, end] : windows) in_windows += txn_end > record && txn_end <= end ? 1 : 0;
   }
   std::cout << "[pg crash] " << s.duplicate_rows << " repeated envelopes; " << in_windows
-            << " row changes committed between the last record and a crash" << std::endl;
+            << " row changes committed between the last record and a crash's recovery" << std::endl;
   EXPECT_LE(s.duplicate_rows, in_windows);
   stop_daemon(env, *daemon);
 }
