@@ -53,6 +53,7 @@ sinks::KafkaSinkOptions kafka_options(const Config& config) {
 
 std::vector<std::unique_ptr<sinks::Sink>> make_sinks(const Config& config, pipeline::Progress* progress) {
   std::vector<std::unique_ptr<sinks::Sink>> out;
+  sinks::PostgresSink* postgres = nullptr;
   std::vector<std::unique_ptr<sinks::PgPart>> parts;
   if (config.audit.enabled) parts.push_back(std::make_unique<sinks::AuditPart>());
   if (config.rollups.enabled) parts.push_back(std::make_unique<sinks::RollupPart>());
@@ -64,11 +65,20 @@ std::vector<std::unique_ptr<sinks::Sink>> make_sinks(const Config& config, pipel
     if (progress) options.watch = &progress->sink_connection;
     auto sink = std::make_unique<sinks::PostgresSink>(std::move(options), std::move(parts));
     if (progress) progress->sink_backend_pid.store(sink->backend_pid());
+    postgres = sink.get();
     out.push_back(std::move(sink));
   } else if (progress) {
     progress->sink_backend_pid.store(0);
   }
-  if (config.kafka.enabled) out.push_back(std::make_unique<sinks::KafkaSink>(kafka_options(config)));
+  if (config.kafka.enabled) {
+    // The Kafka position rides on the Postgres checkpoint (without Postgres
+    // sinks there is none: Kafka takes whatever the slot sends).
+    sinks::KafkaSinkOptions options = kafka_options(config);
+    if (postgres) options.resume_lsn = postgres->recorded_kafka_position();
+    auto kafka = std::make_unique<sinks::KafkaSink>(std::move(options));
+    if (postgres) postgres->record_position_of(*kafka);
+    out.push_back(std::move(kafka));
+  }
   return out;
 }
 

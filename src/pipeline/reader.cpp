@@ -145,14 +145,14 @@ void Reader::streamed_abort(std::uint32_t xid, std::uint32_t subxid) { spool().a
 void Reader::streamed_commit(const decode::StreamedCommit& commit) { commit_to_replay_ = commit; }
 
 void Reader::replay_streamed(const decode::StreamedCommit& commit, Lsn position) {
-  if (options_.end_lsn != 0 && commit.commit_lsn >= options_.end_lsn) {
-    begin_past_end_ = true;  // as took_changes does for a Begin: left to whoever streams from the end on
-    return;
-  }
-  // Begin first, dropped again if no message yields a Change: pgoutput sends
-  // nothing for such a transaction when it is not streamed.
+  // Begin first, taken as any decoded Begin (so the end position is judged in
+  // one place), and dropped again if no message yields a Change: pgoutput
+  // sends nothing for such a transaction when it is not streamed.
+  const std::size_t begin_event = pending_.size();
+  const std::size_t bytes_before_begin = pending_bytes_;
   decode::set_begin(next_change(false), commit.xid, commit.commit_lsn, commit.commit_time_us);
-  in_txn_ = true;
+  took_changes(begin_event, 0, position);
+  if (begin_past_end_) return;
   bool took_any = false;
   bool stopped = false;
   spool().replay(commit.xid, [&](const SpooledMessage& message) {
@@ -175,8 +175,8 @@ void Reader::replay_streamed(const decode::StreamedCommit& commit, Lsn position)
   });
   if (stopped) return;  // the writer drops the incomplete transaction; a new session receives it again
   if (!took_any) {
-    pool_.give(std::move(pending_.back().change));
-    pending_.pop_back();
+    drop_pending_from(begin_event);
+    pending_bytes_ = bytes_before_begin;
     in_txn_ = false;
     return;
   }

@@ -390,7 +390,7 @@ void create_initial_customers(PgCluster& pg, int n) {
 // ---------------------------------------------------------------------------
 // Test 2: kill -9 at random moments while a workload runs.
 
-/// Under wal2json and pgoutput binary.
+/// Under wal2json, pgoutput binary and streaming (the 6,000 initial customers are one streamed transaction).
 class AuditDifferentialKill9 : public ::testing::TestWithParam<PluginVariant> {};
 
 TEST_P(AuditDifferentialKill9, SurvivesKill9Restarts) {
@@ -475,13 +475,15 @@ TEST_P(AuditDifferentialKill9, SurvivesKill9Restarts) {
   ASSERT_TRUE(wait_caught_up(pg, daemon.get()));
   ASSERT_TRUE(daemon->running()) << diagnostics(pg, daemon.get());
   expect_equal_to_shadow(pg, 2 * 6000 + 2 * 5000 + kSteps / 2);
+  expect_streaming_happened(pg, GetParam());  // the 6,000 initial customers, at least
 
   daemon->terminate();
   EXPECT_EQ(daemon->wait_exit(std::chrono::seconds(60)), 0) << diagnostics(pg, daemon.get());
 }
 
 INSTANTIATE_TEST_SUITE_P(Plugins, AuditDifferentialKill9,
-                         ::testing::Values(wal2json_variant(), pgoutput_variant(/*binary=*/true)), variant_name);
+                         ::testing::Values(wal2json_variant(), pgoutput_variant(/*binary=*/true), streaming_variant()),
+                         variant_name);
 
 // ---------------------------------------------------------------------------
 // Test 3: an orderly stop mid-stream, changes while the daemon is down, restart.

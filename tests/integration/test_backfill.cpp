@@ -186,7 +186,10 @@ WorkloadKnobs backlog_knobs(std::uint32_t seed) {
 
 class Writer {
  public:
-  Writer(PgCluster& pg, std::uint32_t seed) : conn_(pg.connect()), workload_(audited_small_transactions(seed)) {}
+  /// `first_big_rows`: the first transaction decrements that many customers
+  /// in one go (0: none, every transaction small).
+  Writer(PgCluster& pg, std::uint32_t seed, int first_big_rows = 0)
+      : conn_(pg.connect()), workload_(audited_small_transactions(seed)), first_big_rows_(first_big_rows) {}
   ~Writer() { stop(); }
 
   /// Starts the thread; it runs transactions until stop(), pausing `pause`.
@@ -223,8 +226,11 @@ class Writer {
  private:
   /// One transaction; every 25th is a plan price change.
   void step() {
-    const bool price_change = transactions_.load() % 25 == 0;
-    workload_.execute(conn_, price_change ? workload_.only(Statement::PriceChange) : workload_.next());
+    const bool big = transactions_.load() == 0 && first_big_rows_ > 0;
+    const bool price_change = !big && transactions_.load() % 25 == 0;
+    workload_.execute(conn_, big            ? workload_.big(Big::Decrement, first_big_rows_)
+                             : price_change ? workload_.only(Statement::PriceChange)
+                                            : workload_.next());
     if (price_change) ++price_changes_;
     ++transactions_;
     if (conn_.scalar("SELECT NOT EXISTS (SELECT 1 FROM customer_cdc.checkpoint WHERE snapshot_lsn IS NOT NULL)") ==
@@ -235,6 +241,7 @@ class Writer {
 
   PgConn conn_;
   Workload workload_;
+  const int first_big_rows_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<int> transactions_{0};
@@ -334,7 +341,8 @@ class BackfillPlugins : public Backfill, public ::testing::WithParamInterface<Pl
 
 TEST_P(BackfillPlugins, InitialSnapshotWithConcurrentWrites) {
   constexpr int kCustomers = 20000;
-  Writer writer(pg_, 1234);
+  // Streaming: one transaction the server streams (above its 64kB work memory).
+  Writer writer(pg_, 1234, GetParam().streaming ? 400 : 0);
   std::unique_ptr<DaemonProcess> daemon;
   ASSERT_TRUE(start_snapshot_under_writes(kCustomers, writer, 2ms, daemon));
   const auto snapshot_seen = Clock::now();
@@ -415,12 +423,14 @@ TEST_P(BackfillPlugins, InitialSnapshotWithConcurrentWrites) {
   std::size_t repeats = 0;
   EXPECT_TRUE(kafka_matches_audit(pg_, k, &repeats));
   EXPECT_EQ(repeats, 0u);  // no restart, no repeats
+  expect_streaming_happened(pg_, GetParam());
 
   daemon->terminate();
   EXPECT_EQ(daemon->wait_exit(30s), 0) << daemon->log_text();
 }
 
-INSTANTIATE_TEST_SUITE_P(Plugins, BackfillPlugins, ::testing::ValuesIn(plugin_variants()), variant_name);
+INSTANTIATE_TEST_SUITE_P(Plugins, BackfillPlugins, ::testing::ValuesIn(plugin_variants(/*with_streaming=*/true)),
+                         variant_name);
 
 // ---------------------------------------------------------------------------
 // 2. kill -9 in the middle of the initial snapshot, restart.

@@ -76,8 +76,10 @@ void populate(PgConn& conn, int n) {
 /// connection (a PostgreSQL restart) is reopened; any other error stops it.
 class BackgroundWorkload {
  public:
-  BackgroundWorkload(PgCluster& pg, std::uint32_t seed)
-      : pg_(pg), conn_(pg.connect()), workload_(audited_small_transactions(seed)) {
+  /// `big_rows`: every 500th transaction decrements that many customers in
+  /// one go (0: every transaction small).
+  BackgroundWorkload(PgCluster& pg, std::uint32_t seed, int big_rows = 0)
+      : pg_(pg), conn_(pg.connect()), workload_(audited_small_transactions(seed)), big_rows_(big_rows) {
     workload_.load(conn_);
     thread_ = std::thread([this] { run(); });
   }
@@ -96,7 +98,8 @@ class BackgroundWorkload {
   void run() {
     while (!stop_.load()) {
       try {
-        workload_.execute(conn_, workload_.next());
+        const bool big = big_rows_ > 0 && transactions_.load() % 500 == 50;
+        workload_.execute(conn_, big ? workload_.big(Big::Decrement, big_rows_) : workload_.next());
         ++transactions_;
         std::this_thread::sleep_for(2ms);
       } catch (const std::exception& e) {
@@ -125,6 +128,7 @@ class BackgroundWorkload {
   PgCluster& pg_;
   PgConn conn_;
   Workload workload_;
+  const int big_rows_;
   std::atomic<bool> stop_{false};
   std::atomic<int> transactions_{0};
   std::mutex mutex_;
@@ -286,7 +290,8 @@ class OnlineSnapshotPlugins : public OnlineSnapshot, public ::testing::WithParam
 TEST_P(OnlineSnapshotPlugins, UnderWorkload) {
   const int kCustomers = under_workload_rows();
   ASSERT_NO_FATAL_FAILURE(start(kCustomers));
-  BackgroundWorkload workload(pg_, 16);
+  // Streaming: now and then a transaction the server streams (above its 64kB work memory).
+  BackgroundWorkload workload(pg_, 16, GetParam().streaming ? 300 : 0);
   ASSERT_TRUE(wait_until([&] { return workload.transactions() >= 50; }, 30s)) << workload.error();
 
   const RunResult snapshot = cli({"snapshot", "--wait"}, kSnapshotTimeout * std::max(1, kCustomers / 50000));
@@ -331,10 +336,11 @@ TEST_P(OnlineSnapshotPlugins, UnderWorkload) {
   }
   EXPECT_EQ(count_op(k.plans, 'r'), static_cast<std::size_t>(std::stoll(*pg_.scalar("SELECT count(*) FROM public.plans"))));
   std::cout << "[ snapshot ] " << reads << " customer reads, " << repeats << " repeated events\n";
+  expect_streaming_happened(pg_, GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(Plugins, OnlineSnapshotPlugins,
-                         ::testing::Values(wal2json_variant(), pgoutput_variant()), variant_name);
+                         ::testing::Values(wal2json_variant(), pgoutput_variant(), streaming_variant()), variant_name);
 
 // ---------------------------------------------------------------------------
 // 2. kill -9, then a PostgreSQL restart, in the middle of the snapshot.

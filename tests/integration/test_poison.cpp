@@ -47,12 +47,19 @@ bool caught_up(PgCluster& pg, std::chrono::milliseconds timeout = 60s) {
 
 long count(PgCluster& pg, const std::string& sql) { return std::stol(*pg.scalar(sql)); }
 
-/// One source transaction: a new customer (fine), an update that lacks
-/// remaining_resources (poison), another new customer (fine). Returns the
-/// WAL position of the transaction's start.
-std::string poison_transaction(PgCluster& pg) {
+/// New customers the poisoned transaction starts with under a streaming
+/// variant: enough that the server streams it (above its 64kB work memory).
+int padding_rows(const PluginVariant& variant) { return variant.streaming ? 400 : 0; }
+
+/// One source transaction: `padding` new customers and a new customer
+/// (fine), an update that lacks remaining_resources (poison), another new
+/// customer (fine). Returns the WAL position of the transaction's start.
+std::string poison_transaction(PgCluster& pg, int padding) {
   const std::string before = *pg.scalar("SELECT pg_current_wal_lsn()::text");
   pg.exec("BEGIN;"
+          "INSERT INTO public.customer (uuid, email, plan_id, remaining_resources) "
+          "  SELECT gen_random_uuid(), 'pad' || g || '@example.com', 1, '{\"api_calls\": 10}' "
+          "  FROM generate_series(1, " + std::to_string(padding) + ") g;"
           "INSERT INTO public.customer (uuid, email, plan_id, remaining_resources) "
           "  VALUES (gen_random_uuid(), 'before@example.com', 1, '{\"api_calls\": 10}');"
           "ALTER TABLE public.customer RENAME COLUMN remaining_resources TO renamed_resources;"
@@ -83,7 +90,7 @@ TEST_P(Poison, StopsNamingThePositionAndRestartStopsThereAgain) {
     ASSERT_TRUE(daemon.wait_for_output("streaming slot", 30s)) << daemon.log_text();
     first_customer(pg);
     ASSERT_TRUE(caught_up(pg)) << daemon.log_text();
-    poison_transaction(pg);
+    poison_transaction(pg, padding_rows(GetParam()));
     const auto status = daemon.wait_exit(60s);
     ASSERT_TRUE(status.has_value()) << "the daemon did not stop on the poison change\n" << daemon.log_text();
     EXPECT_EQ(*status, 1);
@@ -93,6 +100,7 @@ TEST_P(Poison, StopsNamingThePositionAndRestartStopsThereAgain) {
     EXPECT_NE(log.find("message: {\"action\":\"U\""), std::string::npos) << log;
     EXPECT_NE(log.find("renamed_resources"), std::string::npos) << log;
   }
+  expect_streaming_happened(pg, GetParam());
   // Nothing of the poisoned transaction was written or acknowledged.
   EXPECT_EQ(count(pg, "SELECT count(*) FROM public.audit_logs"), 1);
   EXPECT_EQ(count(pg, "SELECT count(*) FROM public.audit_logs a JOIN public.customer c "
@@ -124,7 +132,7 @@ TEST_P(Poison, DeadLetterRecordsTheChangeAndTheStreamGoesOn) {
     ASSERT_TRUE(daemon.wait_for_output("streaming slot", 30s)) << daemon.log_text();
     first_customer(pg);
     ASSERT_TRUE(caught_up(pg)) << daemon.log_text();
-    poison_transaction(pg);
+    poison_transaction(pg, padding_rows(GetParam()));
     ASSERT_TRUE(daemon.wait_exit(60s).has_value()) << daemon.log_text();
   }
   // ... on: the same change, still in the slot, becomes a dead letter.
@@ -146,10 +154,12 @@ TEST_P(Poison, DeadLetterRecordsTheChangeAndTheStreamGoesOn) {
   EXPECT_EQ(letters[0][5], Value("true"));
 
   // The rest of the poisoned transaction and everything after it arrived once:
-  // first created, before created, after created, the later update.
-  EXPECT_EQ(count(pg, "SELECT count(*) FROM public.audit_logs"), 4);
-  EXPECT_EQ(count(pg, "SELECT count(*) FROM public.audit_logs WHERE action = 'customer_created'"), 3);
-  EXPECT_EQ(count(pg, "SELECT count(DISTINCT source_lsn) FROM public.audit_logs"), 4);
+  // first created, the padding, before created, after created, the later update.
+  const int padding = padding_rows(GetParam());
+  EXPECT_EQ(count(pg, "SELECT count(*) FROM public.audit_logs"), 4 + padding);
+  EXPECT_EQ(count(pg, "SELECT count(*) FROM public.audit_logs WHERE action = 'customer_created'"), 3 + padding);
+  EXPECT_EQ(count(pg, "SELECT count(DISTINCT source_lsn) FROM public.audit_logs"), 4 + padding);
+  expect_streaming_happened(pg, GetParam());
   EXPECT_EQ(*pg.scalar("SELECT new_value->>'remaining_resources' FROM public.audit_logs "
                        "WHERE action = 'resource_update'"),
             Value("{\"api_calls\": 8}"));
@@ -166,7 +176,7 @@ TEST_P(Poison, DeadLetterRecordsTheChangeAndTheStreamGoesOn) {
   EXPECT_EQ(daemon.wait_exit(30s), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Plugins, Poison, ::testing::ValuesIn(plugin_variants()), variant_name);
+INSTANTIATE_TEST_SUITE_P(Plugins, Poison, ::testing::ValuesIn(plugin_variants(/*with_streaming=*/true)), variant_name);
 
 }  // namespace
 }  // namespace cdc::testing

@@ -16,11 +16,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <regex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -333,22 +335,38 @@ TEST_F(SlotSwitch, RefusedWhileUnsafeAndSafeToRunAgainAfterAKill) {
   verify_everything(env, collector, oracle, /*exactly_once=*/false);
 }
 
+/// `config` written to a file (`path`) and its slot created (`slot create`);
+/// then `before` transactions, the end position (`end`: the WAL end then),
+/// `at_end()`, and `after` more transactions.
+struct AroundEnd {
+  std::string path;
+  std::string end;
+};
+AroundEnd workload_around_end(PgCluster& pg, const DaemonConfig& config, std::uint32_t seed, int before, int after,
+                              const std::function<void()>& at_end = {}) {
+  AroundEnd out{write_daemon_config(config), ""};
+  EXPECT_EQ(DaemonProcess::run_to_completion({"--config", out.path, "slot", "create"}).exit_code, 0);
+  PgConn conn = pg.connect();
+  Workload workload(switch_knobs(seed));
+  workload.load(conn);
+  workload.run(conn, before);
+  out.end = *pg.scalar("SELECT pg_current_wal_lsn()::text");
+  if (at_end) at_end();
+  workload.run(conn, after);
+  return out;
+}
+
 TEST(EndLsn, RunStopsWithEverythingCommittedBeforeItDelivered) {
   PgCluster pg;
   install_audit_shadow(pg);
   DaemonConfig config(pg.conninfo());
   config.slot = kOldSlot;
   config.rollups = false;
-  const std::string path = write_daemon_config(config);
-  ASSERT_EQ(DaemonProcess::run_to_completion({"--config", path, "slot", "create"}).exit_code, 0);
-  PgConn conn = pg.connect();
-  Workload workload(switch_knobs(11));
-  workload.load(conn);
-  workload.run(conn, 150);
   // The workload is sequential: the shadow holds exactly the rows of what committed before `end`.
-  const std::string end = *pg.scalar("SELECT pg_current_wal_lsn()::text");
-  const Value expected = pg.scalar("SELECT count(*)::text FROM test_shadow.audit_logs");
-  workload.run(conn, 100);
+  Value expected;
+  const auto [path, end] = workload_around_end(pg, config, 11, 150, 100, [&] {
+    expected = pg.scalar("SELECT count(*)::text FROM test_shadow.audit_logs");
+  });
 
   const RunResult run = DaemonProcess::run_to_completion({"--config", path, "run", "--end-lsn", end}, {}, 120s);
   EXPECT_EQ(run.exit_code, 0) << run.output;
@@ -356,6 +374,44 @@ TEST(EndLsn, RunStopsWithEverythingCommittedBeforeItDelivered) {
   EXPECT_EQ(pg.scalar("SELECT count(*)::text FROM public.audit_logs"), expected);
   EXPECT_GT(std::stoi(expected.value_or("0")), 100);
   EXPECT_EQ(slot_confirmed_lsn(pg, kOldSlot), end);
+}
+
+// Kafka cannot confirm before the end position (its broker is down): the
+// session that passed it ends with EndNotAcknowledged and is retried; once
+// the broker is back, a later session delivers the rest and the run ends.
+TEST(EndLsn, RetriedUntilKafkaConfirmsEverythingBeforeIt) {
+  PgCluster pg;
+  install_audit_shadow(pg);  // (and the uncaptured table the workload writes)
+  MockKafka kafka;
+  kTopics.create(kafka);
+  DaemonConfig config(pg.conninfo());
+  config.slot = kOldSlot;
+  config.rollups = false;
+  config.snapshot_mode = "never";
+  config.kafka = true;
+  config.brokers = kafka.bootstraps();
+  config.topic_prefix = "saas";
+  const auto [path, end] = workload_around_end(pg, config, 12, 60, 20);
+
+  kafka.broker_down(1);
+  DaemonProcess run({"--config", path, "run", "--end-lsn", end});
+  ASSERT_TRUE(run.wait_for_output("but the sinks confirmed only up to", 60s)) << tail_lines(run.log_text(), 30);
+  EXPECT_TRUE(run.running()) << "EndNotAcknowledged must be retried\n" << tail_lines(run.log_text(), 30);
+  EXPECT_NE(slot_confirmed_lsn(pg, kOldSlot), end);
+  kafka.broker_up(1);
+
+  EXPECT_EQ(run.wait_exit(180s), 0) << tail_lines(run.log_text(), 30);
+  EXPECT_NE(run.log_text().find("end position " + end + " reached"), std::string::npos) << run.log_text();
+  EXPECT_EQ(slot_confirmed_lsn(pg, kOldSlot), end);
+  // Every audit row (what committed before the end) is on the audit topic.
+  const std::size_t audit_rows = std::stoul(*pg.scalar("SELECT count(*) FROM public.audit_logs"));
+  EXPECT_GT(audit_rows, 30u);
+  ConsumeStats stats;
+  const std::vector<KafkaMessage> messages = kafka.consume_all({kTopics.audit}, audit_rows, 60s, &stats);
+  EXPECT_TRUE(stats.complete);
+  std::set<std::string> keys_and_values;
+  for (const KafkaMessage& m : messages) keys_and_values.insert(m.key.value_or("") + m.value.value_or(""));
+  EXPECT_EQ(keys_and_values.size(), audit_rows);
 }
 
 TEST(SlotSwitchUsage, ErrorsExitTwo) {

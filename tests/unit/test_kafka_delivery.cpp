@@ -33,6 +33,15 @@ TEST(KafkaDelivery, CommittedTransactionIsDurableOnceEveryMessageIsDelivered) {
   EXPECT_EQ(tracker.in_flight(), 0u);
 }
 
+TEST(KafkaDelivery, ResumedTrackerIsDurableUpToItsStartAndMovesOnFromThere) {
+  DeliveryTracker tracker(0x200);
+  EXPECT_EQ(tracker.durable_lsn(), 0x200u);
+  const Seq seq = committed(tracker, 0x300);
+  EXPECT_EQ(tracker.durable_lsn(), 0x200u);
+  tracker.report(seq, true);
+  EXPECT_EQ(tracker.durable_lsn(), 0x300u);
+}
+
 TEST(KafkaDelivery, OpenTransactionIsNotDurableBeforeCommit) {
   DeliveryTracker tracker;
   tracker.report(opened(tracker, 0x100), true);

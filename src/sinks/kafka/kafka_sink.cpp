@@ -13,7 +13,11 @@ constexpr std::size_t kPollEveryTxns = 256;
 
 }  // namespace
 
-KafkaSink::KafkaSink(KafkaSinkOptions options) : records_(options, *this), producer_(options, *this) {}
+KafkaSink::KafkaSink(KafkaSinkOptions options)
+    : resume_(options.resume_lsn),
+      records_(options, *this),
+      deliveries_(options.resume_lsn),
+      producer_(options, *this) {}
 
 void KafkaSink::delivered(std::uint64_t txn_seq, bool ok) { deliveries_.report(txn_seq, ok); }
 

@@ -1,6 +1,7 @@
 #include "cdc/sinks/postgres/postgres_sink.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "cdc/sinks/postgres/checkpoint.hpp"
 #include "cdc/sinks/postgres/dead_letter_table.hpp"
@@ -34,9 +35,19 @@ PostgresSink::PostgresSink(PostgresSinkOptions options, std::vector<std::unique_
   }
   const Checkpoint checkpoint = read_checkpoint(conn_, options_.slot);
   checkpoint_ = checkpoint.lsn;
+  recorded_kafka_ = checkpoint.kafka_lsn;
   durable_ = checkpoint_;
   for (auto& part : parts_) part->resume(checkpoint.lsn, checkpoint.snapshot_lsn);
   if (options_.watch) options_.watch->arm(PQsocket(conn_.get()));  // last: nothing throws after it
+}
+
+void PostgresSink::record_position_of(const Sink& kafka) {
+  if (!checkpoint_records_kafka(conn_)) {
+    spdlog::warn("customer_cdc.checkpoint has no kafka_lsn column (run `customer-cdc migrate`): after a PostgreSQL "
+                 "crash, Kafka may receive again everything since the slot's last persisted position");
+    return;
+  }
+  kafka_ = &kafka;
 }
 
 PostgresSink::~PostgresSink() {
@@ -107,8 +118,10 @@ void PostgresSink::flush() {
     guarded([&] {
       for (auto& part : parts_) part->write(batch_);
       const SourceCommit source{last_commit_.xid, last_commit_.commit_time_us};
+      std::optional<Lsn> kafka_position;
+      if (kafka_ && kafka_->durable_lsn() != 0) kafka_position = kafka_->durable_lsn();
       const std::string checkpoint_sql =
-          checkpoint_upsert(conn_, options_.slot, last_commit_.end_lsn, std::nullopt, source);
+          checkpoint_upsert(conn_, options_.slot, last_commit_.end_lsn, std::nullopt, source, kafka_position);
       batch_.commit(checkpoint_sql);
     });
   }

@@ -16,6 +16,10 @@ class DeliveryTracker {
  public:
   using Seq = std::uint64_t;
 
+  /// `durable`: where the sink resumes (transactions ending at or below it
+  /// are held from an earlier run and not handed over again).
+  explicit DeliveryTracker(Lsn durable = 0) : durable_(durable) {}
+
   /// Opens a transaction ending at `end_lsn` (0 when the plugin tells the
   /// end only at commit); its messages carry the result.
   Seq begin(Lsn end_lsn);

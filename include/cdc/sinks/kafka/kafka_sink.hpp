@@ -14,7 +14,12 @@
 namespace cdc::sinks {
 
 /// The producer's connection and the records' routing, set from the config.
-struct KafkaSinkOptions : KafkaProducerOptions, KafkaRecordOptions {};
+struct KafkaSinkOptions : KafkaProducerOptions, KafkaRecordOptions {
+  /// Transactions ending at or below this position were delivered by an
+  /// earlier run (the position recorded with the Postgres checkpoint,
+  /// customer_cdc.checkpoint.kafka_lsn); 0: none known.
+  Lsn resume_lsn = 0;
+};
 
 /// Publishes the records of KafkaRecords through the idempotent Producer; a
 /// transaction counts as durable once the DeliveryTracker has a successful
@@ -27,9 +32,11 @@ class KafkaSink : public Sink, private RecordOutput, private ProducerListener {
   KafkaSink& operator=(const KafkaSink&) = delete;
 
   std::string name() const override { return "kafka"; }
-  /// Kafka holds nothing it can vouch for across runs: it takes every
-  /// transaction the slot sends (repeats after a restart carry source.lsn).
-  Lsn resume_position() const override { return 0; }
+  /// What an earlier run recorded as delivered (options.resume_lsn): after a
+  /// slot stepped back (PostgreSQL crash recovery) only what came after it
+  /// is published again. Without a record, every transaction the slot sends
+  /// (repeats after a restart carry source.lsn).
+  Lsn resume_position() const override { return resume_; }
   void begin(const TxnInfo& txn) override;
   /// Row changes, truncates and snapshot reads (op "r", source.snapshot "true", no audit entry).
   void change(const TxnInfo& txn, const decode::Change& change) override;
@@ -55,6 +62,7 @@ class KafkaSink : public Sink, private RecordOutput, private ProducerListener {
   void failed(std::string reason) override;
   void throw_if_failed();
 
+  const Lsn resume_;
   KafkaRecords records_;
   DeliveryTracker deliveries_;
   std::chrono::steady_clock::time_point last_poll_{};  ///< of flush()

@@ -12,10 +12,17 @@ namespace cdc::sinks {
 struct Checkpoint {
   Lsn lsn = 0;           ///< end of the last source transaction written
   Lsn snapshot_lsn = 0;  ///< consistent point of the last snapshot, 0 when none
+  /// End of the last transaction the Kafka sink had wholly delivered when
+  /// `lsn` was written (schema/005_kafka_position.sql); 0 when none.
+  Lsn kafka_lsn = 0;
   bool exists = false;
 };
 
+/// (Works on a schema without the kafka_lsn column too: kafka_lsn is then 0.)
 Checkpoint read_checkpoint(pg::Connection& conn, const std::string& slot);
+
+/// Whether customer_cdc.checkpoint has the kafka_lsn column (`migrate` adds it).
+bool checkpoint_records_kafka(pg::Connection& conn);
 
 /// The source transaction a checkpoint was written after.
 struct SourceCommit {
@@ -24,10 +31,12 @@ struct SourceCommit {
 };
 
 /// The upsert of the checkpoint of `slot` to `lsn`, as one statement with its
-/// values inlined (so it can share a round trip). snapshot_lsn and source are
-/// set when given, else kept.
+/// values inlined (so it can share a round trip). snapshot_lsn, source and
+/// kafka_lsn are set when given, else kept (kafka_lsn only where
+/// checkpoint_records_kafka()).
 std::string checkpoint_upsert(const pg::Connection& conn, const std::string& slot, Lsn lsn,
-                              std::optional<Lsn> snapshot_lsn, std::optional<SourceCommit> source);
+                              std::optional<Lsn> snapshot_lsn, std::optional<SourceCommit> source,
+                              std::optional<Lsn> kafka_lsn = std::nullopt);
 
 /// Sets the checkpoint of `slot` to `lsn` (a slot created at `lsn` streams
 /// nothing before it; an older checkpoint from a dropped slot must not

@@ -64,6 +64,14 @@ class PostgresSink : public Sink {
   /// The server process of the sink connection (for stall diagnostics).
   int backend_pid() const { return PQbackendPID(conn_.get()); }
 
+  /// The Kafka sink's position recorded with the checkpoint found at start
+  /// (0: none): what Kafka held durably then, to skip after a slot stepped back.
+  Lsn recorded_kafka_position() const { return recorded_kafka_; }
+  /// From now on, every checkpoint also records `kafka`'s durable position
+  /// (a sink of the same writer thread); without the schema's kafka_lsn
+  /// column (not migrated), warns and records nothing.
+  void record_position_of(const Sink& kafka);
+
  private:
   bool batch_has_rows() const;
   /// Runs a step that may talk to the server; a statement cancelled by the
@@ -76,6 +84,8 @@ class PostgresSink : public Sink {
   PgBatch batch_;
   std::vector<std::unique_ptr<PgPart>> parts_;
   Lsn checkpoint_ = 0;          ///< checkpoint found at start
+  Lsn recorded_kafka_ = 0;      ///< its kafka_lsn
+  const Sink* kafka_ = nullptr;  ///< whose durable position each checkpoint records (record_position_of)
   Lsn durable_ = 0;
   TxnInfo last_commit_;         ///< last source transaction committed into the batch
   bool uncommitted_ = false;    ///< the batch holds transactions that wrote rows
