@@ -1,6 +1,9 @@
 #include "cdc/sinks/kafka/envelope.hpp"
 
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <string>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -32,8 +35,102 @@ Rendering rendering_of(const Column& column) {
   return Rendering::String;
 }
 
+/// Whether any of the 8 bytes in `word` needs escaping in a JSON string
+/// ('"', '\\' or a control character below 0x20), as rapidjson's Writer escapes.
+bool needs_escape(std::uint64_t word) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+  const auto has_zero = [](std::uint64_t x) { return (x - kOnes) & ~x & kHighs; };
+  const std::uint64_t below_space = (word - kOnes * 0x20) & ~word & kHighs;
+  return (below_space | has_zero(word ^ (kOnes * '"')) | has_zero(word ^ (kOnes * '\\'))) != 0;
+}
+
+/// Appends `text` escaped exactly as rapidjson's Writer::String does (no
+/// '/' escape, other control characters as \u00XX), but copies runs of
+/// plain bytes 8 at a time: jsonb and text values are mostly plain.
+void append_escaped(std::string& out, std::string_view text) {
+  constexpr char kHex[] = "0123456789ABCDEF";
+  std::size_t i = 0;
+  std::size_t run = 0;  // start of the plain bytes not yet copied
+  while (i < text.size()) {
+    if (text.size() - i >= 8) {
+      std::uint64_t word;
+      std::memcpy(&word, text.data() + i, 8);
+      if (!needs_escape(word)) {
+        i += 8;
+        continue;
+      }
+    }
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      ++i;
+      continue;
+    }
+    out.append(text.data() + run, i - run);
+    out += '\\';
+    switch (c) {
+      case '"': out += '"'; break;
+      case '\\': out += '\\'; break;
+      case '\b': out += 'b'; break;
+      case '\t': out += 't'; break;
+      case '\n': out += 'n'; break;
+      case '\f': out += 'f'; break;
+      case '\r': out += 'r'; break;
+      default:
+        out += "u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 0xF];
+    }
+    run = ++i;
+  }
+  out.append(text.data() + run, text.size() - run);
+}
+
 void write_string(Writer& writer, std::string_view text) {
-  writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  // Reused: one allocation for the life of the (writer) thread.
+  thread_local std::string quoted;
+  quoted.clear();
+  quoted += '"';
+  append_escaped(quoted, text);
+  quoted += '"';
+  writer.RawValue(quoted.data(), quoted.size(), rapidjson::kStringType);
+}
+
+/// The ISO text of the last few timestamps converted (text that does not
+/// parse stays as it is): an UPDATE's old and new row mostly share their
+/// timestamps, and a batch of rows often shares them too.
+class RecentIsoTimestamps {
+ public:
+  std::string_view iso(std::string_view pg_text) {
+    for (Entry& entry : entries_) {
+      if (entry.pg_text == pg_text) return entry.iso;
+    }
+    Entry& entry = entries_[next_];
+    next_ = (next_ + 1) % kEntries;
+    entry.pg_text.assign(pg_text);
+    char iso[kIsoTimestampMax];
+    const std::size_t length = iso_timestamp(pg_text, iso);
+    if (length > 0) {
+      entry.iso.assign(iso, length);
+    } else {
+      entry.iso.assign(pg_text);
+    }
+    return entry.iso;
+  }
+
+ private:
+  static constexpr std::size_t kEntries = 4;
+  struct Entry {
+    std::string pg_text;  ///< empty: unused (no timestamp text is empty)
+    std::string iso;
+  };
+  Entry entries_[kEntries];
+  std::size_t next_ = 0;
+};
+
+RecentIsoTimestamps& recent_iso_timestamps() {
+  thread_local RecentIsoTimestamps recent;
+  return recent;
 }
 
 void write_value(Writer& writer, const Column& column) {
@@ -56,16 +153,9 @@ void write_value(Writer& writer, const Column& column) {
         write_string(writer, column.text);
       }
       return;
-    case Rendering::Timestamp: {
-      char iso[kIsoTimestampMax];
-      const std::size_t length = iso_timestamp(column.text, iso);
-      if (length > 0) {
-        write_string(writer, std::string_view(iso, length));
-      } else {
-        write_string(writer, column.text);
-      }
+    case Rendering::Timestamp:
+      write_string(writer, recent_iso_timestamps().iso(column.text));
       return;
-    }
     case Rendering::String:
       write_string(writer, column.text);
       return;
@@ -257,10 +347,7 @@ void audit_message(JsonBuffer& buffer, const AuditEntry& entry, const TxnInfo& t
   // (years outside 1..9999) goes out unchanged.
   char formatted[kTimestampUtcMax];
   const std::size_t formatted_length = format_timestamp_utc(txn.commit_time_us, formatted);
-  char created[kIsoTimestampMax];
-  const std::size_t created_length = iso_timestamp(std::string_view(formatted, formatted_length), created);
-  write_string(writer, created_length > 0 ? std::string_view(created, created_length)
-                                          : std::string_view(formatted, formatted_length));
+  write_string(writer, recent_iso_timestamps().iso(std::string_view(formatted, formatted_length)));
   writer.Key("customer_uuid");
   write_string(writer, entry.customer_uuid);
   writer.Key("action");
