@@ -1,8 +1,6 @@
 #include "cdc/sinks/kafka/envelope.hpp"
 
-#include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <string>
 
 #include <rapidjson/stringbuffer.h>
@@ -35,65 +33,8 @@ Rendering rendering_of(const Column& column) {
   return Rendering::String;
 }
 
-/// Whether any of the 8 bytes in `word` needs escaping in a JSON string
-/// ('"', '\\' or a control character below 0x20), as rapidjson's Writer escapes.
-bool needs_escape(std::uint64_t word) {
-  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
-  const auto has_zero = [](std::uint64_t x) { return (x - kOnes) & ~x & kHighs; };
-  const std::uint64_t below_space = (word - kOnes * 0x20) & ~word & kHighs;
-  return (below_space | has_zero(word ^ (kOnes * '"')) | has_zero(word ^ (kOnes * '\\'))) != 0;
-}
-
-/// Appends `text` escaped exactly as rapidjson's Writer::String does (no
-/// '/' escape, other control characters as \u00XX), but copies runs of
-/// plain bytes 8 at a time: jsonb and text values are mostly plain.
-void append_escaped(std::string& out, std::string_view text) {
-  constexpr char kHex[] = "0123456789ABCDEF";
-  std::size_t i = 0;
-  std::size_t run = 0;  // start of the plain bytes not yet copied
-  while (i < text.size()) {
-    if (text.size() - i >= 8) {
-      std::uint64_t word;
-      std::memcpy(&word, text.data() + i, 8);
-      if (!needs_escape(word)) {
-        i += 8;
-        continue;
-      }
-    }
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') {
-      ++i;
-      continue;
-    }
-    out.append(text.data() + run, i - run);
-    out += '\\';
-    switch (c) {
-      case '"': out += '"'; break;
-      case '\\': out += '\\'; break;
-      case '\b': out += 'b'; break;
-      case '\t': out += 't'; break;
-      case '\n': out += 'n'; break;
-      case '\f': out += 'f'; break;
-      case '\r': out += 'r'; break;
-      default:
-        out += "u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 0xF];
-    }
-    run = ++i;
-  }
-  out.append(text.data() + run, text.size() - run);
-}
-
 void write_string(Writer& writer, std::string_view text) {
-  // Reused: one allocation for the life of the (writer) thread.
-  thread_local std::string quoted;
-  quoted.clear();
-  quoted += '"';
-  append_escaped(quoted, text);
-  quoted += '"';
-  writer.RawValue(quoted.data(), quoted.size(), rapidjson::kStringType);
+  writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
 }
 
 /// The ISO text of the last few timestamps converted (text that does not
