@@ -132,8 +132,15 @@ void UsageDaily::aggregate(const TxnInfo& txn, const Change& change) {
 
 void UsageDaily::write(PgBatch& batch) {
   if (!delta_.usage.empty()) {
+    // In key order, as the table's primary key: the server's index lookups
+    // then walk the index in order instead of at random.
+    std::vector<const std::pair<const UsageKey, Decimal>*> sorted;
+    sorted.reserve(delta_.usage.size());
+    for (const auto& entry : delta_.usage) sorted.push_back(&entry);
+    std::sort(sorted.begin(), sorted.end(), [](const auto* x, const auto* y) { return x->first < y->first; });
     std::vector<std::string> days, uuids, resources, amounts;
-    for (const auto& [key, amount] : delta_.usage) {
+    for (const auto* entry : sorted) {
+      const auto& [key, amount] = *entry;
       days.push_back(std::get<0>(key));
       uuids.push_back(std::get<1>(key));
       resources.push_back(std::get<2>(key));
