@@ -35,23 +35,24 @@ bool BatchRecycler::take(EventBatch& out) {
 }
 
 decode::Change ChangePool::take(bool row_change) {
-  std::vector<decode::Change>& pool = row_change ? rows_ : others_;
+  std::vector<Pooled>& pool = row_change ? rows_ : others_;
   if (pool.empty()) refill();
   if (pool.empty()) return {};
-  decode::Change change = std::move(pool.back());
+  Pooled& pooled = pool.back();
+  bytes_ -= std::min(bytes_, pooled.bytes);
+  decode::Change change = std::move(pooled.change);
   pool.pop_back();
-  bytes_ -= std::min(bytes_, pipeline::retained_bytes(change));
   return change;
 }
 
 void ChangePool::give(decode::Change&& change) {
   const bool row = change.is_row_change();
-  std::vector<decode::Change>& pool = row ? rows_ : others_;
+  std::vector<Pooled>& pool = row ? rows_ : others_;
   if (pool.size() >= (row ? kMaxRowChanges : kMaxOtherChanges)) return;
   const std::size_t bytes = pipeline::retained_bytes(change);
   if (bytes > kMaxChangeBytes || bytes_ + bytes > kMaxBytes) return;
   bytes_ += bytes;
-  pool.push_back(std::move(change));
+  pool.push_back(Pooled{std::move(change), bytes});
 }
 
 EventBatch ChangePool::take_batch() {

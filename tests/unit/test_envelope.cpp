@@ -399,6 +399,46 @@ TEST(EnvelopeValue, HandMadeColumnsCoverEveryRendering) {
   EXPECT_EQ(doc["ts_ms"].GetInt64(), kNowMs);
 }
 
+TEST(EnvelopeValue, StringsAreEscapedByteForByteAsRapidjsonEscapes) {
+  // Every byte value, at every offset from an 8-byte boundary, between runs of
+  // plain bytes: the escaper copies plain runs a word at a time.
+  std::string text;
+  for (int pad = 0; pad < 9; ++pad) {
+    for (int byte = 1; byte < 256; ++byte) {
+      text.append(static_cast<std::size_t>(pad), 'x');
+      text += static_cast<char>(byte);
+    }
+  }
+  text += "\"tail\\";
+  const Change change = row_change(Action::Insert, "t", {text_column("v", text)}, {}, 0x10);
+  const std::string json = debezium_value(change, TxnInfo{1, 0x20, 0x28, 0}, context(), false, kNowMs);
+  rapidjson::StringBuffer expected;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(expected);
+  writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  EXPECT_NE(json.find(std::string("{\"v\":") + expected.GetString() + "}"), std::string::npos);
+  const rapidjson::Document doc = parse(json, "envelope");
+  EXPECT_EQ(std::string(doc["after"]["v"].GetString(), doc["after"]["v"].GetStringLength()), text);
+}
+
+TEST(EnvelopeValue, TimestampsStayRightWhenMoreRepeatThanTheRecentOnesKept) {
+  std::vector<Column> columns;
+  for (int second = 0; second < 6; ++second) {
+    columns.push_back(text_column("t" + std::to_string(second), "2026-01-01 00:00:0" + std::to_string(second) + "+00",
+                                  "timestamp with time zone"));
+  }
+  const Change change = row_change(Action::Update, "t", columns, columns, 0x10);
+  for (int round = 0; round < 2; ++round) {
+    const rapidjson::Document doc =
+        parse(debezium_value(change, TxnInfo{1, 0x20, 0x28, 0}, context(), false, kNowMs), "envelope");
+    for (int second = 0; second < 6; ++second) {
+      const std::string name = "t" + std::to_string(second);
+      const std::string iso = "2026-01-01T00:00:0" + std::to_string(second) + "Z";
+      EXPECT_EQ(doc["before"][name.c_str()].GetString(), iso);
+      EXPECT_EQ(doc["after"][name.c_str()].GetString(), iso);
+    }
+  }
+}
+
 TEST(EnvelopeValue, LargeLsnAndXidStayExact) {
   const Change change = row_change(Action::Delete, "customer", {},
                                    {uuid_column("00000000-0000-4000-8000-000000000001")},

@@ -54,11 +54,17 @@ class ChangePool {
   std::size_t retained_bytes() const { return bytes_; }
 
  private:
+  /// A kept Change with its retained_bytes, counted once when it is kept.
+  struct Pooled {
+    decode::Change change;
+    std::size_t bytes = 0;
+  };
+
   void refill();
 
   BatchRecycler& recycler_;
-  std::vector<decode::Change> rows_;    ///< recycled I/U/D changes
-  std::vector<decode::Change> others_;  ///< recycled B/C/T/M changes
+  std::vector<Pooled> rows_;    ///< recycled I/U/D changes
+  std::vector<Pooled> others_;  ///< recycled B/C/T/M changes
   std::vector<EventBatch> spare_batches_;  ///< emptied batches, for their capacity
   std::size_t bytes_ = 0;               ///< retained text of rows_ and others_
 };

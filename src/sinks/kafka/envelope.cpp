@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <string>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -37,6 +38,43 @@ void write_string(Writer& writer, std::string_view text) {
   writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
 }
 
+/// The ISO text of the last few timestamps converted (text that does not
+/// parse stays as it is): an UPDATE's old and new row mostly share their
+/// timestamps, and a batch of rows often shares them too.
+class RecentIsoTimestamps {
+ public:
+  std::string_view iso(std::string_view pg_text) {
+    for (Entry& entry : entries_) {
+      if (entry.pg_text == pg_text) return entry.iso;
+    }
+    Entry& entry = entries_[next_];
+    next_ = (next_ + 1) % kEntries;
+    entry.pg_text.assign(pg_text);
+    char iso[kIsoTimestampMax];
+    const std::size_t length = iso_timestamp(pg_text, iso);
+    if (length > 0) {
+      entry.iso.assign(iso, length);
+    } else {
+      entry.iso.assign(pg_text);
+    }
+    return entry.iso;
+  }
+
+ private:
+  static constexpr std::size_t kEntries = 4;
+  struct Entry {
+    std::string pg_text;  ///< empty: unused (no timestamp text is empty)
+    std::string iso;
+  };
+  Entry entries_[kEntries];
+  std::size_t next_ = 0;
+};
+
+RecentIsoTimestamps& recent_iso_timestamps() {
+  thread_local RecentIsoTimestamps recent;
+  return recent;
+}
+
 void write_value(Writer& writer, const Column& column) {
   if (column.is_null()) {
     writer.Null();
@@ -57,16 +95,9 @@ void write_value(Writer& writer, const Column& column) {
         write_string(writer, column.text);
       }
       return;
-    case Rendering::Timestamp: {
-      char iso[kIsoTimestampMax];
-      const std::size_t length = iso_timestamp(column.text, iso);
-      if (length > 0) {
-        write_string(writer, std::string_view(iso, length));
-      } else {
-        write_string(writer, column.text);
-      }
+    case Rendering::Timestamp:
+      write_string(writer, recent_iso_timestamps().iso(column.text));
       return;
-    }
     case Rendering::String:
       write_string(writer, column.text);
       return;
@@ -321,10 +352,7 @@ void audit_message(JsonBuffer& buffer, const AuditEntry& entry, const TxnInfo& t
   // (years outside 1..9999) goes out unchanged.
   char formatted[kTimestampUtcMax];
   const std::size_t formatted_length = format_timestamp_utc(txn.commit_time_us, formatted);
-  char created[kIsoTimestampMax];
-  const std::size_t created_length = iso_timestamp(std::string_view(formatted, formatted_length), created);
-  write_string(writer, created_length > 0 ? std::string_view(created, created_length)
-                                          : std::string_view(formatted, formatted_length));
+  write_string(writer, recent_iso_timestamps().iso(std::string_view(formatted, formatted_length)));
   writer.Key("customer_uuid");
   write_string(writer, entry.customer_uuid);
   writer.Key("action");

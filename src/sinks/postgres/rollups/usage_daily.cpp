@@ -18,14 +18,17 @@ using decode::Column;
 namespace customer = domain::customer;
 
 /// Collects the numeric top-level members of a JSON object, keeping each
-/// number's exact text; nested values and non-numbers are skipped.
+/// number's exact text; nested values and non-numbers are skipped. Parsed in
+/// place, so keys and numbers are views into the parsed copy.
 /// Numeric members by name, sorted by name (a jsonb object has a handful: a
 /// vector beats a map's node allocations).
-using Members = std::vector<std::pair<std::string, std::string>>;
+using Members = std::vector<std::pair<std::string_view, std::string_view>>;
 
 struct NumericMembers : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, NumericMembers> {
-  Members members;
-  std::string key;
+  explicit NumericMembers(Members& found) : members(found) {}
+
+  Members& members;
+  std::string_view key;
   int depth = 0;
   bool top_is_object = false;
 
@@ -48,42 +51,46 @@ struct NumericMembers : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, NumericM
     return true;
   }
   bool Key(const char* str, rapidjson::SizeType length, bool) {
-    if (depth == 1) key.assign(str, length);
+    if (depth == 1) key = std::string_view(str, length);
     return true;
   }
   bool RawNumber(const char* str, rapidjson::SizeType length, bool) {
     if (depth == 1) {
       // A repeated key keeps the last value, as a map would.
+      const std::string_view value(str, length);
       auto it = std::find_if(members.begin(), members.end(), [&](const auto& m) { return m.first == key; });
       if (it == members.end()) {
-        members.emplace_back(key, std::string(str, length));
+        members.emplace_back(key, value);
       } else {
-        it->second.assign(str, length);
+        it->second = value;
       }
     }
     return true;
   }
 };
 
-const std::string* find_member(const Members& members, const std::string& name) {
+const std::string_view* find_member(const Members& members, std::string_view name) {
   for (const auto& [key, value] : members) {
     if (key == name) return &value;
   }
   return nullptr;
 }
 
-/// Numeric members of a jsonb object column; nullopt when NULL or not an object.
-std::optional<Members> numeric_members(const Column& column) {
-  if (column.is_null()) return std::nullopt;
-  NumericMembers handler;
+/// Numeric members of a jsonb object column into `members` (views into
+/// `scratch`, which receives a copy of the text); false when NULL or not an object.
+bool numeric_members(const Column& column, std::string& scratch, Members& members) {
+  members.clear();
+  if (column.is_null()) return false;
+  scratch.assign(column.text);
+  NumericMembers handler(members);
   rapidjson::Reader reader;
-  rapidjson::MemoryStream stream(column.text.data(), column.text.size());
-  if (!reader.Parse<rapidjson::kParseNumbersAsStringsFlag>(stream, handler) || !handler.top_is_object) {
-    return std::nullopt;
+  rapidjson::InsituStringStream stream(scratch.data());
+  if (!reader.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag>(stream, handler) ||
+      !handler.top_is_object) {
+    return false;
   }
-  std::sort(handler.members.begin(), handler.members.end(),
-            [](const auto& x, const auto& y) { return x.first < y.first; });
-  return std::move(handler.members);
+  std::sort(members.begin(), members.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  return true;
 }
 
 }  // namespace
@@ -96,15 +103,21 @@ void UsageDaily::aggregate(const TxnInfo& txn, const Change& change) {
   const Column& old_remaining = require_rollup_column(change, Tuple::Old, customer::kRemainingResources);
   const Column& new_remaining = require_rollup_column(change, Tuple::New, customer::kRemainingResources);
   if (old_remaining.is_null() || new_remaining.is_null() || old_remaining.text == new_remaining.text) return;
-  const auto before = numeric_members(old_remaining);
-  const auto after = numeric_members(new_remaining);
-  if (!before || !after) return;
+  Scratch& scratch = scratch_;
+  if (!numeric_members(old_remaining, scratch.old_text, scratch.before) ||
+      !numeric_members(new_remaining, scratch.new_text, scratch.after)) {
+    return;
+  }
   const std::string& uuid = require_rollup_column(change, Tuple::New, customer::kUuid).text;
-  const std::string day = format_date_utc(txn.commit_time_us);
-  for (const auto& [resource, old_text] : *before) {
-    const std::string* other = find_member(*after, resource);
+  if (scratch.day.empty() || scratch.day_of_us != txn.commit_time_us) {
+    scratch.day = format_date_utc(txn.commit_time_us);
+    scratch.day_of_us = txn.commit_time_us;
+  }
+  const std::string& day = scratch.day;
+  for (const auto& [resource, old_text] : scratch.before) {
+    const std::string_view* other = find_member(scratch.after, resource);
     if (other == nullptr) continue;
-    UsageKey key{day, uuid, resource};
+    UsageKey key{day, uuid, std::string(resource)};
     const auto old_value = Decimal::parse(old_text);
     const auto new_value = Decimal::parse(*other);
     const auto consumed = old_value && new_value ? old_value->minus(*new_value) : std::nullopt;
@@ -113,14 +126,21 @@ void UsageDaily::aggregate(const TxnInfo& txn, const Change& change) {
       const auto [slot, inserted] = delta_.usage.try_emplace(key, *consumed);
       if (inserted || slot->second.add(*consumed)) continue;
     }
-    delta_.wide_usage.push_back({std::move(key), old_text, *other});
+    delta_.wide_usage.push_back({std::move(key), std::string(old_text), std::string(*other)});
   }
 }
 
 void UsageDaily::write(PgBatch& batch) {
   if (!delta_.usage.empty()) {
+    // In key order, as the table's primary key: the server's index lookups
+    // then walk the index in order instead of at random.
+    std::vector<const std::pair<const UsageKey, Decimal>*> sorted;
+    sorted.reserve(delta_.usage.size());
+    for (const auto& entry : delta_.usage) sorted.push_back(&entry);
+    std::sort(sorted.begin(), sorted.end(), [](const auto* x, const auto* y) { return x->first < y->first; });
     std::vector<std::string> days, uuids, resources, amounts;
-    for (const auto& [key, amount] : delta_.usage) {
+    for (const auto* entry : sorted) {
+      const auto& [key, amount] = *entry;
       days.push_back(std::get<0>(key));
       uuids.push_back(std::get<1>(key));
       resources.push_back(std::get<2>(key));

@@ -1,7 +1,10 @@
 #pragma once
-#include <map>
+#include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "cdc/sinks/postgres/rollups/decimal.hpp"
@@ -11,6 +14,15 @@ namespace cdc::sinks {
 
 /// (UTC day, customer uuid, resource key)
 using UsageKey = std::tuple<std::string, std::string, std::string>;
+
+struct UsageKeyHash {
+  std::size_t operator()(const UsageKey& key) const {
+    const std::hash<std::string> hash;
+    std::size_t h = hash(std::get<0>(key));
+    h = h * 31 + hash(std::get<1>(key));
+    return h * 31 + hash(std::get<2>(key));
+  }
+};
 
 /// analytics.usage_daily: consumption per day, customer and resource. On a
 /// resource update of public.customer (plan unchanged, remaining_resources
@@ -26,7 +38,9 @@ class UsageDaily : public Rollup {
     std::string new_value;
   };
   struct Delta {
-    std::map<UsageKey, Decimal> usage;  ///< consumption to add
+    /// Consumption to add. Hashed: a batch holds thousands of keys that share
+    /// their day, so an ordered map compared the day and the uuid at every level.
+    std::unordered_map<UsageKey, Decimal, UsageKeyHash> usage;
     std::vector<WideUsage> wide_usage;
   };
 
@@ -44,7 +58,16 @@ class UsageDaily : public Rollup {
   const Delta& delta() const { return delta_; }
 
  private:
+  /// Reused between changes for their buffers' capacity; holds nothing between them but the day.
+  struct Scratch {
+    std::string old_text, new_text;  ///< copies of the jsonb texts, parsed in place
+    std::vector<std::pair<std::string_view, std::string_view>> before, after;  ///< numeric members, views into them
+    std::string day;  ///< format_date_utc(day_of_us)
+    std::int64_t day_of_us = 0;
+  };
+
   Delta delta_;
+  Scratch scratch_;
 };
 
 }  // namespace cdc::sinks
