@@ -340,6 +340,22 @@ std::optional<int> DaemonProcess::wait_exit(std::chrono::milliseconds timeout) {
 
 bool DaemonProcess::running() { return !poll_exit(); }
 
+bool DaemonProcess::wait_handles_signal(int sig, std::chrono::milliseconds timeout) {
+  const std::string status_path = "/proc/" + std::to_string(pid_) + "/status";
+  return wait_until(
+      [&] {
+        if (!running()) return true;
+        std::istringstream status(read_text_file(status_path));
+        for (std::string line; std::getline(status, line);) {
+          if (line.rfind("SigCgt:", 0) != 0) continue;
+          const unsigned long long caught = std::stoull(line.substr(7), nullptr, 16);
+          return (caught >> (sig - 1) & 1ULL) != 0;
+        }
+        return false;
+      },
+      timeout) && running();
+}
+
 std::optional<int> DaemonProcess::exit_status() {
   poll_exit();
   return status_;

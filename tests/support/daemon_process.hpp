@@ -91,6 +91,10 @@ class DaemonProcess {
   void terminate();
   /// Sends `sig` to the child (group=false) or its whole process group.
   void signal(int sig, bool group = false);
+  /// Polls /proc/<pid>/status until the child has a handler for `sig`
+  /// (SigCgt), i.e. the signal no longer takes its default action. False on
+  /// timeout or once the child has exited.
+  bool wait_handles_signal(int sig, std::chrono::milliseconds timeout);
 
   /// Exit code (or 128+signal) once the child has exited, nullopt on timeout.
   /// May be called repeatedly; returns the same status once known.
