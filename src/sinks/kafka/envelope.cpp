@@ -127,10 +127,6 @@ void write_json_or_null(Writer& writer, const std::optional<std::string>& json, 
   }
 }
 
-void push_raw(JsonBuffer& buffer, std::string_view text) {
-  if (!text.empty()) std::memcpy(buffer.Push(text.size()), text.data(), text.size());
-}
-
 }  // namespace
 
 namespace {
@@ -201,6 +197,10 @@ std::string debezium_value(const decode::Change& change, const TxnInfo& txn, con
   return {buffer.GetString(), buffer.GetSize()};
 }
 
+void append_raw(JsonBuffer& buffer, std::string_view text) {
+  if (!text.empty()) std::memcpy(buffer.Push(text.size()), text.data(), text.size());
+}
+
 void debezium_value(JsonBuffer& buffer, const decode::Change& change, const TxnInfo& txn,
                     const EnvelopeContext& context, bool snapshot, std::int64_t now_ms) {
   debezium_value(buffer, change, change.action, txn, context, snapshot, now_ms);
@@ -216,7 +216,7 @@ void debezium_value(JsonBuffer& buffer, const decode::Change& change, decode::Ac
                     const EnvelopeOptions& options) {
   const bool read = snapshot || as == decode::Action::Read;
   buffer.Clear();
-  push_raw(buffer, options.frame.prefix);
+  append_raw(buffer, options.frame.prefix);
   Writer writer(buffer);
   writer.StartObject();
   writer.Key("before");
@@ -293,7 +293,7 @@ void debezium_value(JsonBuffer& buffer, const decode::Change& change, decode::Ac
     }
   }
   writer.EndObject();
-  push_raw(buffer, options.frame.suffix);
+  append_raw(buffer, options.frame.suffix);
 }
 
 std::string debezium_key(const decode::Change& change, const std::vector<std::string>& key_columns) {
@@ -314,7 +314,7 @@ bool debezium_key(JsonBuffer& buffer, const decode::Change& change, bool from_ol
 bool debezium_key(JsonBuffer& buffer, const decode::Change& change, bool from_old,
                   const std::vector<std::string>& key_columns, const JsonFrame& frame) {
   buffer.Clear();
-  push_raw(buffer, frame.prefix);
+  append_raw(buffer, frame.prefix);
   Writer writer(buffer);
   writer.StartObject();
   for (const std::string& name : key_columns) {
@@ -327,7 +327,7 @@ bool debezium_key(JsonBuffer& buffer, const decode::Change& change, bool from_ol
     write_value(writer, *column);
   }
   writer.EndObject();
-  push_raw(buffer, frame.suffix);
+  append_raw(buffer, frame.suffix);
   return true;
 }
 
@@ -344,7 +344,7 @@ void audit_message(JsonBuffer& buffer, const AuditEntry& entry, const TxnInfo& t
 void audit_message(JsonBuffer& buffer, const AuditEntry& entry, const TxnInfo& txn, Lsn source_lsn,
                    const JsonFrame& frame, bool json_as_text) {
   buffer.Clear();
-  push_raw(buffer, frame.prefix);
+  append_raw(buffer, frame.prefix);
   Writer writer(buffer);
   writer.StartObject();
   writer.Key("created_at");
@@ -366,7 +366,7 @@ void audit_message(JsonBuffer& buffer, const AuditEntry& entry, const TxnInfo& t
   writer.Key("source_xid");
   writer.Uint(txn.xid);
   writer.EndObject();
-  push_raw(buffer, frame.suffix);
+  append_raw(buffer, frame.suffix);
 }
 
 }  // namespace cdc::sinks

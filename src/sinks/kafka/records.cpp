@@ -1,7 +1,5 @@
 #include "cdc/sinks/kafka/records.hpp"
 
-#include <cstring>
-
 #include <fmt/format.h>
 #include <rapidjson/writer.h>
 
@@ -116,10 +114,10 @@ void KafkaRecords::publish_audit(const TxnInfo& txn, const decode::Change& chang
     audit_message(value_buffer_, *entry, txn, source_lsns_.next(change.lsn),
                   JsonFrame{audit_value_prefix_, kSchemaFrameSuffix}, /*json_as_text=*/true);
     key_buffer_.Clear();
-    std::memcpy(key_buffer_.Push(audit_key_prefix_.size()), audit_key_prefix_.data(), audit_key_prefix_.size());
+    append_raw(key_buffer_, audit_key_prefix_);
     rapidjson::Writer<JsonBuffer>(key_buffer_)
         .String(entry->customer_uuid.data(), static_cast<rapidjson::SizeType>(entry->customer_uuid.size()));
-    std::memcpy(key_buffer_.Push(kSchemaFrameSuffix.size()), kSchemaFrameSuffix.data(), kSchemaFrameSuffix.size());
+    append_raw(key_buffer_, kSchemaFrameSuffix);
     produce(audit_topic_, std::string_view(key_buffer_.GetString(), key_buffer_.GetSize()), value_buffer_);
   }
 }

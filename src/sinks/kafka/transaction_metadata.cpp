@@ -1,7 +1,6 @@
 #include "cdc/sinks/kafka/transaction_metadata.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 #include <fmt/format.h>
 #include <rapidjson/writer.h>
@@ -15,12 +14,11 @@ using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 void start(JsonBuffer& buffer, std::string_view prefix) {
   buffer.Clear();
-  if (!prefix.empty()) std::memcpy(buffer.Push(prefix.size()), prefix.data(), prefix.size());
+  append_raw(buffer, prefix);
 }
 
 void finish(JsonBuffer& buffer, std::string_view prefix) {
-  if (prefix.empty()) return;
-  std::memcpy(buffer.Push(kSchemaFrameSuffix.size()), kSchemaFrameSuffix.data(), kSchemaFrameSuffix.size());
+  if (!prefix.empty()) append_raw(buffer, kSchemaFrameSuffix);
 }
 
 }  // namespace

@@ -63,6 +63,9 @@ std::string debezium_value(const decode::Change& change, const TxnInfo& txn, con
 /// its capacity, so a sink that owns one builds messages without allocating.
 using JsonBuffer = rapidjson::StringBuffer;
 
+/// Appends `text` as it is (a JsonFrame's prefix or suffix) to `buffer`.
+void append_raw(JsonBuffer& buffer, std::string_view text);
+
 /// debezium_value into `buffer`.
 void debezium_value(JsonBuffer& buffer, const decode::Change& change, const TxnInfo& txn,
                     const EnvelopeContext& context, bool snapshot, std::int64_t now_ms);
