@@ -37,7 +37,7 @@ Reader::Reader(const SessionOptions& options, stream::MessageStream& stream, dec
 void Reader::run() {
   last_progress_log_ = Clock::now();
   heard_from_server(last_progress_log_);  // START_REPLICATION was the server's last word
-  while (!stop_.load() && !writer_.failed() && !past_end()) {
+  while (!must_stop() && !past_end()) {
     const auto timeout = pending_.empty() ? kPollInterval : std::chrono::milliseconds(0);
     std::optional<stream::Received> received = stream_.next(timeout);
     const auto now = Clock::now();
@@ -170,7 +170,7 @@ void Reader::replay_streamed(const decode::StreamedCommit& commit, Lsn position)
       push_pending();
       if (options_.on_tick) options_.on_tick();
     }
-    stopped = stop_.load() || writer_.failed() || queue_.closed();
+    stopped = must_stop();
     return !stopped;
   });
   if (stopped) return;  // the writer drops the incomplete transaction; a new session receives it again
@@ -219,6 +219,25 @@ bool Reader::past_end() const {
   return begin_past_end_ || (!in_txn_ && keepalive_end_ >= options_.end_lsn);
 }
 
+bool Reader::must_stop() {
+  if (writer_.failed() || queue_.closed()) return true;
+  if (!stop_.load()) return false;
+  if (!in_txn_) return true;  // else read to its commit first (options_.stop_grace says why)
+  const auto now = Clock::now();
+  if (!stop_deadline_) {
+    stop_deadline_ = now + options_.stop_grace;
+    spdlog::info("stop requested inside a transaction: reading it to its commit first (at most {} ms)",
+                 options_.stop_grace.count());
+  }
+  if (now < *stop_deadline_) return false;
+  if (stop_grace_over_) return true;
+  stop_grace_over_ = true;
+  spdlog::warn("the transaction being read did not reach its commit within {} ms of the stop request: it is "
+               "dropped and read again on the next start (Kafka may receive its first changes twice)",
+               options_.stop_grace.count());
+  return true;
+}
+
 void Reader::on_message(const stream::Keepalive& keepalive) {
   progress_.server_wal_end.store(keepalive.wal_end);
   keepalive_end_ = std::max(keepalive_end_, keepalive.wal_end);
@@ -230,7 +249,7 @@ void Reader::push_pending() {
   const std::size_t weight = pending_bytes_;
   while (!queue_.push(std::move(pending_), weight, kPollInterval)) {
     // The writer is behind: keep the server informed while waiting.
-    if (stop_.load() || writer_.failed() || queue_.closed()) return;
+    if (must_stop()) return;
     maybe_send_status();
   }
   pending_ = pool_.take_batch();

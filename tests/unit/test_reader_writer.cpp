@@ -101,6 +101,36 @@ TEST(ReaderWriter, KeepaliveDoesNotMoveTheAcknowledgementPastAnUnheldTransaction
   EXPECT_TRUE(s.sink.committed_xids().empty());
 }
 
+TEST(ReaderWriter, StopInsideATransactionReadsItToItsCommitAndNoFurther) {
+  Session s;
+  s.stream.xlog(0x100, begin_json(1, "0/200", "0/238"));
+  s.stream.xlog(0x150, insert_json(1, "0/150", 1));
+  s.stream.xlog(0x160, insert_json(1, "0/160", 2));
+  s.stream.xlog(0x238, commit_json(1, "0/200", "0/238"));
+  s.stream.xlog(0x300, begin_json(2, "0/400", "0/438"));
+  s.stream.xlog(0x350, insert_json(2, "0/350", 3));
+  s.stream.xlog(0x438, commit_json(2, "0/400", "0/438"));
+  // The stop comes right after the first insert was read.
+  s.run_until(0x80, [&] { return s.progress.received_lsn.load() >= 0x150; });
+
+  EXPECT_EQ(s.sink.committed_xids(), (std::vector<std::uint32_t>{1}));
+  EXPECT_EQ(s.sink.count("begin"), 1u);
+  EXPECT_EQ(s.sink.count("abort"), 0u);
+  ASSERT_FALSE(s.stream.statuses.empty());
+  EXPECT_EQ(s.stream.statuses.back().second, 0x238u);
+}
+
+TEST(ReaderWriter, StopInsideATransactionWhoseCommitNeverComesEndsAfterTheGrace) {
+  Session s;
+  s.options.stop_grace = std::chrono::milliseconds(50);
+  s.stream.xlog(0x100, begin_json(1, "0/200", "0/238"));
+  s.stream.xlog(0x150, insert_json(1, "0/150", 1));
+  s.run_until(0x80, [&] { return s.progress.received_lsn.load() >= 0x150; });
+
+  EXPECT_TRUE(s.sink.committed_xids().empty());
+  for (const auto& [written, flushed] : s.stream.statuses) EXPECT_LE(flushed, 0x80u);
+}
+
 /// A session with an end position, on a script: it must end by itself.
 void run_to_end(Session& s, Lsn start, Lsn end) {
   s.sink.durable_on_commit = true;

@@ -32,7 +32,8 @@ class Reader : private decode::ChangeOutput {
   Reader(const SessionOptions& options, stream::MessageStream& stream, decode::Decoder& decoder, EventQueue& queue,
          BatchRecycler& recycler, Writer& writer, const std::atomic<bool>& stop, Progress& progress, Lsn start);
 
-  /// Until `stop` is set, the writer fails or the end position is passed. Throws PoisonError for a
+  /// Until `stop` is set (then to the end of the transaction being read, for
+  /// at most options.stop_grace), the writer fails or the end position is passed. Throws PoisonError for a
   /// message that does not decode (unless it is dead-lettered), StreamStalled
   /// when the server stays silent past the stream timeout, and the stream's
   /// errors.
@@ -64,6 +65,9 @@ class Reader : private decode::ChangeOutput {
   void drop_pending_from(std::size_t first);
   /// Every transaction committing below options_.end_lsn has been read.
   bool past_end() const;
+  /// Reading ends now: the writer failed, or a stop was requested and no
+  /// transaction is half read (or the grace for finishing it ran out).
+  bool must_stop();
   void push_pending();
   Lsn acknowledgeable() const;
   void maybe_send_status();
@@ -94,6 +98,9 @@ class Reader : private decode::ChangeOutput {
   /// Where streamed transactions wait (none unless options.spool_dir is set).
   std::optional<StreamSpool> spool_;
   bool reply_requested_ = false;
+  /// Set at the first must_stop() that found a stop request inside a transaction.
+  std::optional<Clock::time_point> stop_deadline_;
+  bool stop_grace_over_ = false;
   bool begin_past_end_ = false;  ///< a transaction committing at or after options_.end_lsn began (not taken)
   Lsn last_enqueued_commit_end_;
   Lsn keepalive_end_;

@@ -32,6 +32,11 @@ struct SessionOptions {
   /// to it, never beyond: a slot created with this consistent point decodes
   /// exactly the rest (`slot switch`, `run --end-lsn`).
   Lsn end_lsn = 0;
+  /// After a stop request, how long the transaction being read may take to
+  /// reach its commit. Its changes already produced to Kafka cannot be taken
+  /// back: cut off, it would reach Kafka partly now and fully after the
+  /// restart. Past this, it is dropped (and may repeat so).
+  std::chrono::milliseconds stop_grace{10000};
   /// Where transactions streamed before their commit wait for it (emptied at
   /// the session's start); "" when the decoder asks for no streaming.
   std::string spool_dir;
