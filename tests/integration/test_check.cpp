@@ -16,6 +16,7 @@
 #include "support/daemon_process.hpp"
 #include "support/kafka_mock.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/test_temp_dir.hpp"
 
 namespace cdc::testing {
 namespace {
@@ -184,7 +185,7 @@ TEST(Check, StreamingReportsItsSpoolDirectory) {
   PgCluster pg;
   CheckOptions options = CheckOptions(pg.conninfo()).with_plugin("pgoutput");
   ASSERT_EQ(run_command(options, {"migrate"}).exit_code, 0);
-  const std::string usable = write_temp_file("", ".spool-test") + ".d/spool";
+  const std::string usable = make_test_temp_dir("cdc-test-spool-") + "/spool";
   options.postgres_extra = "streaming = true\nspool_dir = \"" + usable + "\"\n";
   const RunResult ok = run_check(options);
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
