@@ -446,6 +446,30 @@ TEST(Check, KafkaMockBrokerOk) {
   EXPECT_TRUE(has_ok(r.output, "online snapshots")) << r.output;
 }
 
+/// Beside the Postgres sink, Kafka records its delivered position in the
+/// checkpoint's kafka_lsn (schema/005_kafka_position.sql): a schema not
+/// migrated that far fails the schema item, with migrate as the fix; without
+/// Kafka the column is not needed.
+TEST(Check, CheckpointWithoutKafkaPositionNeedsMigrate) {
+  PgCluster pg;
+  MockKafka kafka;
+  kafka.create_topic("saas.public.customer", 1);
+  pg.exec("ALTER TABLE customer_cdc.checkpoint DROP COLUMN kafka_lsn");
+  const CheckOptions options = CheckOptions(pg.conninfo()).with_kafka(kafka.bootstraps());
+  const RunResult r = run_check(options);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  const std::string line = line_of(r.output, "schema");
+  EXPECT_TRUE(line.starts_with("FAIL schema: missing: customer_cdc.checkpoint.kafka_lsn")) << r.output;
+  EXPECT_NE(line.find("`customer-cdc migrate`"), std::string::npos) << line;
+
+  EXPECT_TRUE(has_ok(run_check(CheckOptions(pg.conninfo())).output, "schema")) << "without Kafka";
+
+  ASSERT_EQ(run_command(options, {"migrate"}).exit_code, 0);
+  const RunResult migrated = run_check(options);
+  EXPECT_EQ(migrated.exit_code, 0) << migrated.output;
+  EXPECT_TRUE(has_ok(migrated.output, "schema")) << migrated.output;
+}
+
 /// With Kafka, online snapshots need the request table and EXECUTE on
 /// pg_logical_emit_message (revoked from PUBLIC here): the item names what is
 /// missing, and its fix, run as printed by a superuser, is enough.
