@@ -50,7 +50,7 @@ void BM_EnvelopeCustomerUpdate(benchmark::State& state) {
   const cdc::sinks::TxnInfo txn{42, 0x1000, 0x1100, 1795592159039000};
   const cdc::sinks::EnvelopeContext context{"customer-cdc", "0.1.0", "saas", "app"};
   for (auto _ : state) {
-    std::string value = cdc::sinks::debezium_value(change, txn, context, false, 1795592159045);
+    std::string value = cdc::sinks::debezium_value(change, txn, context, 1795592159045);
     std::string key = cdc::sinks::debezium_key(change, {"uuid"});
     benchmark::DoNotOptimize(value);
     benchmark::DoNotOptimize(key);
@@ -69,7 +69,7 @@ void BM_EnvelopeCustomerUpdateReused(benchmark::State& state) {
   cdc::sinks::JsonBuffer value;
   cdc::sinks::JsonBuffer key;
   for (auto _ : state) {
-    cdc::sinks::debezium_value(value, change, txn, context, false, 1795592159045);
+    cdc::sinks::debezium_value(value, change, txn, context, 1795592159045);
     cdc::sinks::debezium_key(key, change, key_columns);
     benchmark::DoNotOptimize(value.GetString());
     benchmark::DoNotOptimize(key.GetString());

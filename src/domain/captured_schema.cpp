@@ -23,6 +23,8 @@ const std::vector<TableUse>& table_uses(Feature feature) {
   static const std::vector<TableUse> usage_daily = {{"analytics.usage_daily", {"SELECT", "INSERT", "UPDATE"}}};
   static const std::vector<TableUse> plan_changes_daily = {
       {"analytics.plan_changes_daily", {"SELECT", "INSERT", "UPDATE"}}};
+  // Written with the checkpoint, whose privileges cover it.
+  static const std::vector<TableUse> kafka_position = {{"customer_cdc.checkpoint", {}, true, {"kafka_lsn"}}};
   static const std::vector<TableUse> none;
   switch (feature) {
     case Feature::Audit: return audit;
@@ -32,6 +34,7 @@ const std::vector<TableUse>& table_uses(Feature feature) {
     case Feature::UsageDaily: return usage_daily;
     case Feature::PlanChangesDaily: return plan_changes_daily;
     case Feature::Kafka: return none;
+    case Feature::KafkaPosition: return kafka_position;
   }
   return none;
 }
@@ -51,6 +54,7 @@ std::vector<Feature> features_of(const EnabledFeatures& enabled) {
   }
   if (enabled.rollups) out.insert(out.end(), rollup_features().begin(), rollup_features().end());
   if (enabled.kafka) out.push_back(Feature::Kafka);
+  if (enabled.kafka && (enabled.audit || enabled.rollups)) out.push_back(Feature::KafkaPosition);
   return out;
 }
 

@@ -43,7 +43,6 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -53,7 +52,6 @@
 #include <iomanip>
 #include <iostream>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -62,6 +60,7 @@
 #include <vector>
 
 #include "support/audit_shadow.hpp"
+#include "support/background_workload.hpp"
 #include "support/daemon_config.hpp"
 #include "support/daemon_process.hpp"
 #include "support/kafka_mock.hpp"
@@ -90,14 +89,6 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 std::string env_or(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
   return v != nullptr && *v != '\0' ? std::string(v) : fallback;
-}
-
-/// Connection-level failures (server restart, terminated backend, refused
-/// connection): the workload reconnects and goes on.
-bool is_connection_error(const PgError& e, const PgConn* conn) {
-  const std::string& s = e.sqlstate();
-  return (conn != nullptr && !conn->ok()) || s.empty() || s.rfind("08", 0) == 0 || s == "57P01" || s == "57P02" ||
-         s == "57P03";
 }
 
 // ---------------------------------------------------------------------------
@@ -130,9 +121,9 @@ std::int64_t compare_rollups(PgCluster& pg, bool same_day, std::string& report) 
 }
 
 // ---------------------------------------------------------------------------
-// The workload (support/workload): one connection, one transaction at a time
-// (so that the audit shadow's id order is the commit order), reconnecting
-// after faults.
+// The workload (support/background_workload): one connection, one transaction
+// at a time (so that the audit shadow's id order is the commit order),
+// reconnecting after faults.
 
 WorkloadKnobs chaos_knobs(std::uint32_t seed) {
   WorkloadKnobs knobs;
@@ -152,110 +143,43 @@ WorkloadKnobs chaos_knobs(std::uint32_t seed) {
   return knobs;
 }
 
-class ChaosWorkload {
+/// The starting population first, then now and then a big transaction.
+class ChaosTransactions {
  public:
-  ChaosWorkload(const PgCluster& pg, std::uint32_t seed) : pg_(pg), workload_(chaos_knobs(seed)) {}
-
-  void start() { thread_ = std::thread([this] { run(); }); }
-  void stop() {
-    stop_.store(true);
-    if (thread_.joinable()) thread_.join();
-  }
-  ~ChaosWorkload() { stop(); }
-
-  std::uint64_t committed() const { return committed_.load(); }
-  std::uint64_t big() const { return big_.load(); }
-  std::uint64_t reconnects() const { return reconnects_.load(); }
-  std::uint64_t interrupted() const { return interrupted_.load(); }
-  std::uint64_t sql_errors() const { return sql_errors_.load(); }
-  std::string errors() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return errors_.str();
-  }
-
- private:
-  /// The next transaction: the starting population first, then now and then a big one.
-  WorkloadTransaction next() {
-    if (first_) return workload_.big(Big::SignUps, 800);
+  WorkloadTransaction operator()(Workload& workload, int done) {
+    if (until_big_ < 0) until_big_ = workload.pick(60, 200);
+    if (done == 0) return workload.big(Big::SignUps, 800);
     if (until_big_ == 0) {
-      until_big_ = workload_.pick(100, 300);
-      switch (workload_.pick(0, 3)) {
+      until_big_ = workload.pick(100, 300);
+      switch (workload.pick(0, 3)) {
         case 0:
-          return workload_.big(Big::SignUps, workload_.pick(300, 1500));
+          return workload.big(Big::SignUps, workload.pick(300, 1500));
         case 1:
-          return workload_.big(Big::Consume, workload_.pick(500, 2500));
+          return workload.big(Big::Consume, workload.pick(500, 2500));
         case 2:
-          return workload_.big(Big::PlanMoves, workload_.pick(300, 1200));
+          return workload.big(Big::PlanMoves, workload.pick(300, 1200));
         default:
-          return workload_.big(Big::Deletes, workload_.pick(100, 500));
+          return workload.big(Big::Deletes, workload.pick(100, 500));
       }
     }
     --until_big_;
-    return workload_.next();
+    return workload.next();
   }
 
-  void run() {
-    until_big_ = workload_.pick(60, 200);
-    while (!stop_.load()) {
-      if (!conn_ || !conn_->ok()) {
-        if (!connect()) continue;
-      }
-      try {
-        const WorkloadTransaction tx = next();
-        workload_.execute(*conn_, tx);
-        first_ = false;
-        if (tx.big) ++big_;
-        ++committed_;
-      } catch (const PgError& e) {
-        if (is_connection_error(e, conn_.get())) {
-          ++interrupted_;  // committed or not: the references know (shadow, WAL)
-          conn_.reset();
-        } else {
-          ++sql_errors_;
-          {
-            std::lock_guard<std::mutex> lock(mutex_);
-            errors_.add(e.what());
-          }
-          try {
-            conn_->exec("ROLLBACK");
-            workload_.load(*conn_);
-          } catch (const std::exception&) {
-            conn_.reset();
-          }
-        }
-      } catch (const std::exception&) {
-        ++interrupted_;
-        conn_.reset();
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(workload_.pick(0, 6)));
-    }
-  }
-
-  bool connect() {
-    try {
-      conn_ = std::make_unique<PgConn>(pg_.conninfo());
-      conn_->set_timeout(60s);
-      workload_.load(*conn_);
-      ++reconnects_;
-      return true;
-    } catch (const std::exception&) {
-      conn_.reset();
-      std::this_thread::sleep_for(200ms);
-      return false;
-    }
-  }
-
-  const PgCluster& pg_;
-  Workload workload_;
-  std::unique_ptr<PgConn> conn_;
-  bool first_ = true;
-  int until_big_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<std::uint64_t> committed_{0}, big_{0}, reconnects_{0}, interrupted_{0}, sql_errors_{0};
-  mutable std::mutex mutex_;
-  Details errors_;
-  std::thread thread_;
+ private:
+  /// Small transactions before the next big one (-1: not drawn yet).
+  int until_big_ = -1;
 };
+
+/// Reconnects after faults; an SQL error is counted (the test expects none) and the workload goes on.
+BackgroundWorkloadOptions chaos_workload() {
+  BackgroundWorkloadOptions options;
+  options.recovery = WorkloadRecovery::Continue;
+  options.next = ChaosTransactions();
+  options.pause = [](Workload& workload) { return std::chrono::milliseconds(workload.pick(0, 6)); };
+  options.statement_timeout = 60s;
+  return options;
+}
 
 // ---------------------------------------------------------------------------
 // The run: mock Kafka, the cluster, the daemon (restarted after faults), logs.
@@ -565,8 +489,7 @@ TEST_P(Chaos, RandomFaultsLoseAndDuplicateNothing) {
   Details fault_problems;
   FaultScene scene{run, rng, fault_problems};
 
-  ChaosWorkload workload(pg, seed + 1);
-  workload.start();
+  BackgroundWorkload workload(pg, chaos_knobs(seed + 1), chaos_workload());
   const auto started = Clock::now();
   auto last_drain = Clock::now();
 
@@ -678,10 +601,10 @@ TEST_P(Chaos, RandomFaultsLoseAndDuplicateNothing) {
   EXPECT_EQ(unexpected_exits, 0) << fault_problems.str();
   EXPECT_EQ(scene.sigterm_failures, 0) << fault_problems.str();
   EXPECT_TRUE(fault_problems.lines.empty()) << fault_problems.str();
-  EXPECT_EQ(workload.sql_errors(), 0u) << workload.errors();
+  EXPECT_EQ(workload.sql_errors(), 0) << workload.error();
   // Not vacuous: the workload ran, every sink got plenty.
   EXPECT_GE(oracle.txns().size(), 50u * static_cast<std::uint64_t>(std::min(seconds, 60)));
-  EXPECT_GE(workload.big(), 2u);
+  EXPECT_GE(workload.big_transactions(), 2);
   expect_streaming_happened(pg, GetParam());
   EXPECT_GE(audit.shadow, 1000);
   EXPECT_GE(kafka.audit_rows, 1000u);

@@ -16,6 +16,7 @@
 #include "support/daemon_process.hpp"
 #include "support/kafka_mock.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/test_temp_dir.hpp"
 
 namespace cdc::testing {
 namespace {
@@ -184,7 +185,7 @@ TEST(Check, StreamingReportsItsSpoolDirectory) {
   PgCluster pg;
   CheckOptions options = CheckOptions(pg.conninfo()).with_plugin("pgoutput");
   ASSERT_EQ(run_command(options, {"migrate"}).exit_code, 0);
-  const std::string usable = write_temp_file("", ".spool-test") + ".d/spool";
+  const std::string usable = make_test_temp_dir("cdc-test-spool-") + "/spool";
   options.postgres_extra = "streaming = true\nspool_dir = \"" + usable + "\"\n";
   const RunResult ok = run_check(options);
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
@@ -443,6 +444,30 @@ TEST(Check, KafkaMockBrokerOk) {
   EXPECT_TRUE(line.starts_with("OK   kafka: 1 broker reachable")) << r.output;
   EXPECT_NE(line.find("saas.public.customer"), std::string::npos) << line;
   EXPECT_TRUE(has_ok(r.output, "online snapshots")) << r.output;
+}
+
+/// Beside the Postgres sink, Kafka records its delivered position in the
+/// checkpoint's kafka_lsn (schema/005_kafka_position.sql): a schema not
+/// migrated that far fails the schema item, with migrate as the fix; without
+/// Kafka the column is not needed.
+TEST(Check, CheckpointWithoutKafkaPositionNeedsMigrate) {
+  PgCluster pg;
+  MockKafka kafka;
+  kafka.create_topic("saas.public.customer", 1);
+  pg.exec("ALTER TABLE customer_cdc.checkpoint DROP COLUMN kafka_lsn");
+  const CheckOptions options = CheckOptions(pg.conninfo()).with_kafka(kafka.bootstraps());
+  const RunResult r = run_check(options);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  const std::string line = line_of(r.output, "schema");
+  EXPECT_TRUE(line.starts_with("FAIL schema: missing: customer_cdc.checkpoint.kafka_lsn")) << r.output;
+  EXPECT_NE(line.find("`customer-cdc migrate`"), std::string::npos) << line;
+
+  EXPECT_TRUE(has_ok(run_check(CheckOptions(pg.conninfo())).output, "schema")) << "without Kafka";
+
+  ASSERT_EQ(run_command(options, {"migrate"}).exit_code, 0);
+  const RunResult migrated = run_check(options);
+  EXPECT_EQ(migrated.exit_code, 0) << migrated.output;
+  EXPECT_TRUE(has_ok(migrated.output, "schema")) << migrated.output;
 }
 
 /// With Kafka, online snapshots need the request table and EXECUTE on

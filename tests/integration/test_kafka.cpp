@@ -49,6 +49,7 @@
 #include "support/daemon_config.hpp"
 #include "support/daemon_process.hpp"
 #include "support/kafka_mock.hpp"
+#include "support/lsn_text.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/plugin_variant.hpp"
 #include "support/slot_wait.hpp"
@@ -75,12 +76,6 @@ constexpr std::size_t kMaxProblemsShown = 25;
 const std::vector<std::string>& all_topics() {
   static const std::vector<std::string> topics = {kCustomerTopic, kPlansTopic, kAuditTopic};
   return topics;
-}
-
-Lsn lsn_of(const std::string& text) {
-  const auto lsn = parse_lsn(text);
-  if (!lsn) throw std::runtime_error("not an LSN: " + text);
-  return *lsn;
 }
 
 std::string show(const Value& v) { return v ? *v : std::string("NULL"); }

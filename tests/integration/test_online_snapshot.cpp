@@ -24,19 +24,18 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "support/audit_shadow.hpp"
+#include "support/background_workload.hpp"
 #include "support/daemon_config.hpp"
 #include "support/daemon_process.hpp"
 #include "support/kafka_mock.hpp"
@@ -71,70 +70,19 @@ void populate(PgConn& conn, int n) {
   conn.exec("VACUUM ANALYZE public.customer");
 }
 
-/// The workload on its own connection and thread until stop(), one
-/// connection so the audit shadow's id order is commit order. A lost
-/// connection (a PostgreSQL restart) is reopened; any other error stops it.
-class BackgroundWorkload {
- public:
-  /// `big_rows`: every 500th transaction decrements that many customers in
-  /// one go (0: every transaction small).
-  BackgroundWorkload(PgCluster& pg, std::uint32_t seed, int big_rows = 0)
-      : pg_(pg), conn_(pg.connect()), workload_(audited_small_transactions(seed)), big_rows_(big_rows) {
-    workload_.load(conn_);
-    thread_ = std::thread([this] { run(); });
-  }
-  ~BackgroundWorkload() { stop(); }
-  void stop() {
-    stop_.store(true);
-    if (thread_.joinable()) thread_.join();
-  }
-  int transactions() const { return transactions_.load(); }
-  std::string error() {
-    const std::lock_guard lock(mutex_);
-    return error_;
-  }
-
- private:
-  void run() {
-    while (!stop_.load()) {
-      try {
-        const bool big = big_rows_ > 0 && transactions_.load() % 500 == 50;
-        workload_.execute(conn_, big ? workload_.big(Big::Decrement, big_rows_) : workload_.next());
-        ++transactions_;
-        std::this_thread::sleep_for(2ms);
-      } catch (const std::exception& e) {
-        if (conn_.ok()) {
-          const std::lock_guard lock(mutex_);
-          error_ = e.what();
-          return;
-        }
-        reconnect();
-      }
-    }
-  }
-
-  void reconnect() {
-    while (!stop_.load()) {
-      std::this_thread::sleep_for(200ms);
-      try {
-        conn_ = pg_.connect();
-        workload_.load(conn_);
-        return;
-      } catch (const std::exception&) {
-      }
-    }
-  }
-
-  PgCluster& pg_;
-  PgConn conn_;
-  Workload workload_;
-  const int big_rows_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> transactions_{0};
-  std::mutex mutex_;
-  std::string error_;
-  std::thread thread_;
-};
+/// The workload beside the snapshot (support/background_workload): a lost
+/// connection (a PostgreSQL restart) is reopened, any other error stops it.
+/// `big_rows`: every 500th transaction decrements that many customers in one
+/// go (0: every transaction small).
+BackgroundWorkloadOptions snapshot_workload(int big_rows = 0) {
+  BackgroundWorkloadOptions options;
+  options.recovery = WorkloadRecovery::Reconnect;
+  options.next = [big_rows](Workload& workload, int done) {
+    return big_rows > 0 && done % 500 == 50 ? workload.big(Big::Decrement, big_rows) : workload.next();
+  };
+  options.pause = [](Workload&) { return 2ms; };
+  return options;
+}
 
 /// Per key, in arrival order, source.sequence never goes back, except for a
 /// message whose sequence the key already had (a repeat after a restart).
@@ -291,7 +239,7 @@ TEST_P(OnlineSnapshotPlugins, UnderWorkload) {
   const int kCustomers = under_workload_rows();
   ASSERT_NO_FATAL_FAILURE(start(kCustomers));
   // Streaming: now and then a transaction the server streams (above its 64kB work memory).
-  BackgroundWorkload workload(pg_, 16, GetParam().streaming ? 300 : 0);
+  BackgroundWorkload workload(pg_, audited_small_transactions(16), snapshot_workload(GetParam().streaming ? 300 : 0));
   ASSERT_TRUE(wait_until([&] { return workload.transactions() >= 50; }, 30s)) << workload.error();
 
   const RunResult snapshot = cli({"snapshot", "--wait"}, kSnapshotTimeout * std::max(1, kCustomers / 50000));
@@ -353,7 +301,7 @@ class OnlineSnapshotResume : public OnlineSnapshot, public ::testing::WithParamI
 TEST_P(OnlineSnapshotResume, Kill9AndPostgresRestartResume) {
   constexpr int kCustomers = 50000;
   ASSERT_NO_FATAL_FAILURE(start(kCustomers));
-  BackgroundWorkload workload(pg_, 17);
+  BackgroundWorkload workload(pg_, audited_small_transactions(17), snapshot_workload());
   const RunResult request = cli({"snapshot"});
   ASSERT_EQ(request.exit_code, 0) << request.output;
   const std::string id = last_request_id();
@@ -481,7 +429,7 @@ class OnlineSnapshotThrottle : public OnlineSnapshot {
 TEST_F(OnlineSnapshotThrottle, ThrottleBoundsRateAndStreamLag) {
   constexpr int kCustomers = 16000;  // 8 s at the throttle
   ASSERT_NO_FATAL_FAILURE(start(kCustomers));
-  BackgroundWorkload workload(pg_, 18);
+  BackgroundWorkload workload(pg_, audited_small_transactions(18), snapshot_workload());
   // A transaction open (with an xid) all along: the chunks wait for it once, not before every SELECT.
   PgConn open_transaction = pg_.connect();
   open_transaction.exec("BEGIN");

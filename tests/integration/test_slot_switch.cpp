@@ -14,21 +14,19 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <regex>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "cdc/core/lsn.hpp"
 #include "support/audit_shadow.hpp"
+#include "support/background_workload.hpp"
 #include "support/daemon_config.hpp"
 #include "support/daemon_process.hpp"
 #include "support/kafka_mock.hpp"
@@ -62,50 +60,12 @@ WorkloadKnobs switch_knobs(std::uint32_t seed) {
   return knobs;
 }
 
-/// The application: one connection, one transaction at a time (the audit
-/// shadow's id order is then the commit order), on a thread of its own.
-class BackgroundWorkload {
- public:
-  BackgroundWorkload(const PgCluster& pg, std::uint32_t seed) : conn_(pg.connect()), workload_(switch_knobs(seed)) {
-    workload_.load(conn_);
-    thread_ = std::thread([this] { run(); });
-  }
-  ~BackgroundWorkload() { stop(); }
-  BackgroundWorkload(const BackgroundWorkload&) = delete;
-  BackgroundWorkload& operator=(const BackgroundWorkload&) = delete;
-
-  void stop() {
-    stop_.store(true);
-    if (thread_.joinable()) thread_.join();
-  }
-  int committed() const { return committed_.load(); }
-  std::string error() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return error_;
-  }
-
- private:
-  void run() {
-    try {
-      while (!stop_.load()) {
-        workload_.execute(conn_, workload_.next());
-        ++committed_;
-        std::this_thread::sleep_for(std::chrono::milliseconds(workload_.pick(0, 4)));
-      }
-    } catch (const std::exception& e) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      error_ = e.what();
-    }
-  }
-
-  PgConn conn_;
-  Workload workload_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> committed_{0};
-  mutable std::mutex mutex_;
-  std::string error_;
-  std::thread thread_;
-};
+/// The application (support/background_workload): any error stops it.
+BackgroundWorkloadOptions switch_workload() {
+  BackgroundWorkloadOptions options;
+  options.pause = [](Workload& workload) { return std::chrono::milliseconds(workload.pick(0, 4)); };
+  return options;
+}
 
 /// Kafka, the source with its references (shadow, rollup triggers, oracle
 /// slot), and the two configurations of the daemon.
@@ -226,12 +186,12 @@ class SlotSwitch : public ::testing::Test {
 };
 
 TEST_F(SlotSwitch, Wal2jsonToPgoutputUnderWritesLosesAndRepeatsNothing) {
-  BackgroundWorkload workload(pg, 20261202);
-  ASSERT_TRUE(wait_until([&] { return workload.committed() >= 300; }, 60s)) << workload.error();
+  BackgroundWorkload workload(pg, switch_knobs(20261202), switch_workload());
+  ASSERT_TRUE(wait_until([&] { return workload.transactions() >= 300; }, 60s)) << workload.error();
   stop_daemon(*old_daemon);
   // The application goes on: what it commits now waits in the old slot, up
   // to the switch's position, and in the new slot from there on.
-  ASSERT_TRUE(wait_until([&] { return workload.committed() >= 500; }, 60s)) << workload.error();
+  ASSERT_TRUE(wait_until([&] { return workload.transactions() >= 500; }, 60s)) << workload.error();
 
   const RunResult switched = env.run_switch();
   std::cout << "[slot switch]\n" << switched.output << std::endl;
@@ -244,8 +204,8 @@ TEST_F(SlotSwitch, Wal2jsonToPgoutputUnderWritesLosesAndRepeatsNothing) {
   EXPECT_EQ(pg.scalar("SELECT count(*)::text FROM pg_replication_slots WHERE slot_name = $1", {kOldSlot}), "0");
 
   auto new_daemon = env.start_daemon(true);
-  const int at_new_start = workload.committed();
-  ASSERT_TRUE(wait_until([&] { return workload.committed() >= at_new_start + 200; }, 60s)) << workload.error();
+  const int at_new_start = workload.transactions();
+  ASSERT_TRUE(wait_until([&] { return workload.transactions() >= at_new_start + 200; }, 60s)) << workload.error();
   workload.stop();
   EXPECT_EQ(workload.error(), "");
   ASSERT_TRUE(wait_slot_caught_up(pg, new_daemon.get(), 180s, kNewSlot));
@@ -267,8 +227,8 @@ TEST_F(SlotSwitch, RefusedWhileUnsafeAndSafeToRunAgainAfterAKill) {
   const RunResult created = env.run_new({"slot", "create"});
   ASSERT_EQ(created.exit_code, 0) << created.output;
   {
-    BackgroundWorkload workload(pg, 7);
-    ASSERT_TRUE(wait_until([&] { return workload.committed() >= 200; }, 60s)) << workload.error();
+    BackgroundWorkload workload(pg, switch_knobs(7), switch_workload());
+    ASSERT_TRUE(wait_until([&] { return workload.transactions() >= 200; }, 60s)) << workload.error();
   }
   const RunResult running = env.run_switch();
   EXPECT_EQ(running.exit_code, 1) << running.output;
@@ -325,8 +285,8 @@ TEST_F(SlotSwitch, RefusedWhileUnsafeAndSafeToRunAgainAfterAKill) {
 
   auto new_daemon = env.start_daemon(true);
   {
-    BackgroundWorkload workload(pg, 9);
-    ASSERT_TRUE(wait_until([&] { return workload.committed() >= 200; }, 60s)) << workload.error();
+    BackgroundWorkload workload(pg, switch_knobs(9), switch_workload());
+    ASSERT_TRUE(wait_until([&] { return workload.transactions() >= 200; }, 60s)) << workload.error();
   }
   ASSERT_TRUE(wait_slot_caught_up(pg, new_daemon.get(), 180s, kNewSlot));
   stop_daemon(*new_daemon);

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "support/daemon_process.hpp"
+#include "support/lsn_text.hpp"
 
 namespace cdc::testing {
 namespace {
@@ -15,12 +16,6 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr std::size_t kMaxDetails = 20;
-
-Lsn lsn_of(const std::string& text) {
-  const auto lsn = parse_lsn(text);
-  if (!lsn) throw std::runtime_error("not an LSN: " + text);
-  return *lsn;
-}
 
 /// One key: `expected` its changes in commit order (strictly increasing LSNs),
 /// `got` what the topic holds for it; the rules are at verify_kafka().

@@ -1,12 +1,10 @@
 #include "support/plugin_variant.hpp"
 
-#include <stdlib.h>
-
 #include <iostream>
-#include <stdexcept>
 
 #include "cdc/app/publication.hpp"
 #include "cdc/domain/captured_schema.hpp"
+#include "support/test_temp_dir.hpp"
 
 namespace cdc::testing {
 
@@ -43,9 +41,7 @@ void apply_variant(DaemonConfig& config, const PluginVariant& variant) {
   config.plugin = variant.plugin;
   if (variant.binary) config.postgres_extra += "binary = true\n";
   if (variant.streaming) {
-    char dir[] = "/tmp/cdc-test-spool-XXXXXX";
-    if (::mkdtemp(dir) == nullptr) throw std::runtime_error("mkdtemp failed");
-    config.postgres_extra += "streaming = true\nspool_dir = \"" + std::string(dir) + "\"\n";
+    config.postgres_extra += "streaming = true\nspool_dir = \"" + make_test_temp_dir("cdc-test-spool-") + "\"\n";
   }
 }
 

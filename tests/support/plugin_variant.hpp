@@ -45,7 +45,8 @@ inline void PrintTo(const PluginVariant& variant, std::ostream* out) { *out << v
 /// more than a few hundred rows is streamed while it runs).
 void prepare_source(PgCluster& pg, const PluginVariant& variant);
 
-/// The variant's [postgres] keys (streaming: a spool_dir of its own).
+/// The variant's [postgres] keys (streaming: a spool_dir of its own, removed when the
+/// test ends unless it failed: support/test_temp_dir).
 void apply_variant(DaemonConfig& config, const PluginVariant& variant);
 
 /// Transactions the server streamed from its slots (pg_stat_replication_slots.stream_txns).

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "cdc/core/pg_time.hpp"
+#include "support/lsn_text.hpp"
 
 namespace cdc::testing {
 namespace {
@@ -18,12 +19,6 @@ constexpr int kChunk = 20000;
 const std::string kOptions =
     "'format-version', '2', 'include-xids', '1', 'include-lsn', '1', 'include-timestamp', '1', "
     "'include-transaction', '1', 'add-tables', 'public.customer,public.plans'";
-
-Lsn lsn_of(const std::string& text) {
-  const auto lsn = parse_lsn(text);
-  if (!lsn) throw std::runtime_error("not an LSN: " + text);
-  return *lsn;
-}
 
 }  // namespace
 

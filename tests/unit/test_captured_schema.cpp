@@ -2,6 +2,7 @@
 // needs, in the order `check` lists them.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -73,6 +74,23 @@ TEST(CapturedSchema, AuditWritesTheSourcePositionColumns) {
   const TableUse& audit_logs = table_uses(Feature::Audit).at(0);
   EXPECT_EQ(audit_logs.table, "public.audit_logs");
   EXPECT_EQ(audit_logs.migrated_columns, (std::vector<std::string_view>{"source_lsn", "source_xid"}));
+}
+
+TEST(CapturedSchema, KafkaBesideThePostgresSinkWritesTheCheckpointsKafkaColumn) {
+  const TableUse& checkpoint = table_uses(Feature::KafkaPosition).at(0);
+  EXPECT_EQ(checkpoint.table, "customer_cdc.checkpoint");
+  EXPECT_EQ(checkpoint.migrated_columns, (std::vector<std::string_view>{"kafka_lsn"}));
+  auto has_position = [](EnabledFeatures enabled) {
+    const std::vector<Feature> features = features_of(enabled);
+    return std::find(features.begin(), features.end(), Feature::KafkaPosition) != features.end();
+  };
+  EXPECT_TRUE(has_position({.audit = true, .kafka = true}));
+  EXPECT_TRUE(has_position({.rollups = true, .kafka = true}));
+  EXPECT_FALSE(has_position({.kafka = true}));
+  EXPECT_FALSE(has_position({.audit = true, .rollups = true}));
+  // The checkpoint is listed once, with the Checkpoint feature's privileges.
+  const auto needed = tables(kCaptured, {.audit = true, .kafka = true});
+  EXPECT_EQ(std::count(needed.begin(), needed.end(), std::pair<std::string, bool>{"customer_cdc.checkpoint", true}), 1);
 }
 
 TEST(CapturedSchema, RequiredColumnsOfTheCapturedTables) {

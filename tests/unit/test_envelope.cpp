@@ -214,8 +214,11 @@ struct CustomerWorkload {
   TxnInfo txn(std::size_t txn) const { return txn_of(begin(txn)); }
 };
 
-std::string value_of(const CustomerWorkload& w, std::size_t txn, bool snapshot = false) {
-  return debezium_value(w.row(txn), w.txn(txn), context(), snapshot, kNowMs);
+/// The envelope of transaction `txn`'s row; with `as_read`, the same row as a snapshot read.
+std::string value_of(const CustomerWorkload& w, std::size_t txn, bool as_read = false) {
+  decode::Change row = w.row(txn);
+  if (as_read) row.action = decode::Action::Read;
+  return debezium_value(row, w.txn(txn), context(), kNowMs);
 }
 
 /// A hand-made update of public.plans (Pro: 19.99 -> 24.99), as wal2json v2
@@ -269,7 +272,7 @@ TEST(EnvelopeGolden, PlansUpdate) {
   const Change begin = decode::decode_wal2json(kPlansUpdateBegin, 0);
   const Change update = decode::decode_wal2json(kPlansUpdate, 0);
   EXPECT_TRUE(envelope_matches("plans_update.json",
-                               debezium_value(update, txn_of(begin), context(), false, kNowMs)));
+                               debezium_value(update, txn_of(begin), context(), kNowMs)));
 }
 
 TEST(EnvelopeGolden, ValueTypesInsertAndUpdate) {
@@ -278,14 +281,14 @@ TEST(EnvelopeGolden, ValueTypesInsertAndUpdate) {
   const auto insert = decode_all(load_wal2json("insert.jsonl"));
   ASSERT_EQ(insert.size(), 3u);
   EXPECT_TRUE(envelope_matches("types_insert.json",
-                               debezium_value(insert[1], txn_of(insert[0]), context(), false, kNowMs)));
+                               debezium_value(insert[1], txn_of(insert[0]), context(), kNowMs)));
   // NaN (double) arrives as null; numeric keeps its scale as text. Default
   // replica identity: "before" carries the primary key (Debezium would add the
   // other columns as null; the captured tables are REPLICA IDENTITY FULL, so
   // only the key is pinned here).
   const auto update = decode_all(load_wal2json("update.jsonl"));
   ASSERT_EQ(update.size(), 3u);
-  const std::string json = debezium_value(update[1], txn_of(update[0]), context(), false, kNowMs);
+  const std::string json = debezium_value(update[1], txn_of(update[0]), context(), kNowMs);
   EXPECT_TRUE(json_matches("types_update.json", json, {"/ts_ms", "/ts_us", "/ts_ns", "/before"}));
   const rapidjson::Document doc = parse(json, "update envelope");
   ASSERT_TRUE(doc["before"].IsObject()) << json;
@@ -298,7 +301,7 @@ TEST(EnvelopeGolden, Truncate) {
   ASSERT_EQ(lines.size(), 3u);
   ASSERT_EQ(lines[1].action, Action::Truncate);
   EXPECT_TRUE(envelope_matches("truncate.json",
-                               debezium_value(lines[1], txn_of(lines[0]), context(), false, kNowMs)));
+                               debezium_value(lines[1], txn_of(lines[0]), context(), kNowMs)));
 }
 
 // ---------------------------------------------------------------------------
@@ -343,7 +346,7 @@ TEST(EnvelopeValue, ColumnTyping) {
 TEST(EnvelopeValue, NumericIsAStringWithItsScale) {
   const Change update = decode::decode_wal2json(kPlansUpdate, 0);
   const TxnInfo txn{900, 0x30001F8, 0x3000228, 1795591200500000};
-  const rapidjson::Document doc = parse(debezium_value(update, txn, context(), false, kNowMs), "plans envelope");
+  const rapidjson::Document doc = parse(debezium_value(update, txn, context(), kNowMs), "plans envelope");
   ASSERT_TRUE(doc["after"]["price"].IsString());
   EXPECT_STREQ(doc["after"]["price"].GetString(), "24.99");
   EXPECT_STREQ(doc["before"]["price"].GetString(), "19.99");
@@ -372,7 +375,7 @@ TEST(EnvelopeValue, HandMadeColumnsCoverEveryRendering) {
                                    },
                                    {}, 0x10);
   const TxnInfo txn{42, 0x20, 0x28, 1000999};  // 1.000999 s after the epoch
-  const std::string json = debezium_value(change, txn, context(), false, kNowMs);
+  const std::string json = debezium_value(change, txn, context(), kNowMs);
   const rapidjson::Document doc = parse(json, "envelope");
   const rapidjson::Value& a = doc["after"];
   EXPECT_EQ(a["i"].GetInt64(), -7);
@@ -411,7 +414,7 @@ TEST(EnvelopeValue, StringsAreEscapedByteForByteAsRapidjsonEscapes) {
   }
   text += "\"tail\\";
   const Change change = row_change(Action::Insert, "t", {text_column("v", text)}, {}, 0x10);
-  const std::string json = debezium_value(change, TxnInfo{1, 0x20, 0x28, 0}, context(), false, kNowMs);
+  const std::string json = debezium_value(change, TxnInfo{1, 0x20, 0x28, 0}, context(), kNowMs);
   rapidjson::StringBuffer expected;
   rapidjson::Writer<rapidjson::StringBuffer> writer(expected);
   writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
@@ -429,7 +432,7 @@ TEST(EnvelopeValue, TimestampsStayRightWhenMoreRepeatThanTheRecentOnesKept) {
   const Change change = row_change(Action::Update, "t", columns, columns, 0x10);
   for (int round = 0; round < 2; ++round) {
     const rapidjson::Document doc =
-        parse(debezium_value(change, TxnInfo{1, 0x20, 0x28, 0}, context(), false, kNowMs), "envelope");
+        parse(debezium_value(change, TxnInfo{1, 0x20, 0x28, 0}, context(), kNowMs), "envelope");
     for (int second = 0; second < 6; ++second) {
       const std::string name = "t" + std::to_string(second);
       const std::string iso = "2026-01-01T00:00:0" + std::to_string(second) + "Z";
@@ -444,7 +447,7 @@ TEST(EnvelopeValue, LargeLsnAndXidStayExact) {
                                    {uuid_column("00000000-0000-4000-8000-000000000001")},
                                    *parse_lsn("FFFFFFFF/FFFFFF00"));
   const TxnInfo txn{4294967295u, change.lsn + 8, change.lsn + 16, 1795591015218971};
-  const rapidjson::Document doc = parse(debezium_value(change, txn, context(), false, kNowMs), "envelope");
+  const rapidjson::Document doc = parse(debezium_value(change, txn, context(), kNowMs), "envelope");
   ASSERT_TRUE(doc["source"]["lsn"].IsUint64());
   EXPECT_EQ(doc["source"]["lsn"].GetUint64(), change.lsn);
   EXPECT_EQ(doc["source"]["txId"].GetUint64(), 4294967295u);
@@ -455,7 +458,7 @@ TEST(EnvelopeValue, LargeLsnAndXidStayExact) {
 
 TEST(EnvelopeValue, SnapshotReadIsOpRWithSnapshotTrue) {
   const CustomerWorkload w;
-  const std::string json = value_of(w, 0, /*snapshot=*/true);
+  const std::string json = value_of(w, 0, /*as_read=*/true);
   // Same document as the insert, but op "r" and source.snapshot "true".
   EXPECT_TRUE(json_matches("insert.json", json, {"/ts_ms", "/ts_us", "/ts_ns", "/op", "/source/snapshot"}));
   const rapidjson::Document doc = parse(json, "snapshot envelope");
@@ -479,10 +482,11 @@ TEST(EnvelopeValue, SequenceOrdersAChangeAfterTheSnapshotThatMissedIt) {
   const Lsn c = 0x5000;
   decode::Change row = w.row(0);
   row.lsn = c;  // as the snapshot reads rows (src/app/snapshot.cpp)
-  const std::string read = debezium_value(row, TxnInfo{0, c, c, 0}, context(), /*snapshot=*/true, 1);
+  row.action = decode::Action::Read;
+  const std::string read = debezium_value(row, TxnInfo{0, c, c, 0}, context(), 1);
   decode::Change late = w.row(0);
   late.lsn = 0x4000;
-  const std::string change = debezium_value(late, TxnInfo{900, 0x6000, 0x6030, 0}, context(), false, 2);
+  const std::string change = debezium_value(late, TxnInfo{900, 0x6000, 0x6030, 0}, context(), 2);
   EXPECT_EQ(sequence_of(read), std::make_pair(std::uint64_t{0x5000}, std::uint64_t{0x5000}));
   EXPECT_EQ(sequence_of(change), std::make_pair(std::uint64_t{0x6000}, std::uint64_t{0x4000}));
   EXPECT_LT(sequence_of(read), sequence_of(change));  // source.lsn alone would order them the other way
@@ -494,7 +498,7 @@ TEST(EnvelopeValue, ContextFieldsComeFromTheContext) {
   EnvelopeContext c = context();
   c.db = "other_db";
   c.name = "prefix";
-  const rapidjson::Document doc = parse(debezium_value(w.row(0), w.txn(0), c, false, 5), "envelope");
+  const rapidjson::Document doc = parse(debezium_value(w.row(0), w.txn(0), c, 5), "envelope");
   EXPECT_STREQ(doc["source"]["db"].GetString(), "other_db");
   EXPECT_STREQ(doc["source"]["name"].GetString(), "prefix");
   EXPECT_EQ(doc["ts_ms"].GetInt64(), 5);
@@ -504,21 +508,15 @@ TEST(EnvelopeValue, ContextFieldsComeFromTheContext) {
 // Ops
 
 TEST(EnvelopeOp, DebeziumOps) {
-  Change change;
-  change.action = Action::Insert;
-  EXPECT_EQ(debezium_op(change, false), 'c');
-  change.action = Action::Update;
-  EXPECT_EQ(debezium_op(change, false), 'u');
-  change.action = Action::Delete;
-  EXPECT_EQ(debezium_op(change, false), 'd');
-  change.action = Action::Truncate;
-  EXPECT_EQ(debezium_op(change, false), 't');
-  change.action = Action::Insert;
-  EXPECT_EQ(debezium_op(change, true), 'r');
+  EXPECT_EQ(debezium_op(Action::Insert), 'c');
+  EXPECT_EQ(debezium_op(Action::Update), 'u');
+  EXPECT_EQ(debezium_op(Action::Delete), 'd');
+  EXPECT_EQ(debezium_op(Action::Truncate), 't');
+  EXPECT_EQ(debezium_op(Action::Read), 'r');
 
   const CustomerWorkload w;
   std::string ops;
-  for (std::size_t t = 0; t < 5; ++t) ops += debezium_op(w.row(t), false);
+  for (std::size_t t = 0; t < 5; ++t) ops += debezium_op(w.row(t).action);
   EXPECT_EQ(ops, "cuuud");
   for (std::size_t t = 0; t < 5; ++t) {
     const rapidjson::Document doc = parse(value_of(w, t), "envelope");

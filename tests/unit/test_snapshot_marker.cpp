@@ -20,7 +20,7 @@ using decode::SnapshotMarker;
 
 std::string source_snapshot(const decode::Change& change) {
   JsonBuffer buffer;
-  debezium_value(buffer, change, TxnInfo{7, 100, 110, 0}, EnvelopeContext{}, /*snapshot=*/false, 0);
+  debezium_value(buffer, change, TxnInfo{7, 100, 110, 0}, EnvelopeContext{}, 0);
   rapidjson::Document doc;
   doc.Parse(buffer.GetString(), buffer.GetSize());
   EXPECT_FALSE(doc.HasParseError());

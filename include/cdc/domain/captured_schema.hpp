@@ -39,8 +39,10 @@ struct CapturedTable {
 const std::vector<CapturedTable>& captured_tables();
 
 /// What customer-cdc does with the captured changes. Kafka writes topics, not
-/// tables: beyond reading the captured tables it needs none.
-enum class Feature { Audit, Checkpoint, DeadLetter, PlanRollup, UsageDaily, PlanChangesDaily, Kafka };
+/// tables: beyond reading the captured tables it needs none, but beside the
+/// Postgres sink it records its delivered position in that sink's checkpoint
+/// (KafkaPosition).
+enum class Feature { Audit, Checkpoint, DeadLetter, PlanRollup, UsageDaily, PlanChangesDaily, Kafka, KafkaPosition };
 
 /// A table a feature reads or writes, with the table privileges that takes.
 struct TableUse {
@@ -69,7 +71,8 @@ struct EnabledFeatures {
   bool kafka = false;
 };
 /// Enabled features in a fixed order: audit, checkpoint and dead letters
-/// (with the Postgres sink), the rollups, Kafka.
+/// (with the Postgres sink), the rollups, Kafka (and its position, with the
+/// Postgres sink).
 std::vector<Feature> features_of(const EnabledFeatures& enabled);
 
 /// A table that must exist (what `check`'s schema step lists).

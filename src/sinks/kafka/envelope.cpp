@@ -159,17 +159,6 @@ std::string iso_timestamp(const std::string& pg_text) {
 
 namespace {
 
-char debezium_op_of(decode::Action action) {
-  switch (action) {
-    case decode::Action::Insert: return 'c';
-    case decode::Action::Update: return 'u';
-    case decode::Action::Delete: return 'd';
-    case decode::Action::Truncate: return 't';
-    case decode::Action::Read: return 'r';
-    default: return '?';
-  }
-}
-
 /// Debezium's source.snapshot of a read.
 const char* snapshot_marker(decode::SnapshotMarker marker) {
   switch (marker) {
@@ -185,15 +174,21 @@ const char* snapshot_marker(decode::SnapshotMarker marker) {
 
 }  // namespace
 
-char debezium_op(const decode::Change& change, bool snapshot) {
-  if (snapshot) return 'r';
-  return debezium_op_of(change.action);
+char debezium_op(decode::Action action) {
+  switch (action) {
+    case decode::Action::Insert: return 'c';
+    case decode::Action::Update: return 'u';
+    case decode::Action::Delete: return 'd';
+    case decode::Action::Truncate: return 't';
+    case decode::Action::Read: return 'r';
+    default: return '?';
+  }
 }
 
 std::string debezium_value(const decode::Change& change, const TxnInfo& txn, const EnvelopeContext& context,
-                           bool snapshot, std::int64_t now_ms) {
+                           std::int64_t now_ms) {
   JsonBuffer buffer;
-  debezium_value(buffer, change, txn, context, snapshot, now_ms);
+  debezium_value(buffer, change, txn, context, now_ms);
   return {buffer.GetString(), buffer.GetSize()};
 }
 
@@ -202,19 +197,17 @@ void append_raw(JsonBuffer& buffer, std::string_view text) {
 }
 
 void debezium_value(JsonBuffer& buffer, const decode::Change& change, const TxnInfo& txn,
-                    const EnvelopeContext& context, bool snapshot, std::int64_t now_ms) {
-  debezium_value(buffer, change, change.action, txn, context, snapshot, now_ms);
+                    const EnvelopeContext& context, std::int64_t now_ms) {
+  debezium_value(buffer, change, change.action, txn, context, now_ms);
 }
 
 void debezium_value(JsonBuffer& buffer, const decode::Change& change, decode::Action as, const TxnInfo& txn,
-                    const EnvelopeContext& context, bool snapshot, std::int64_t now_ms) {
-  debezium_value(buffer, change, as, txn, context, snapshot, now_ms, EnvelopeOptions{});
+                    const EnvelopeContext& context, std::int64_t now_ms) {
+  debezium_value(buffer, change, as, txn, context, now_ms, EnvelopeOptions{});
 }
 
 void debezium_value(JsonBuffer& buffer, const decode::Change& change, decode::Action as, const TxnInfo& txn,
-                    const EnvelopeContext& context, bool snapshot, std::int64_t now_ms,
-                    const EnvelopeOptions& options) {
-  const bool read = snapshot || as == decode::Action::Read;
+                    const EnvelopeContext& context, std::int64_t now_ms, const EnvelopeOptions& options) {
   buffer.Clear();
   append_raw(buffer, options.frame.prefix);
   Writer writer(buffer);
@@ -246,7 +239,7 @@ void debezium_value(JsonBuffer& buffer, const decode::Change& change, decode::Ac
   writer.Key("ts_ns");
   writer.Int64(txn.commit_time_us * 1000);
   writer.Key("snapshot");
-  writer.String(read ? snapshot_marker(change.snapshot) : "false");
+  writer.String(as == decode::Action::Read ? snapshot_marker(change.snapshot) : "false");
   writer.Key("db");
   write_string(writer, context.db);
   writer.Key("schema");
@@ -269,7 +262,7 @@ void debezium_value(JsonBuffer& buffer, const decode::Change& change, decode::Ac
   writer.Null();
   writer.EndObject();
   writer.Key("op");
-  const char op[2] = {read ? 'r' : debezium_op_of(as), '\0'};
+  const char op[2] = {debezium_op(as), '\0'};
   writer.String(op);
   writer.Key("ts_ms");
   writer.Int64(now_ms);

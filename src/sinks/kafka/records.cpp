@@ -97,7 +97,7 @@ void KafkaRecords::publish_row(const TxnInfo& txn, const decode::Change& change,
   if (options_.transaction_metadata && as != decode::Action::Read) {
     envelope.transaction = &transactions_.event(table.qualified, output_);
   }
-  debezium_value(value_buffer_, change, as, txn, options_.context, /*snapshot=*/false, now_ms(), envelope);
+  debezium_value(value_buffer_, change, as, txn, options_.context, now_ms(), envelope);
   produce(table.topic, key, value_buffer_);
   if (as == decode::Action::Delete && options_.tombstones_on_delete && !key.empty()) {
     output_.produce(table.topic, key, std::nullopt);

@@ -7,10 +7,11 @@
 namespace cdc::sinks {
 
 Checkpoint read_checkpoint(pg::Connection& conn, const std::string& slot) {
-  // kafka_lsn through the row as JSON: NULL where a schema not yet migrated lacks the column.
+  // A schema not yet migrated lacks the kafka_lsn column.
+  const std::string kafka_lsn = checkpoint_records_kafka(conn) ? "kafka_lsn::text" : "NULL";
   const pg::Result result = conn.exec_params(
-      "SELECT lsn::text, snapshot_lsn::text, to_jsonb(c)->>'kafka_lsn' FROM customer_cdc.checkpoint c "
-      "WHERE slot_name = $1",
+      fmt::format("SELECT lsn::text, snapshot_lsn::text, {} FROM customer_cdc.checkpoint WHERE slot_name = $1",
+                  kafka_lsn),
       {slot});
   Checkpoint checkpoint;
   if (result.rows() == 0) return checkpoint;

@@ -46,8 +46,8 @@ struct EnvelopeOptions {
   const EventTransaction* transaction = nullptr;
 };
 
-/// Debezium's "op" for a change: c, u, d, r (snapshot read) or t (truncate).
-char debezium_op(const decode::Change& change, bool snapshot);
+/// Debezium's "op" for an action: c, u, d, r (snapshot read) or t (truncate).
+char debezium_op(decode::Action action);
 
 /// The Debezium envelope (JSON converter without schemas,
 /// decimal.handling.mode=string):
@@ -57,7 +57,7 @@ char debezium_op(const decode::Change& change, bool snapshot);
 /// Values: integers and floats as numbers, booleans as booleans, numeric,
 /// uuid, text and jsonb as strings, timestamptz as ISO-8601 UTC strings.
 std::string debezium_value(const decode::Change& change, const TxnInfo& txn, const EnvelopeContext& context,
-                           bool snapshot, std::int64_t now_ms);
+                           std::int64_t now_ms);
 
 /// Output of the builders below: cleared and refilled on each call, it keeps
 /// its capacity, so a sink that owns one builds messages without allocating.
@@ -68,19 +68,18 @@ void append_raw(JsonBuffer& buffer, std::string_view text);
 
 /// debezium_value into `buffer`.
 void debezium_value(JsonBuffer& buffer, const decode::Change& change, const TxnInfo& txn,
-                    const EnvelopeContext& context, bool snapshot, std::int64_t now_ms);
+                    const EnvelopeContext& context, std::int64_t now_ms);
 /// The envelope of `change` as if its action were `as` (Insert: only "after"
 /// from columns, Delete: only "before" from identity), without copying the
-/// change: a primary key update goes out as a delete and a create. Read (or
-/// `snapshot`): a snapshot read, op "r" and source.snapshot from change.snapshot
-/// ("true", "first", "last", "incremental", ...).
+/// change: a primary key update goes out as a delete and a create. Read: a
+/// snapshot read, op "r" and source.snapshot from change.snapshot ("true",
+/// "first", "last", "incremental", ...).
 void debezium_value(JsonBuffer& buffer, const decode::Change& change, decode::Action as, const TxnInfo& txn,
-                    const EnvelopeContext& context, bool snapshot, std::int64_t now_ms);
+                    const EnvelopeContext& context, std::int64_t now_ms);
 
 /// debezium_value with `options` (schema frame, transaction block).
 void debezium_value(JsonBuffer& buffer, const decode::Change& change, decode::Action as, const TxnInfo& txn,
-                    const EnvelopeContext& context, bool snapshot, std::int64_t now_ms,
-                    const EnvelopeOptions& options);
+                    const EnvelopeContext& context, std::int64_t now_ms, const EnvelopeOptions& options);
 
 /// The message key: the primary key columns as a JSON object ({"uuid":".."},
 /// {"id":1}); empty when the change carries none of them.
