@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "cdc/core/array_literal.hpp"
 #include "cdc/core/conninfo.hpp"
 
 namespace cdc::pg {
@@ -152,17 +153,9 @@ std::pair<std::string, std::string> split_table_name(const std::string& table) {
 }
 
 std::string array_literal(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out += ',';
-    out += '"';
-    for (const char c : values[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
+  ArrayLiteral literal;
+  for (const std::string& value : values) literal.add(value);
+  return literal.take();
 }
 
 }  // namespace cdc::pg

@@ -1,6 +1,6 @@
 #include "cdc/sinks/kafka/envelope.hpp"
 
-#include <cstdio>
+#include <charconv>
 #include <cstring>
 #include <string>
 
@@ -9,13 +9,14 @@
 
 #include "cdc/core/pg_time.hpp"
 #include "cdc/decode/pg_types.hpp"
+#include "json_writer.hpp"
 
 namespace cdc::sinks {
 namespace {
 
 using decode::Column;
 using decode::ValueKind;
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+using Writer = JsonWriter;
 
 
 enum class Rendering { Number, Bool, String, Timestamp };
@@ -34,9 +35,7 @@ Rendering rendering_of(const Column& column) {
   return Rendering::String;
 }
 
-void write_string(Writer& writer, std::string_view text) {
-  writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-}
+void write_string(Writer& writer, std::string_view text) { writer.string(text); }
 
 /// The ISO text of the last few timestamps converted (text that does not
 /// parse stays as it is): an UPDATE's old and new row mostly share their
@@ -254,10 +253,16 @@ void debezium_value(JsonBuffer& buffer, const decode::Change& change, decode::Ac
   // order even across a snapshot (reads carry the snapshot's point twice).
   writer.Key("sequence");
   char sequence[64];
-  const int length = std::snprintf(sequence, sizeof sequence, "[\"%llu\",\"%llu\"]",
-                                   static_cast<unsigned long long>(txn.commit_lsn),
-                                   static_cast<unsigned long long>(change.lsn));
-  writer.String(sequence, static_cast<rapidjson::SizeType>(length));
+  char* end = sequence;
+  for (const Lsn lsn : {txn.commit_lsn, change.lsn}) {
+    const char separator = end == sequence ? '[' : ',';
+    *end++ = separator;
+    *end++ = '"';
+    end = std::to_chars(end, sequence + sizeof sequence, lsn).ptr;
+    *end++ = '"';
+  }
+  *end++ = ']';
+  writer.string(std::string_view(sequence, static_cast<std::size_t>(end - sequence)));
   writer.Key("xmin");
   writer.Null();
   writer.EndObject();

@@ -5,6 +5,7 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
+#include "cdc/core/array_literal.hpp"
 #include "cdc/core/pg.hpp"
 #include "cdc/core/pg_time.hpp"
 #include "rollup_columns.hpp"
@@ -117,13 +118,14 @@ void UsageDaily::aggregate(const TxnInfo& txn, const Change& change) {
   for (const auto& [resource, old_text] : scratch.before) {
     const std::string_view* other = find_member(scratch.after, resource);
     if (other == nullptr) continue;
-    UsageKey key{day, uuid, std::string(resource)};
     const auto old_value = Decimal::parse(old_text);
     const auto new_value = Decimal::parse(*other);
     const auto consumed = old_value && new_value ? old_value->minus(*new_value) : std::nullopt;
     if (consumed && !consumed->positive()) continue;
+    UsageKey key{day, uuid, std::string(resource)};
     if (consumed) {
-      const auto [slot, inserted] = delta_.usage.try_emplace(key, *consumed);
+      // try_emplace moves the key only when it inserts: otherwise it is still ours below.
+      const auto [slot, inserted] = delta_.usage.try_emplace(std::move(key), *consumed);
       if (inserted || slot->second.add(*consumed)) continue;
     }
     delta_.wide_usage.push_back({std::move(key), std::string(old_text), std::string(*other)});
@@ -138,19 +140,19 @@ void UsageDaily::write(PgBatch& batch) {
     sorted.reserve(delta_.usage.size());
     for (const auto& entry : delta_.usage) sorted.push_back(&entry);
     std::sort(sorted.begin(), sorted.end(), [](const auto* x, const auto* y) { return x->first < y->first; });
-    std::vector<std::string> days, uuids, resources, amounts;
+    pg::ArrayLiteral days, uuids, resources, amounts;
     for (const auto* entry : sorted) {
       const auto& [key, amount] = *entry;
-      days.push_back(std::get<0>(key));
-      uuids.push_back(std::get<1>(key));
-      resources.push_back(std::get<2>(key));
-      amounts.push_back(amount.to_string());
+      days.add(std::get<0>(key));
+      uuids.add(std::get<1>(key));
+      resources.add(std::get<2>(key));
+      amounts.add(amount.to_string());
     }
     batch.defer_params(
         "INSERT INTO analytics.usage_daily AS u (day, customer_uuid, resource, consumed) "
         "SELECT * FROM unnest($1::date[], $2::uuid[], $3::text[], $4::numeric[]) "
         "ON CONFLICT (day, customer_uuid, resource) DO UPDATE SET consumed = u.consumed + excluded.consumed",
-        {pg::array_literal(days), pg::array_literal(uuids), pg::array_literal(resources), pg::array_literal(amounts)});
+        {days.take(), uuids.take(), resources.take(), amounts.take()});
   }
   if (!delta_.wide_usage.empty()) {
     std::vector<std::string> days, uuids, resources, olds, news;
