@@ -64,15 +64,20 @@ struct Session {
   }
 };
 
+/// Transaction 1 (two inserts, commit ends at 0x238), then transaction 2 (one insert, ends at 0x438).
+void script_two_transactions(ScriptedStream& stream) {
+  stream.xlog(0x100, begin_json(1, "0/200", "0/238"));
+  stream.xlog(0x150, insert_json(1, "0/150", 1));
+  stream.xlog(0x160, insert_json(1, "0/160", 2));
+  stream.xlog(0x238, commit_json(1, "0/200", "0/238"));
+  stream.xlog(0x300, begin_json(2, "0/400", "0/438"));
+  stream.xlog(0x350, insert_json(2, "0/350", 3));
+  stream.xlog(0x438, commit_json(2, "0/400", "0/438"));
+}
+
 TEST(ReaderWriter, TransactionsReachTheSinkInCommitOrderAndAreAcknowledged) {
   Session s;
-  s.stream.xlog(0x100, begin_json(1, "0/200", "0/238"));
-  s.stream.xlog(0x150, insert_json(1, "0/150", 1));
-  s.stream.xlog(0x160, insert_json(1, "0/160", 2));
-  s.stream.xlog(0x238, commit_json(1, "0/200", "0/238"));
-  s.stream.xlog(0x300, begin_json(2, "0/400", "0/438"));
-  s.stream.xlog(0x350, insert_json(2, "0/350", 3));
-  s.stream.xlog(0x438, commit_json(2, "0/400", "0/438"));
+  script_two_transactions(s.stream);
   s.run(0x80, 2);
 
   EXPECT_EQ(s.sink.committed_xids(), (std::vector<std::uint32_t>{1, 2}));
@@ -103,13 +108,7 @@ TEST(ReaderWriter, KeepaliveDoesNotMoveTheAcknowledgementPastAnUnheldTransaction
 
 TEST(ReaderWriter, StopInsideATransactionReadsItToItsCommitAndNoFurther) {
   Session s;
-  s.stream.xlog(0x100, begin_json(1, "0/200", "0/238"));
-  s.stream.xlog(0x150, insert_json(1, "0/150", 1));
-  s.stream.xlog(0x160, insert_json(1, "0/160", 2));
-  s.stream.xlog(0x238, commit_json(1, "0/200", "0/238"));
-  s.stream.xlog(0x300, begin_json(2, "0/400", "0/438"));
-  s.stream.xlog(0x350, insert_json(2, "0/350", 3));
-  s.stream.xlog(0x438, commit_json(2, "0/400", "0/438"));
+  script_two_transactions(s.stream);
   // The stop comes right after the first insert was read.
   s.run_until(0x80, [&] { return s.progress.received_lsn.load() >= 0x150; });
 
