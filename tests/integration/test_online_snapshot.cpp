@@ -7,8 +7,8 @@
 //      tables, per key source.sequence never goes back (a read never
 //      overtakes a newer change), the streamed events equal the audit, and the
 //      audit equals the seed trigger's shadow (reads write no audit rows).
-//      50k rows; CDC_SNAPSHOT_ROWS=200000 for the long form
-//      (scripts/online-snapshot-long).
+//      50k rows by default; CDC_SNAPSHOT_ROWS=200000, the size, in
+//      .ci/run's Release pass and scripts/online-snapshot-long.
 //   2. Kill9AndPostgresRestartResume (wal2json, pgoutput): kill -9 in the
 //      middle, start again, then a PostgreSQL restart: the snapshot resumes
 //      each time from its recorded chunk (reads < 1.2x the table).
@@ -55,7 +55,7 @@ constexpr auto kStartTimeout = 60s;
 constexpr auto kSnapshotTimeout = 120s;
 constexpr const char* kLogTakingRequests = "online snapshots: taking requests";
 
-/// Rows of the snapshot under workload: 50k in CI, CDC_SNAPSHOT_ROWS for the long form.
+/// Rows of the snapshot under workload: CDC_SNAPSHOT_ROWS (200k in CI's Release pass), else 50k.
 int under_workload_rows() {
   const char* rows = std::getenv("CDC_SNAPSHOT_ROWS");
   return rows != nullptr && std::atoi(rows) > 0 ? std::atoi(rows) : 50000;
