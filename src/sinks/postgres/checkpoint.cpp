@@ -5,27 +5,30 @@
 #include "cdc/core/pg_time.hpp"
 
 namespace cdc::sinks {
+namespace {
+
+/// Whether customer_cdc.checkpoint has the kafka_lsn column: a schema not yet migrated lacks it.
+bool checkpoint_records_kafka(pg::Connection& conn) {
+  return conn.exec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = "
+                   "to_regclass('customer_cdc.checkpoint') AND attname = 'kafka_lsn' AND NOT attisdropped)")
+             .value(0, 0) == "t";
+}
+
+}  // namespace
 
 Checkpoint read_checkpoint(pg::Connection& conn, const std::string& slot) {
-  // A schema not yet migrated lacks the kafka_lsn column.
-  const std::string kafka_lsn = checkpoint_records_kafka(conn) ? "kafka_lsn::text" : "NULL";
+  Checkpoint checkpoint;
+  checkpoint.records_kafka = checkpoint_records_kafka(conn);
   const pg::Result result = conn.exec_params(
       fmt::format("SELECT lsn::text, snapshot_lsn::text, {} FROM customer_cdc.checkpoint WHERE slot_name = $1",
-                  kafka_lsn),
+                  checkpoint.records_kafka ? "kafka_lsn::text" : "NULL"),
       {slot});
-  Checkpoint checkpoint;
   if (result.rows() == 0) return checkpoint;
   checkpoint.exists = true;
   checkpoint.lsn = parse_lsn(result.value(0, 0)).value_or(0);
   if (!result.is_null(0, 1)) checkpoint.snapshot_lsn = parse_lsn(result.value(0, 1)).value_or(0);
   if (!result.is_null(0, 2)) checkpoint.kafka_lsn = parse_lsn(result.value(0, 2)).value_or(0);
   return checkpoint;
-}
-
-bool checkpoint_records_kafka(pg::Connection& conn) {
-  return conn.exec("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = "
-                   "to_regclass('customer_cdc.checkpoint') AND attname = 'kafka_lsn' AND NOT attisdropped)")
-             .value(0, 0) == "t";
 }
 
 std::string checkpoint_upsert(const pg::Connection& conn, const std::string& slot, Lsn lsn,

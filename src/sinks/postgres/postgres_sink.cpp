@@ -36,13 +36,14 @@ PostgresSink::PostgresSink(PostgresSinkOptions options, std::vector<std::unique_
   const Checkpoint checkpoint = read_checkpoint(conn_, options_.slot);
   checkpoint_ = checkpoint.lsn;
   recorded_kafka_ = checkpoint.kafka_lsn;
+  records_kafka_ = checkpoint.records_kafka;
   durable_ = checkpoint_;
   for (auto& part : parts_) part->resume(checkpoint.lsn, checkpoint.snapshot_lsn);
   if (options_.watch) options_.watch->arm(PQsocket(conn_.get()));  // last: nothing throws after it
 }
 
 void PostgresSink::record_position_of(const Sink& kafka) {
-  if (!checkpoint_records_kafka(conn_)) {
+  if (!records_kafka_) {
     spdlog::warn("customer_cdc.checkpoint has no kafka_lsn column (run `customer-cdc migrate`): after a PostgreSQL "
                  "crash, Kafka may receive again everything since the slot's last persisted position");
     return;

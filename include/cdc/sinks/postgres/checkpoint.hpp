@@ -15,14 +15,13 @@ struct Checkpoint {
   /// End of the last transaction the Kafka sink had wholly delivered when
   /// `lsn` was written (schema/005_kafka_position.sql); 0 when none.
   Lsn kafka_lsn = 0;
+  /// The table has the kafka_lsn column (`migrate` adds it).
+  bool records_kafka = false;
   bool exists = false;
 };
 
 /// (Works on a schema without the kafka_lsn column too: kafka_lsn is then 0.)
 Checkpoint read_checkpoint(pg::Connection& conn, const std::string& slot);
-
-/// Whether customer_cdc.checkpoint has the kafka_lsn column (`migrate` adds it).
-bool checkpoint_records_kafka(pg::Connection& conn);
 
 /// The source transaction a checkpoint was written after.
 struct SourceCommit {

@@ -85,6 +85,7 @@ class PostgresSink : public Sink {
   std::vector<std::unique_ptr<PgPart>> parts_;
   Lsn checkpoint_ = 0;          ///< checkpoint found at start
   Lsn recorded_kafka_ = 0;      ///< its kafka_lsn
+  bool records_kafka_ = false;  ///< the checkpoint table has the kafka_lsn column
   const Sink* kafka_ = nullptr;  ///< whose durable position each checkpoint records (record_position_of)
   Lsn durable_ = 0;
   TxnInfo last_commit_;         ///< last source transaction committed into the batch
