@@ -155,13 +155,13 @@ void UsageDaily::write(PgBatch& batch) {
         {days.take(), uuids.take(), resources.take(), amounts.take()});
   }
   if (!delta_.wide_usage.empty()) {
-    std::vector<std::string> days, uuids, resources, olds, news;
+    pg::ArrayLiteral days, uuids, resources, olds, news;
     for (const auto& wide : delta_.wide_usage) {
-      days.push_back(std::get<0>(wide.key));
-      uuids.push_back(std::get<1>(wide.key));
-      resources.push_back(std::get<2>(wide.key));
-      olds.push_back(wide.old_value);
-      news.push_back(wide.new_value);
+      days.add(std::get<0>(wide.key));
+      uuids.add(std::get<1>(wide.key));
+      resources.add(std::get<2>(wide.key));
+      olds.add(wide.old_value);
+      news.add(wide.new_value);
     }
     batch.defer_params(
         "INSERT INTO analytics.usage_daily AS u (day, customer_uuid, resource, consumed) "
@@ -169,8 +169,7 @@ void UsageDaily::write(PgBatch& batch) {
         "FROM unnest($1::date[], $2::uuid[], $3::text[], $4::numeric[], $5::numeric[]) AS t(d, c, r, o, n) "
         "GROUP BY d, c, r HAVING sum(greatest(0, o - n)) > 0 "
         "ON CONFLICT (day, customer_uuid, resource) DO UPDATE SET consumed = u.consumed + excluded.consumed",
-        {pg::array_literal(days), pg::array_literal(uuids), pg::array_literal(resources), pg::array_literal(olds),
-         pg::array_literal(news)});
+        {days.take(), uuids.take(), resources.take(), olds.take(), news.take()});
   }
   delta_ = Delta{};
 }
