@@ -16,6 +16,7 @@
 #include "cdc/sinks/postgres/checkpoint.hpp"
 #include "cdc/sinks/postgres/postgres_sink.hpp"
 #include "cdc/sinks/postgres/rollups/rollup_part.hpp"
+#include "cursor_prefetch.hpp"
 #include "snapshot_reads.hpp"
 #include "table_rows.hpp"
 
@@ -35,16 +36,19 @@ std::uint64_t publish_table(pg::Connection& conn, const std::string& table, Snap
                         conn.quote_identifier(schema), conn.quote_identifier(name)));
   reads.begin_table(schema, name);
   std::uint64_t rows = 0;
-  for (;;) {
-    if (stop.load()) throw SnapshotStopped("stopped during the snapshot of " + table);
-    const pg::Result batch = conn.exec(fmt::format("FETCH FORWARD {} FROM cdc_snapshot", kFetchRows));
-    if (batch.rows() == 0) break;
-    for (int row = 0; row < batch.rows(); ++row) {
-      read_row(reads.next(), columns, batch, row);
-      reads.add();
+  {
+    CursorPrefetch batches(conn, "cdc_snapshot", kFetchRows);
+    for (;;) {
+      if (stop.load()) throw SnapshotStopped("stopped during the snapshot of " + table);
+      const pg::Result batch = batches.next();
+      if (batch.rows() == 0) break;
+      for (int row = 0; row < batch.rows(); ++row) {
+        read_row(reads.next(), columns, batch, row);
+        reads.add();
+      }
+      rows += static_cast<std::uint64_t>(batch.rows());
+      sink.flush();
     }
-    rows += static_cast<std::uint64_t>(batch.rows());
-    sink.flush();
   }
   conn.exec("CLOSE cdc_snapshot");
   return rows;
