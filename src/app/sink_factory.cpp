@@ -18,6 +18,7 @@ sinks::KafkaSinkOptions kafka_options(const Config& config) {
   options.context.name = config.kafka.topic_prefix;
   options.schemas = config.kafka.schemas;
   options.transaction_metadata = config.kafka.transaction_metadata;
+  options.tables = config.postgres.tables;
   if (options.schemas) {
     options.not_null_columns = [dsn = config.postgres.dsn](const std::string& table) {
       pg::Connection conn(dsn);

@@ -96,6 +96,25 @@ TEST(KafkaRecords, InsertGoesToTheTableTopicKeyedByPrimaryKey) {
   EXPECT_EQ(op_of(records[0]), "c");
 }
 
+// The producer asks for these topics' metadata at start (Producer::announce_topics).
+TEST(KafkaRecords, TopicsAreThoseTheCapturedTablesRecordsGoTo) {
+  KafkaRecordOptions o = options();
+  o.topic_prefix = "billing";
+  o.tables = {"public.customer", "public.plans"};
+  RecordList out;
+  EXPECT_EQ(KafkaRecords(o, out).topics(),
+            (std::vector<std::string>{"billing.public.customer", "billing.public.plans", "billing.audit"}));
+  o.audit_topic = false;
+  o.transaction_metadata = true;
+  EXPECT_EQ(KafkaRecords(o, out).topics(),
+            (std::vector<std::string>{"billing.public.customer", "billing.public.plans", "billing.transaction"}));
+  // And the records of a captured table do go to its topic.
+  KafkaRecords records(o, out);
+  records.begin();
+  records.change(kTxn, change_of(Action::Insert, "plans", plan_row("1"), {}));
+  EXPECT_EQ(out.records.back().topic, "billing.public.plans");
+}
+
 TEST(KafkaRecords, DeleteIsFollowedByATombstone) {
   const auto records = records_of(change_of(Action::Delete, "plans", {}, plan_row("1")));
   ASSERT_EQ(records.size(), 2u);

@@ -17,7 +17,9 @@ KafkaSink::KafkaSink(KafkaSinkOptions options)
     : resume_(options.resume_lsn),
       records_(options, *this),
       deliveries_(options.resume_lsn),
-      producer_(options, *this) {}
+      producer_(options, *this) {
+  producer_.announce_topics(records_.topics());
+}
 
 void KafkaSink::delivered(std::uint64_t txn_seq, bool ok) { deliveries_.report(txn_seq, ok); }
 

@@ -26,7 +26,15 @@ Producer::Producer(const KafkaProducerOptions& options, ProducerListener& listen
 Producer::~Producer() {
   rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
   rd_kafka_flush(rk_, 1000);
+  for (rd_kafka_topic_t* topic : announced_) rd_kafka_topic_destroy(topic);
   rd_kafka_destroy(rk_);
+}
+
+void Producer::announce_topics(const std::vector<std::string>& topics) {
+  // A new topic handle queries its leader at once.
+  for (const auto& topic : topics) {
+    if (rd_kafka_topic_t* handle = rd_kafka_topic_new(rk_, topic.c_str(), nullptr)) announced_.push_back(handle);
+  }
 }
 
 void Producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {

@@ -32,6 +32,14 @@ KafkaRecords::KafkaRecords(KafkaRecordOptions options, RecordOutput& output)
       audit_value_prefix_(options_.schemas ? audit_value_prefix(options_.context.name) : std::string()),
       audit_key_prefix_(options_.schemas ? audit_key_prefix() : std::string()) {}
 
+std::vector<std::string> KafkaRecords::topics() const {
+  std::vector<std::string> topics;
+  for (const auto& table : options_.tables) topics.push_back(table_topic(table));
+  if (options_.audit_topic) topics.push_back(audit_topic_);
+  if (options_.transaction_metadata) topics.push_back(transactions_.topic());
+  return topics;
+}
+
 void KafkaRecords::begin() { source_lsns_.reset(); }
 
 void KafkaRecords::begin(const TxnInfo& txn) {
@@ -65,7 +73,7 @@ KafkaRecords::TableInfo& KafkaRecords::table_info(const decode::Change& change) 
     TableInfo info;
     info.schema = change.schema;
     info.table = change.table;
-    info.topic = options_.topic_prefix + "." + name;
+    info.topic = table_topic(name);
     const auto keys = options_.primary_keys.find(name);
     info.key_columns = keys != options_.primary_keys.end() ? &keys->second : nullptr;
     info.is_customer = is_table(change, domain::kCustomer);

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cdc/sinks/kafka/producer_config.hpp"
 
@@ -40,6 +41,10 @@ class Producer {
   void poll(int timeout_ms);
   /// Messages waiting for a delivery report.
   std::size_t queue_length() const;
+  /// Asks for the metadata of `topics` now, without waiting for it: the
+  /// first message to a topic librdkafka has not seen otherwise waits for its
+  /// periodic scan of unknown topics (about 1 s after the producer started).
+  void announce_topics(const std::vector<std::string>& topics);
 
  private:
   static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
@@ -47,6 +52,7 @@ class Producer {
 
   ProducerListener& listener_;
   rd_kafka_t* rk_ = nullptr;
+  std::vector<rd_kafka_topic_t*> announced_;  ///< held until the producer goes
 };
 
 }  // namespace cdc::sinks

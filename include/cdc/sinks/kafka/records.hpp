@@ -25,6 +25,8 @@ struct KafkaRecordOptions {
   EnvelopeContext context;
   /// "schema.table" -> primary key columns, for message keys.
   std::map<std::string, std::vector<std::string>> primary_keys;
+  /// The captured tables ("schema.table"), for topics(); records follow the changes, not this list.
+  std::vector<std::string> tables;
   /// Messages as {"schema":..,"payload":..} (connect_schema.hpp).
   bool schemas = false;
   /// Transaction blocks on the envelopes and BEGIN/END on <prefix>.transaction.
@@ -55,6 +57,9 @@ class KafkaRecords {
   /// Keyed by {"lsn": WAL position}.
   void dead_letter(const TxnInfo& txn, const DeadLetter& letter);
 
+  /// The topics the captured tables' records go to (dead letters aside).
+  std::vector<std::string> topics() const;
+
  private:
   /// What the records need of a captured table, looked up once.
   struct TableInfo {
@@ -71,6 +76,7 @@ class KafkaRecords {
   void publish_row(const TxnInfo& txn, const decode::Change& change, decode::Action as, TableInfo& table);
   void publish_audit(const TxnInfo& txn, const decode::Change& change);
   void produce(const std::string& topic, std::string_view key, const JsonBuffer& value);
+  std::string table_topic(const std::string& qualified) const { return options_.topic_prefix + "." + qualified; }
   TableInfo& table_info(const decode::Change& change);
   /// The schema frames of `table` for the columns `change` carries, rebuilt when they changed.
   const RelationFrames& frames_for(TableInfo& table, const decode::Change& change);

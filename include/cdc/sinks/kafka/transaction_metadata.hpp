@@ -25,6 +25,7 @@ class TransactionMetadata {
   /// The next event, of table `data_collection` ("schema.table"); valid until the next call.
   const EventTransaction& event(std::string_view data_collection, RecordOutput& output);
   void end(RecordOutput& output);
+  const std::string& topic() const { return topic_; }
 
  private:
   void produce(bool end, RecordOutput& output);
