@@ -22,7 +22,7 @@ using EventQueue = BoundedQueue<EventBatch>;
 class Writer {
  public:
   static constexpr auto kPollInterval = std::chrono::milliseconds(100);
-  static constexpr auto kIdleFlushDelay = std::chrono::milliseconds(20);
+  static constexpr auto kIdleFlushDelay = std::chrono::milliseconds(5);
   static constexpr auto kDrainTimeout = std::chrono::milliseconds(5000);
 
   Writer(const std::vector<sinks::Sink*>& sinks, Lsn start, bool dead_letters, EventQueue& queue,
