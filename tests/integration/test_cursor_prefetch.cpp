@@ -12,13 +12,21 @@ namespace {
 
 using testing::PgCluster;
 
-TEST(CursorPrefetch, ReturnsEveryRowInOrderThenRethrowsTheServersErrorInItsTurn) {
-  PgCluster::Options options;
-  options.apply_schema = false;
-  PgCluster cluster(options);
-  pg::Connection conn(cluster.conninfo());
+/// A server without the schema and a connection inside a transaction (cursors need one).
+class CursorPrefetchTest : public ::testing::Test {
+ protected:
+  static PgCluster::Options bare() {
+    PgCluster::Options options;
+    options.apply_schema = false;
+    return options;
+  }
+  CursorPrefetchTest() { conn.exec("BEGIN"); }
 
-  conn.exec("BEGIN");
+  PgCluster cluster{bare()};
+  pg::Connection conn{cluster.conninfo()};
+};
+
+TEST_F(CursorPrefetchTest, ReturnsEveryRowInOrderThenRethrowsTheServersErrorInItsTurn) {
   conn.exec("DECLARE numbers NO SCROLL CURSOR FOR SELECT g FROM generate_series(1, 10007) g");
   {
     CursorPrefetch batches(conn, "numbers", 1000);
@@ -49,12 +57,7 @@ TEST(CursorPrefetch, ReturnsEveryRowInOrderThenRethrowsTheServersErrorInItsTurn)
 }
 
 // Dropping it early (the snapshot was stopped) joins the thread without reading the rest.
-TEST(CursorPrefetch, DestroyedBeforeTheEndLeavesTheConnectionUsable) {
-  PgCluster::Options options;
-  options.apply_schema = false;
-  PgCluster cluster(options);
-  pg::Connection conn(cluster.conninfo());
-  conn.exec("BEGIN");
+TEST_F(CursorPrefetchTest, DestroyedBeforeTheEndLeavesTheConnectionUsable) {
   conn.exec("DECLARE numbers NO SCROLL CURSOR FOR SELECT g FROM generate_series(1, 100000) g");
   {
     CursorPrefetch batches(conn, "numbers", 100);
