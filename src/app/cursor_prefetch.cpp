@@ -1,5 +1,7 @@
 #include "cursor_prefetch.hpp"
 
+#include <stdexcept>
+
 #include <fmt/format.h>
 
 namespace cdc::app {
@@ -21,7 +23,11 @@ CursorPrefetch::~CursorPrefetch() {
 pg::Result CursorPrefetch::next() {
   std::unique_lock lock(mu_);
   changed_.wait(lock, [this] { return !ready_.empty() || ended_; });
-  if (ready_.empty()) std::rethrow_exception(error_);
+  if (ready_.empty()) {
+    // ended_ without a batch: the thread failed, or the caller asks again after the empty batch.
+    if (error_) std::rethrow_exception(error_);
+    throw std::logic_error("CursorPrefetch::next() after the cursor's end");
+  }
   pg::Result batch = std::move(ready_.front());
   ready_.pop_front();
   changed_.notify_all();

@@ -2,6 +2,7 @@
 // ahead on its own thread, against a real server.
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <string>
 
 #include "../../src/app/cursor_prefetch.hpp"
@@ -40,6 +41,7 @@ TEST_F(CursorPrefetchTest, ReturnsEveryRowInOrderThenRethrowsTheServersErrorInIt
     }
     EXPECT_EQ(expected, 10008);
     EXPECT_EQ(batch_count, 11);
+    EXPECT_THROW(batches.next(), std::logic_error);  // not undefined: there is nothing after the end
   }
   conn.exec("CLOSE numbers");  // the connection is the caller's again
 
